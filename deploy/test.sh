@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Installs what is missing, builds hostgate, runs every test suite, and ends with one line
+# "N passed, N failed" counting test cases over all suites. Exit status 0 only when none failed.
+#
+#   deploy/test.sh            build in ./build and run everything
+#   BUILD_DIR=dir deploy/test.sh
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+deploy/install-deps.sh
+
+build=${BUILD_DIR:-build}
+if [[ ! -f $build/build.ninja ]]; then
+  meson setup "$build" -Dwerror=true >/dev/null
+fi
+meson compile -C "$build"
+
+rm -rf "$build/test-results"
+mkdir -p "$build/test-results"
+set +e
+meson test -C "$build" --print-errorlogs --num-processes 2 --timeout-multiplier 3
+set -e
+/usr/bin/python3 tests/summarize.py "$build/test-results" "$build/meson-logs/testlog.json"
