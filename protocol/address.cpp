@@ -241,6 +241,11 @@ bool IpNetwork::contains(const IpAddress& address) const {
     return true;
 }
 
+IpNetwork IpNetwork::unmapped() const {
+    if (!base.is_v4_mapped() || prefix_length < 96) return *this;
+    return IpNetwork{base.unmapped(), prefix_length - 96};
+}
+
 std::string IpNetwork::to_string() const {
     return base.to_string() + "/" + std::to_string(prefix_length);
 }

@@ -70,6 +70,8 @@ struct IpNetwork {
     unsigned prefix_length = 0;
 
     bool contains(const IpAddress& address) const;
+    // ::ffff:a.b.c.d/96+n as the IPv4 network a.b.c.d/n; any other network unchanged.
+    IpNetwork unmapped() const;
     std::string to_string() const;  // "10.0.0.0/8"
     auto operator<=>(const IpNetwork&) const = default;
 };

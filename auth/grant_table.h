@@ -1,0 +1,91 @@
+#pragma once
+// The grant rules in force, in MySQL's match order, and the decision for one client.
+
+#include <cstddef>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "auth/host_pattern.h"
+
+namespace hostgate::auth {
+
+struct RuleOptions {
+    bool require_ssl = false;
+    unsigned max_user_connections = 0;  // 0: no limit, as in MySQL
+    std::string backend;                // backend group; empty: the default group
+
+    bool operator==(const RuleOptions&) const = default;
+};
+
+struct Rule {
+    std::string user;  // empty: the anonymous user, matching any user name
+    HostPattern host;
+    RuleOptions options;
+    std::size_t line = 0;  // where it was defined, for people; 0 if not from a file
+
+    // "'app'@'10.1.%'", quoted as MySQL prints accounts.
+    std::string account() const;
+    bool operator==(const Rule&) const = default;
+};
+
+enum class DenyReason {
+    no_rule_for_host,  // no rule of any user matches the address: ERR 1130 before the greeting
+    no_rule_for_user,  // rules match the address, none for this user: ERR 1045
+};
+
+struct Decision {
+    const Rule* rule = nullptr;  // the rule that applies; nullptr when denied
+    DenyReason reason = DenyReason::no_rule_for_host;
+
+    bool allowed() const { return rule != nullptr; }
+    static Decision allow(const Rule& r) { return {&r, {}}; }
+    static Decision deny(DenyReason why) { return {nullptr, why}; }
+    bool operator==(const Decision&) const = default;
+};
+
+// One rule's verdict for a client, for `explain`.
+struct RuleCheck {
+    const Rule* rule;
+    bool host_matches;
+    bool user_matches;
+};
+
+class GrantTable {
+public:
+    GrantTable() = default;
+    // Sorts the rules into MySQL's order: host specificity (literal/network before wildcards, a
+    // later first wildcard before an earlier one, '%' then '' last), then user specificity (the
+    // anonymous user last). Ties, which MySQL leaves undefined, go to the narrower network, then
+    // to the rule defined first.
+    explicit GrantTable(std::vector<Rule> rules);
+
+    // The first rule, in match order, whose host matches the client and whose user is this user
+    // or anonymous; otherwise why not.
+    Decision decide(std::string_view user, const ClientHost& client) const;
+
+    // True when any rule's host matches the client (MySQL's check before the greeting).
+    bool host_allowed(const ClientHost& client) const;
+
+    // Every rule in match order with its verdict for this client: what `explain` shows.
+    std::vector<RuleCheck> check_all(std::string_view user, const ClientHost& client) const;
+
+    const std::vector<Rule>& rules() const { return rules_; }
+
+private:
+    std::vector<Rule> rules_;
+};
+
+// MySQL's error text for a denial, without the code: what a client would see.
+// no_rule_for_host: "Host '10.0.0.1' is not allowed to connect to this MySQL server"
+// no_rule_for_user: "Access denied for user 'bob'@'10.0.0.1' (using password: YES)"
+std::string deny_message(DenyReason reason, std::string_view user, const ClientHost& client,
+                         bool using_password);
+// 1130 or 1045.
+unsigned deny_error_code(DenyReason reason);
+
+// Quotes a user or host as MySQL prints accounts: 'it''s' style doubling of quotes.
+std::string quote_account_part(std::string_view text);
+
+}  // namespace hostgate::auth

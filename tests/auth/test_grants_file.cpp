@@ -1,0 +1,124 @@
+// The grants file parser: accepted forms, and errors with line and column.
+#include <catch2/catch.hpp>
+
+#include "auth/grants_file.h"
+#include "auth/trusted_networks.h"
+
+using namespace hostgate::auth;
+
+TEST_CASE("grants file: accepted forms") {
+    auto rules = parse_grants(
+        "# comment line\n"
+        "\n"
+        "   'a'@'%'\n"
+        "\"b\"@\"10.%\"\t# double quotes, tab before the comment\n"
+        "`c`@`10.0.0.1` require ssl\n"
+        "d@'%' MAX_USER_CONNECTIONS 0 Backend db-group.2\n"
+        "'it''s'@'%'\n"
+        "'back\\\\slash'@'%'\n"
+        "'e'@'192.168.1.\\_' REQUIRE NONE\r\n"
+        "'f'\n");
+    REQUIRE(rules.has_value());
+    REQUIRE(rules->size() == 8);
+    const auto& r = *rules;
+    CHECK(r[0].user == "a");
+    CHECK(r[0].line == 3);
+    CHECK(r[1].user == "b");
+    CHECK(r[1].host.text() == "10.%");
+    CHECK(r[2].user == "c");
+    CHECK(r[2].options.require_ssl);
+    CHECK(r[3].user == "d");
+    CHECK(r[3].options == RuleOptions{false, 0, "db-group.2"});
+    CHECK(r[4].user == "it's");
+    CHECK(r[4].account() == "'it''s'@'%'");
+    CHECK(r[5].user == "back\\slash");
+    CHECK(r[6].host.text() == "192.168.1.\\_");
+    CHECK_FALSE(r[6].options.require_ssl);
+    CHECK(r[7].user == "f");
+    CHECK(r[7].host.text() == "%");
+}
+
+TEST_CASE("grants file: errors name line and column") {
+    struct Row {
+        const char* name;
+        const char* text;
+        errc code;
+        std::size_t line, column;
+        const char* message;
+    };
+    const Row rows[] = {
+        {"unknown_option", "'a'@'%'\n'b'@'%' REQUIRE_SSL\n", errc::unknown_option, 2, 9,
+         "unknown option 'REQUIRE_SSL' (expected REQUIRE, MAX_USER_CONNECTIONS or BACKEND)"},
+        {"require_what", "'a'@'%' REQUIRE X509", errc::bad_value, 1, 17, "REQUIRE takes SSL or NONE"},
+        {"require_nothing", "'a'@'%' REQUIRE", errc::bad_value, 1, 16, "REQUIRE takes SSL or NONE"},
+        {"max_not_a_number", "'a'@'%' MAX_USER_CONNECTIONS lots", errc::bad_value, 1, 30,
+         "MAX_USER_CONNECTIONS takes a whole number (0: no limit)"},
+        {"max_negative", "'a'@'%' MAX_USER_CONNECTIONS -1", errc::bad_value, 1, 30,
+         "MAX_USER_CONNECTIONS takes a whole number (0: no limit)"},
+        {"max_too_big", "'a'@'%' MAX_USER_CONNECTIONS 99999999999", errc::bad_value, 1, 30,
+         "MAX_USER_CONNECTIONS takes a whole number (0: no limit)"},
+        {"backend_bad_name", "'a'@'%' BACKEND a/b", errc::bad_value, 1, 17,
+         "BACKEND takes a group name (letters, digits, '_', '-', '.')"},
+        {"option_twice", "'a'@'%' REQUIRE SSL require none", errc::duplicate_option, 1, 21,
+         "option REQUIRE given twice"},
+        {"no_space_before_option", "'a'@'%'REQUIRE SSL", errc::syntax, 1, 8,
+         "expected white space before an option"},
+        {"unclosed_user", "'a@'%'", errc::syntax, 1, 5,
+         "expected '@' after the user name"},
+        {"unclosed_host", "'a'@'%", errc::bad_host, 1, 5, "host is missing its closing '"},
+        {"unclosed_user_at_end", "'abc", errc::bad_user, 1, 1, "user is missing its closing '"},
+        {"space_around_at", "'a' @ '%'", errc::unknown_option, 1, 5,
+         "unknown option '@' (expected REQUIRE, MAX_USER_CONNECTIONS or BACKEND)"},
+        {"not_an_account", "GRANT ALL ON *.* TO 'a'@'%'", errc::unknown_option, 1, 7,
+         "unknown option 'ALL' (expected REQUIRE, MAX_USER_CONNECTIONS or BACKEND)"},
+        {"garbage", "@'%'", errc::syntax, 1, 1, "expected a quoted user such as 'app'@'10.0.0.%'"},
+        {"bad_host", "\n\n  'a'@'10.0.0.256'", errc::bad_host, 3, 7, "'10.0.0.256' is not a valid IP address"},
+        {"duplicate_account", "'a'@'10.%'\n# x\n'a'@'10.%' REQUIRE SSL\n", errc::duplicate_account, 3, 1,
+         "'a'@'10.%' is already defined on line 1"},
+        {"duplicate_account_host_case", "'a'@'DB.example'\n'a'@'db.EXAMPLE'\n", errc::duplicate_account, 2, 1,
+         "'a'@'db.EXAMPLE' is already defined on line 1"},
+        {"user_too_long", "'aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa'@'%'",
+         errc::bad_user, 1, 1, "user name is longer than 128 characters"},
+    };
+    for (const Row& r : rows) {
+        SECTION(r.name) {
+            auto parsed = parse_grants(r.text);
+            REQUIRE_FALSE(parsed.has_value());
+            CHECK(parsed.error() == Error{make_error_code(r.code), r.message, r.line, r.column});
+        }
+    }
+    CHECK(Error{make_error_code(errc::bad_host), "x", 3, 7}.to_string("grants.conf") == "grants.conf:3:7: x");
+}
+
+TEST_CASE("trusted networks") {
+    auto nets = TrustedNetworks::parse({"10.0.0.10", "10.1.0.0/16", "::1", "fd00::/8"});
+    REQUIRE(nets.has_value());
+    using hostgate::protocol::parse_ip;
+    CHECK(nets->contains(parse_ip("10.0.0.10").value()));
+    CHECK_FALSE(nets->contains(parse_ip("10.0.0.11").value()));
+    CHECK(nets->contains(parse_ip("10.1.200.3").value()));
+    CHECK(nets->contains(parse_ip("::ffff:10.1.200.3").value()));
+    CHECK(nets->contains(parse_ip("::1").value()));
+    CHECK_FALSE(nets->contains(parse_ip("127.0.0.1").value()));
+    CHECK(nets->contains(parse_ip("fd12::1").value()));
+    CHECK_FALSE(TrustedNetworks{}.contains(parse_ip("127.0.0.1").value()));
+
+    struct Bad {
+        const char* entry;
+        const char* message;
+    };
+    const Bad bad[] = {
+        {"10.1.2.3/16", "trusted network '10.1.2.3/16': address bits set past the prefix; did you mean 10.1.0.0/16?"},
+        {"10.0.0.0/33", "trusted network '10.0.0.0/33': prefix length out of range"},
+        {"haproxy.internal", "trusted network 'haproxy.internal': not an IP address"},
+        {"*", "trusted network '*': not an IP address"},
+        {"", "trusted network '': not an IP address"},
+    };
+    for (const auto& b : bad) {
+        INFO(b.entry);
+        auto parsed = TrustedNetworks::parse({"127.0.0.1", b.entry});
+        REQUIRE_FALSE(parsed.has_value());
+        CHECK(parsed.error().message == b.message);
+        CHECK(parsed.error().column == 2);
+    }
+}
