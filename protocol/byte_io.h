@@ -68,12 +68,12 @@ public:
     std::string string(std::size_t n) { return std::string(as_chars(bytes(n))); }
     std::string rest_string() { return string(remaining()); }
 
-    // A string ended by NUL; the NUL is consumed but not returned.
-    std::string nul_string() {
+    // Bytes ended by NUL; the NUL is consumed but not returned.
+    ByteSpan nul_bytes() {
         if (!ok()) return {};
         for (std::size_t i = pos_; i < in_.size(); ++i) {
             if (in_[i] == std::byte{0}) {
-                std::string out(as_chars(in_.subspan(pos_, i - pos_)));
+                auto out = in_.subspan(pos_, i - pos_);
                 pos_ = i + 1;
                 return out;
             }
@@ -81,6 +81,7 @@ public:
         fail(ReadFault::missing_nul);
         return {};
     }
+    std::string nul_string() { return std::string(as_chars(nul_bytes())); }
 
     // MySQL length-encoded integer: < 0xFB itself, 0xFC + 2 bytes, 0xFD + 3, 0xFE + 8.
     std::uint64_t lenenc_int() {
@@ -95,11 +96,13 @@ public:
             default: return first;
         }
     }
-    std::string lenenc_string() {
+    // A length-encoded integer and that many bytes.
+    ByteSpan lenenc_bytes() {
         const std::uint64_t n = lenenc_int();
-        if (n > remaining()) return fail(ReadFault::truncated), std::string{};
-        return string(static_cast<std::size_t>(n));
+        if (n > remaining()) return fail(ReadFault::truncated), ByteSpan{};
+        return bytes(static_cast<std::size_t>(n));
     }
+    std::string lenenc_string() { return std::string(as_chars(lenenc_bytes())); }
 
 private:
     std::uint64_t uint_le(std::size_t n) {
@@ -150,10 +153,11 @@ public:
             u8(0xFE), uint_le(v, 8);
         }
     }
-    void lenenc_string(std::string_view s) {
-        lenenc_int(s.size());
-        string(s);
+    void lenenc_bytes(ByteSpan b) {
+        lenenc_int(b.size());
+        bytes(b);
     }
+    void lenenc_string(std::string_view s) { lenenc_bytes(as_bytes(s)); }
 
 private:
     void uint_le(std::uint64_t v, std::size_t n) {
