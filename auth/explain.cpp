@@ -14,15 +14,6 @@ std::string pad(std::string s, std::size_t width) {
 
 }  // namespace
 
-std::string describe_options(const RuleOptions& o) {
-    std::string out;
-    auto add = [&](const std::string& s) { out += (out.empty() ? "" : " ") + s; };
-    if (o.require_ssl) add("REQUIRE SSL");
-    if (o.max_user_connections) add("MAX_USER_CONNECTIONS " + std::to_string(o.max_user_connections));
-    if (!o.backend.empty()) add("BACKEND " + o.backend);
-    return out.empty() ? "none" : out;
-}
-
 std::string explain(const GrantTable& table, std::string_view user, const ClientHost& client) {
     const Decision d = table.decide(user, client);
     const std::string address = client.address.unmapped().to_string();
@@ -33,7 +24,8 @@ std::string explain(const GrantTable& table, std::string_view user, const Client
         out += "  host " + quote_account_part(d.rule->host.text()) + ": " + d.rule->host.describe() + "\n";
         out += std::string("  user: ") + (d.rule->user.empty() ? "anonymous, matches any user" : "exact match") +
                "\n";
-        out += "  options: " + describe_options(d.rule->options) + "\n";
+        const std::string options = format_options(d.rule->options);
+        out += "  options: " + (options.empty() ? std::string("none") : options) + "\n";
     } else {
         const unsigned code = deny_error_code(d.reason);
         out += "deny: ERROR " + std::to_string(code) + (code == 1045 ? " (28000): " : " (HY000): ") +

@@ -15,7 +15,4 @@ namespace hostgate::auth {
 // then why, the options that hold, and every rule in match order with its verdict.
 std::string explain(const GrantTable& table, std::string_view user, const ClientHost& client);
 
-// "REQUIRE SSL MAX_USER_CONNECTIONS 20 BACKEND replicas", or "none".
-std::string describe_options(const RuleOptions& options);
-
 }  // namespace hostgate::auth

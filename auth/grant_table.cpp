@@ -7,10 +7,19 @@ namespace hostgate::auth {
 std::string quote_account_part(std::string_view text) {
     std::string out = "'";
     for (char c : text) {
-        if (c == '\'') out += '\'';
+        if (c == '\'' || c == '\\') out += c;  // doubled: the grants file reads '' as ' and \\ as one
         out += c;
     }
     return out + "'";
+}
+
+std::string format_options(const RuleOptions& o) {
+    std::string out;
+    auto add = [&](const std::string& s) { out += (out.empty() ? "" : " ") + s; };
+    if (o.require_ssl) add("REQUIRE SSL");
+    if (o.max_user_connections) add("MAX_USER_CONNECTIONS " + std::to_string(o.max_user_connections));
+    if (!o.backend.empty()) add("BACKEND " + o.backend);
+    return out;
 }
 
 std::string Rule::account() const { return quote_account_part(user) + "@" + quote_account_part(host.text()); }

@@ -85,7 +85,11 @@ std::string deny_message(DenyReason reason, std::string_view user, const ClientH
 // 1130 or 1045.
 unsigned deny_error_code(DenyReason reason);
 
-// Quotes a user or host as MySQL prints accounts: 'it''s' style doubling of quotes.
+// Quotes a user or host so that the grants file reads it back unchanged: 'it''s', 'a\\b'.
 std::string quote_account_part(std::string_view text);
+
+// The options as grants-file text: "REQUIRE SSL MAX_USER_CONNECTIONS 20 BACKEND replicas"; empty
+// when none is set.
+std::string format_options(const RuleOptions& options);
 
 }  // namespace hostgate::auth

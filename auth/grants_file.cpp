@@ -204,6 +204,11 @@ private:
 
 }  // namespace
 
+std::string format_rule(const Rule& rule) {
+    const std::string options = format_options(rule.options);
+    return rule.account() + (options.empty() ? "" : "  " + options);
+}
+
 Expected<std::vector<Rule>, Error> parse_grants(std::string_view text) {
     std::vector<Rule> rules;
     // Accounts already defined: user and lower-cased host -> line.

@@ -25,4 +25,7 @@ inline constexpr std::size_t kMaxHostLength = 255;  // MariaDB's HOSTNAME_LENGTH
 // The rules of a whole file in file order, or the first error with its line and column.
 Expected<std::vector<Rule>, Error> parse_grants(std::string_view text);
 
+// One grants-file line for the rule (no newline); parse_grants reads it back as the same rule.
+std::string format_rule(const Rule& rule);
+
 }  // namespace hostgate::auth

@@ -4,6 +4,7 @@
 #
 #   deploy/test.sh            build in ./build and run everything
 #   BUILD_DIR=dir deploy/test.sh
+#   FUZZ_SECONDS=N deploy/test.sh   fuzz each target N seconds (default 10; 0 skips fuzzing)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -19,5 +20,9 @@ rm -rf "$build/test-results"
 mkdir -p "$build/test-results"
 set +e
 meson test -C "$build" --print-errorlogs --num-processes 2 --timeout-multiplier 3
+fuzz_seconds=${FUZZ_SECONDS:-10}
+if [[ $fuzz_seconds -gt 0 ]]; then
+  tests/fuzz/run.sh "$fuzz_seconds" --junit "$build/test-results/fuzz.xml"
+fi
 set -e
 /usr/bin/python3 tests/summarize.py "$build/test-results" "$build/meson-logs/testlog.json"

@@ -20,6 +20,7 @@ public:
             case errc::packet_too_large: return "packet larger than allowed";
             case errc::bad_sequence: return "packet sequence ids out of order";
             case errc::bad_attributes: return "malformed connection attributes";
+            case errc::bad_scramble: return "server greeting has a malformed scramble";
         }
         return "unknown MySQL protocol error";
     }

@@ -18,6 +18,7 @@ enum class errc {
     packet_too_large,      // a logical packet over the reader's limit
     bad_sequence,          // continuation frames out of sequence
     bad_attributes,        // connection attributes that are not key/value pairs
+    bad_scramble,          // a greeting whose scramble is not 20+ bytes ending in NUL
 };
 const std::error_category& error_category();
 inline std::error_code make_error_code(errc e) { return {static_cast<int>(e), error_category()}; }

@@ -54,16 +54,18 @@ Decoded<HandshakeV10> decode_handshake_v10(ByteSpan payload) {
     const std::uint8_t data_length = r.u8();              // auth_plugin_data_len
     r.bytes(kHandshakeReservedLength);                    // reserved
     h.mariadb_capabilities = r.le32();                    // MariaDB: extended capabilities
+    if (!r.ok()) return Unexpected(to_error(r.fault()));
+    // Servers older than 4.1 (no CLIENT_SECURE_CONNECTION) send an 8-byte scramble only.
+    if (!(h.capabilities & cap::kSecureConnection)) return fail(errc::unsupported_protocol);
+    const bool plugin_auth = h.capabilities & cap::kPluginAuth;
+    if (plugin_auth ? data_length < kScrambleLength + 1 : data_length != 0) return fail(errc::bad_scramble);
+    // auth-plugin-data-part-2: the rest of the scramble and its NUL, 13 bytes at least.
+    const auto part2 = r.bytes(plugin_auth ? data_length - kScramblePart1Length : kScramblePart2MinLength);
+    if (!r.ok()) return Unexpected(to_error(r.fault()));
+    if (part2.back() != std::byte{0}) return fail(errc::bad_scramble);
     h.auth_plugin_data.assign(part1.begin(), part1.end());
-    if (h.capabilities & cap::kSecureConnection) {
-        const std::size_t part2_length =
-            std::max<std::size_t>(kScramblePart2MinLength, data_length > 8 ? data_length - 8u : 0u);
-        const auto part2 = r.bytes(part2_length);         // auth-plugin-data-part-2
-        h.auth_plugin_data.insert(h.auth_plugin_data.end(), part2.begin(), part2.end());
-        if (!h.auth_plugin_data.empty() && h.auth_plugin_data.back() == std::byte{0})
-            h.auth_plugin_data.pop_back();                // the scramble's NUL terminator
-    }
-    if (h.capabilities & cap::kPluginAuth) h.auth_plugin_name = r.nul_string();  // auth_plugin_name
+    h.auth_plugin_data.insert(h.auth_plugin_data.end(), part2.begin(), part2.end() - 1);
+    if (plugin_auth) h.auth_plugin_name = r.nul_string();  // auth_plugin_name
     if (auto e = finish(r)) return Unexpected(e);
     return h;
 }
@@ -71,7 +73,7 @@ Decoded<HandshakeV10> decode_handshake_v10(ByteSpan payload) {
 void encode_handshake_v10(const HandshakeV10& h, Bytes& out) {
     ByteWriter w(out);
     Bytes data = h.auth_plugin_data;
-    data.resize(std::max(data.size(), kScramblePart1Length));
+    data.resize(std::max(data.size(), kScrambleLength));
     const ByteSpan scramble(data);
     w.u8(kProtocolVersion10);
     w.nul_string(h.server_version);
@@ -86,12 +88,8 @@ void encode_handshake_v10(const HandshakeV10& h, Bytes& out) {
     w.u8(plugin_auth ? static_cast<std::uint8_t>(data.size() + 1) : 0);
     w.zeros(kHandshakeReservedLength);
     w.le32(h.mariadb_capabilities);
-    if (h.capabilities & cap::kSecureConnection) {
-        // The rest of the scramble and its NUL, padded to at least 13 bytes.
-        const auto part2 = scramble.subspan(kScramblePart1Length);
-        w.bytes(part2);
-        w.zeros(std::max(kScramblePart2MinLength, part2.size() + 1) - part2.size());
-    }
+    w.bytes(scramble.subspan(kScramblePart1Length));  // the rest of the scramble
+    w.u8(0);                                          // and its NUL
     if (plugin_auth) w.nul_string(h.auth_plugin_name);
 }
 

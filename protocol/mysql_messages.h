@@ -27,7 +27,7 @@ using Decoded = Expected<T, std::error_code>;
 struct HandshakeV10 {
     std::string server_version;    // MariaDB: "5.5.5-10.11.6-MariaDB-..."
     std::uint32_t connection_id = 0;
-    Bytes auth_plugin_data;        // the scramble, without the trailing NUL (20 bytes in practice)
+    Bytes auth_plugin_data;        // the scramble without its trailing NUL: 20 bytes or more
     std::uint32_t capabilities = 0;
     std::uint8_t character_set = 0;
     std::uint16_t status_flags = 0;
@@ -37,7 +37,12 @@ struct HandshakeV10 {
 
     bool operator==(const HandshakeV10&) const = default;
 };
+// Strict about the scramble, as every MySQL and MariaDB server since 4.1 writes it: at least 20
+// bytes and a NUL (auth_plugin_data_len 0 without CLIENT_PLUGIN_AUTH), bad_scramble otherwise;
+// unsupported_protocol without CLIENT_SECURE_CONNECTION.
 Decoded<HandshakeV10> decode_handshake_v10(ByteSpan payload);
+// Always writes CLIENT_SECURE_CONNECTION's layout; a scramble shorter than 20 bytes is padded
+// with zeros.
 void encode_handshake_v10(const HandshakeV10& h, Bytes& out);
 
 // The fixed 32-byte prefix a client sends first; alone it is an SSLRequest.

@@ -122,3 +122,25 @@ TEST_CASE("trusted networks") {
         CHECK(parsed.error().column == 2);
     }
 }
+
+TEST_CASE("format_rule writes lines that read back as the same rules") {
+    const char* text =
+        "'a'@'%'\n"
+        "'it''s'@'10.%'  REQUIRE SSL\n"
+        "'back\\\\slash'@'192.168.1.\\_'  MAX_USER_CONNECTIONS 7 BACKEND g1\n"
+        "''@''\n"
+        "\"dq\"@`bt`\n";
+    auto rules = parse_grants(text);
+    REQUIRE(rules.has_value());
+    std::string written;
+    for (const Rule& r : *rules) written += format_rule(r) + "\n";
+    CHECK(written ==
+          "'a'@'%'\n"
+          "'it''s'@'10.%'  REQUIRE SSL\n"
+          "'back\\\\slash'@'192.168.1.\\\\_'  MAX_USER_CONNECTIONS 7 BACKEND g1\n"
+          "''@''\n"
+          "'dq'@'bt'\n");
+    auto again = parse_grants(written);
+    REQUIRE(again.has_value());
+    CHECK(*again == *rules);
+}

@@ -368,3 +368,17 @@ TEST_CASE("a greeting built by the proxy round-trips") {
     REQUIRE(back.has_value());
     CHECK(*back == h);
 }
+
+TEST_CASE("greetings with a scramble no server writes are refused") {
+    auto with = [](std::size_t at, const char* bytes) {
+        Bytes b = kGreetingWire;
+        const Bytes patch = hex(bytes);
+        std::copy(patch.begin(), patch.end(), b.begin() + static_cast<std::ptrdiff_t>(at));
+        return b;
+    };
+    // Offsets in kGreetingWire: capabilities low at 47, scramble length at 54, its NUL at 77.
+    CHECK(error_of(decode_handshake_v10(with(54, "14"))) == make_error_code(errc::bad_scramble));  // 20
+    CHECK(error_of(decode_handshake_v10(with(77, "01"))) == make_error_code(errc::bad_scramble));  // no NUL
+    CHECK(error_of(decode_handshake_v10(with(47, "fe77"))) ==  // no CLIENT_SECURE_CONNECTION
+          make_error_code(errc::unsupported_protocol));
+}
