@@ -23,7 +23,7 @@ public:
     bool is_v4() const { return family_ == Family::v4; }
     bool is_v6() const { return family_ == Family::v6; }
     // Network-order bytes: 4 for v4, 16 for v6.
-    std::array<std::uint8_t, 16> const& raw() const { return bytes_; }
+    const std::array<std::uint8_t, 16>& raw() const { return bytes_; }
     std::size_t size() const { return is_v4() ? 4 : 16; }
 
     // True for ::ffff:a.b.c.d.

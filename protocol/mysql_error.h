@@ -26,6 +26,13 @@ inline std::error_code make_error_code(errc e) { return {static_cast<int>(e), er
 // The error for a ByteReader fault (none maps to an empty error code).
 std::error_code to_error(ReadFault fault);
 
+// The error for a finished decode: the reader's fault, trailing_bytes when input is left, or none.
+inline std::error_code finish_error(const ByteReader& r) {
+    if (!r.ok()) return to_error(r.fault());
+    if (!r.at_end()) return make_error_code(errc::trailing_bytes);
+    return {};
+}
+
 }  // namespace hostgate::protocol::mysql
 
 template <>

@@ -8,13 +8,6 @@ namespace {
 
 Unexpected<std::error_code> fail(errc e) { return Unexpected(make_error_code(e)); }
 
-// The error for a finished read: the reader's fault, or trailing bytes.
-std::error_code finish(const ByteReader& r) {
-    if (!r.ok()) return to_error(r.fault());
-    if (!r.at_end()) return make_error_code(errc::trailing_bytes);
-    return {};
-}
-
 SslRequest read_fixed_prefix(ByteReader& r) {
     SslRequest p;
     p.capabilities = r.le32();
@@ -66,7 +59,7 @@ Decoded<HandshakeV10> decode_handshake_v10(ByteSpan payload) {
     h.auth_plugin_data.assign(part1.begin(), part1.end());
     h.auth_plugin_data.insert(h.auth_plugin_data.end(), part2.begin(), part2.end() - 1);
     if (plugin_auth) h.auth_plugin_name = r.nul_string();  // auth_plugin_name
-    if (auto e = finish(r)) return Unexpected(e);
+    if (auto e = finish_error(r)) return Unexpected(e);
     return h;
 }
 
@@ -102,7 +95,7 @@ bool is_ssl_request(ByteSpan payload) {
 Decoded<SslRequest> decode_ssl_request(ByteSpan payload) {
     ByteReader r(payload);
     SslRequest p = read_fixed_prefix(r);
-    if (auto e = finish(r)) return Unexpected(e);
+    if (auto e = finish_error(r)) return Unexpected(e);
     if (!(p.capabilities & cap::kSsl)) return fail(errc::unexpected_header);
     return p;
 }
@@ -139,7 +132,7 @@ Decoded<HandshakeResponse41> decode_handshake_response(ByteSpan payload) {
         h.connect_attributes.assign(raw.begin(), raw.end());
     }
     if (h.capabilities & cap::kZstdCompressionAlgorithm) h.zstd_compression_level = r.u8();
-    if (auto e = finish(r)) return Unexpected(e);
+    if (auto e = finish_error(r)) return Unexpected(e);
     if (!decode_connect_attributes(h.connect_attributes)) return fail(errc::bad_attributes);
     return h;
 }

@@ -6,12 +6,6 @@ namespace {
 
 Unexpected<std::error_code> fail(errc e) { return Unexpected(make_error_code(e)); }
 
-std::error_code finish(const ByteReader& r) {
-    if (!r.ok()) return to_error(r.fault());
-    if (!r.at_end()) return make_error_code(errc::trailing_bytes);
-    return {};
-}
-
 // Reads the first byte and checks it; false (with the error in `e`) when it is another packet.
 bool expect_header(ByteReader& r, std::uint8_t wanted, std::error_code& e) {
     if (r.at_end()) {
@@ -35,7 +29,7 @@ Decoded<AuthSwitchRequest> decode_auth_switch_request(ByteSpan payload) {
     s.plugin_name = r.nul_string();                                        // plugin name
     const auto data = r.rest();                                            // plugin data
     s.plugin_data.assign(data.begin(), data.end());
-    if (auto err = finish(r)) return Unexpected(err);
+    if (auto err = finish_error(r)) return Unexpected(err);
     return s;
 }
 
@@ -84,7 +78,7 @@ Decoded<OkPacket> decode_ok(ByteSpan payload, std::uint32_t capabilities) {
     } else {
         ok.info = r.rest_string();                       // info, to the end
     }
-    if (auto e = finish(r)) return Unexpected(e);
+    if (auto e = finish_error(r)) return Unexpected(e);
     return ok;
 }
 
@@ -119,7 +113,7 @@ Decoded<ErrPacket> decode_err(ByteSpan payload) {
         err.sql_state = r.string(kSqlStateLength);                 // sql_state
     }
     err.message = r.rest_string();                                 // error_message
-    if (auto f = finish(r)) return Unexpected(f);
+    if (auto f = finish_error(r)) return Unexpected(f);
     return err;
 }
 
@@ -155,7 +149,7 @@ Decoded<ChangeUser> decode_change_user(ByteSpan payload, std::uint32_t client_ca
             c.connect_attributes.assign(raw.begin(), raw.end());
         }
     }
-    if (auto f = finish(r)) return Unexpected(f);
+    if (auto f = finish_error(r)) return Unexpected(f);
     if (!decode_connect_attributes(c.connect_attributes)) return fail(errc::bad_attributes);
     return c;
 }

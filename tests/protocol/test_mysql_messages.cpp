@@ -98,6 +98,33 @@ std::vector<Golden> golden() {
                                "772342655762675f294b7d5500 6d7973716c5f6e61746976655f70617373776f726400"),
                            ssl, decode_handshake_v10, encode_handshake_v10, false));
     }
+    {
+        // The MySQL flavour, written from the HandshakeV10 spec (no MySQL server ships in
+        // Debian 12): CLIENT_MYSQL set, so the 10 reserved bytes are all zero.
+        HandshakeV10 mysql;
+        mysql.server_version = "8.0.36";
+        mysql.connection_id = 0x1234;
+        mysql.auth_plugin_data = hex("0102030405060708 090a0b0c0d0e0f1011121314");
+        mysql.capabilities = 0xdfffffff;
+        mysql.character_set = 255;
+        mysql.status_flags = status::kAutocommit;
+        mysql.auth_plugin_name = "caching_sha2_password";
+        rows.push_back(row("mysql_8_greeting_from_spec",
+                           hex("0a"                                            // protocol version 10
+                               "382e302e333600"                                // "8.0.36"
+                               "34120000"                                      // connection id
+                               "0102030405060708"                              // scramble, part 1
+                               "00"                                            // filler
+                               "ffff"                                          // capabilities, low
+                               "ff"                                            // utf8mb4_0900_ai_ci
+                               "0200"                                          // AUTOCOMMIT
+                               "ffdf"                                          // capabilities, high
+                               "15"                                            // scramble length 21
+                               "00000000000000000000"                          // reserved
+                               "090a0b0c0d0e0f101112131400"                    // scramble, part 2 + NUL
+                               "63616368696e675f736861325f70617373776f726400"),  // "caching_sha2_password"
+                           mysql, decode_handshake_v10, encode_handshake_v10, false));
+    }
     rows.push_back(row("libmariadb_3_3_ssl_request",
                        hex("84aabf00"                                  // capabilities (CLIENT_SSL set)
                            "00000010"                                  // max packet 256 MiB

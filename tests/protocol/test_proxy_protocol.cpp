@@ -19,8 +19,7 @@ namespace {
 Endpoint ep(const char* address, std::uint16_t port) { return {parse_ip(address).value(), port}; }
 
 Header v1_tcp(const char* src, std::uint16_t sport, const char* dst, std::uint16_t dport) {
-    Header h = Header::tcp(ep(src, sport), ep(dst, dport), 1);
-    return h;
+    return Header::tcp(ep(src, sport), ep(dst, dport), 1);
 }
 
 Header v1_unknown() {
