@@ -1,12 +1,46 @@
 // hostgate: a MySQL-protocol-aware proxy with client-IP grants.
 #include <CLI/CLI.hpp>
+#include <spdlog/spdlog.h>
+
 #include <iostream>
 
 #include "src/explain_command.h"
+#include "src/runtime.h"
+#include "src/server.h"
+
+namespace {
+
+// Loads config and grants; prints why not and returns nullptr when either is bad.
+std::unique_ptr<hostgate::Runtime> load(const std::string& path) {
+    auto config = hostgate::load_config(path);
+    if (!config) {
+        std::cerr << config.error() << "\n";
+        return nullptr;
+    }
+    auto grants = hostgate::load_grants(*config);
+    if (!grants) {
+        std::cerr << grants.error() << "\n";
+        return nullptr;
+    }
+    try {
+        auto runtime = std::make_unique<hostgate::Runtime>(std::move(*config));
+        runtime->set_grants(std::move(*grants));
+        return runtime;
+    } catch (const std::exception& e) {  // TLS files
+        std::cerr << path << ": [tls]: " << e.what() << "\n";
+        return nullptr;
+    }
+}
+
+}  // namespace
 
 int main(int argc, char** argv) {
     CLI::App app{"hostgate: a MySQL-protocol-aware proxy with client-IP grants"};
-    app.require_subcommand(1);
+    std::string config_path, check_path, log_level = "info";
+    app.add_option("-c,--config", config_path, "Run the proxy with this configuration file");
+    app.add_option("--check-config", check_path, "Validate a configuration file (and its grants) and exit");
+    app.add_option("--log-level", log_level, "trace, debug, info, warn, error")
+        ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error"}));
 
     hostgate::ExplainArgs explain;
     std::string host_name;
@@ -22,6 +56,24 @@ int main(int argc, char** argv) {
         const int status = app.exit(e);
         return status == 0 ? 0 : 2;  // usage errors exit 2, like a bad grants file
     }
-    if (!host_name.empty()) explain.host_name = host_name;
-    return hostgate::run_explain(explain, std::cout, std::cerr);
+    if (cmd->parsed()) {
+        if (!host_name.empty()) explain.host_name = host_name;
+        return hostgate::run_explain(explain, std::cout, std::cerr);
+    }
+    if (!check_path.empty()) {
+        auto runtime = load(check_path);
+        if (!runtime) return 2;
+        std::cout << check_path << ": OK (" << runtime->grants()->rules().size() << " grant rules, "
+                  << runtime->config.backends.size() << " backends)\n";
+        return 0;
+    }
+    if (config_path.empty()) {
+        std::cerr << app.help();
+        return 2;
+    }
+    spdlog::set_level(spdlog::level::from_str(log_level));
+    spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%fZ %^%l%$ %v", spdlog::pattern_time_type::utc);
+    auto runtime = load(config_path);
+    if (!runtime) return 2;
+    return hostgate::run_server(*runtime);
 }

@@ -1,0 +1,120 @@
+#include "src/backends.h"
+
+#include "src/watchdog.h"
+
+#include <spdlog/spdlog.h>
+
+namespace hostgate {
+
+namespace mysql = protocol::mysql;
+namespace proxy = protocol::proxy;
+
+void Backend::learn(const mysql::HandshakeV10& g) {
+    ServerTraits t{g.server_version, g.capabilities, g.mariadb_capabilities, g.character_set, g.status_flags};
+    std::lock_guard lock(mutex_);
+    traits_ = std::move(t);
+}
+
+std::optional<ServerTraits> Backend::traits() const {
+    std::lock_guard lock(mutex_);
+    return traits_;
+}
+
+Backends::Backends(const std::vector<BackendConfig>& configs) {
+    for (const auto& c : configs) {
+        backends_.push_back(std::make_unique<Backend>(c));
+        groups_[c.group].push_back(backends_.back().get());
+    }
+}
+
+std::vector<Backend*> Backends::group(const std::string& name) {
+    auto it = groups_.find(name);
+    return it == groups_.end() ? std::vector<Backend*>{} : it->second;
+}
+
+std::vector<Backend*> Backends::all() {
+    std::vector<Backend*> out;
+    for (auto& b : backends_) out.push_back(b.get());
+    return out;
+}
+
+std::optional<ServerTraits> Backends::greeting_traits() const {
+    std::optional<ServerTraits> out;
+    for (const auto& b : backends_) {
+        const auto t = b->traits();
+        if (!t) continue;
+        if (!out) {
+            out = t;
+            continue;
+        }
+        out->capabilities &= t->capabilities;
+        out->mariadb_capabilities &= t->mariadb_capabilities;
+    }
+    return out;
+}
+
+proxy::Header header_value(const Backend& backend, const protocol::Endpoint& client,
+                           const protocol::Endpoint& destination) {
+    return proxy::Header::tcp(client, destination,
+                              backend.config().proxy_protocol == BackendProxyProtocol::v1 ? 1 : 2);
+}
+
+protocol::Bytes proxy_header_for(const Backend& backend, const protocol::Endpoint& client,
+                                 const protocol::Endpoint& destination) {
+    protocol::Bytes out;
+    if (backend.config().proxy_protocol == BackendProxyProtocol::off) return out;
+    proxy::encode(header_value(backend, client, destination), out);
+    return out;
+}
+
+awaitable<Expected<BackendConnection, std::string>> connect_backend(Backend& backend,
+                                                                    const protocol::Bytes& proxy_header,
+                                                                    std::chrono::milliseconds timeout,
+                                                                    std::size_t max_packet) {
+    auto executor = co_await asio::this_coro::executor;
+    auto stream = std::make_unique<Stream>(tcp::socket(executor));
+    Stream* raw = stream.get();
+    Watchdog deadline(executor, timeout, [raw] { raw->close(); });
+
+    auto fail = [&](const std::string& what, std::error_code ec) -> Expected<BackendConnection, std::string> {
+        return Unexpected(what + ": " + (deadline.fired() ? std::string("timed out") : ec.message()));
+    };
+    auto [connect_error] = co_await stream->socket().async_connect(to_asio(backend.config().address), use_nothrow);
+    if (connect_error) co_return fail("connect", connect_error);
+    stream->socket().set_option(tcp::no_delay(true));
+    if (!proxy_header.empty()) {
+        if (auto ec = co_await stream->write(asio::buffer(proxy_header))) co_return fail("PROXY header", ec);
+    }
+    PacketChannel channel(*stream, max_packet);
+    auto packet = co_await channel.read_packet();
+    if (!packet) co_return fail("greeting", packet.error());
+    auto greeting = mysql::decode_handshake_v10(packet->payload);
+    if (!greeting) {
+        if (auto err = mysql::decode_err(packet->payload))
+            co_return Unexpected("refused: ERROR " + std::to_string(err->error_code) + " " + err->message);
+        co_return Unexpected("greeting: " + greeting.error().message());
+    }
+    deadline.disarm();
+    backend.learn(*greeting);
+    co_return BackendConnection{std::move(stream), std::move(*greeting)};
+}
+
+awaitable<void> probe_backend(Backend& backend, std::chrono::milliseconds timeout) {
+    protocol::Bytes header;
+    switch (backend.config().proxy_protocol) {
+        case BackendProxyProtocol::v2: proxy::encode_v2(proxy::Header::local(), header); break;
+        case BackendProxyProtocol::v1: proxy::encode_v1(proxy::Header::local(), header); break;
+        case BackendProxyProtocol::off: break;
+    }
+    auto connection = co_await connect_backend(backend, header, timeout, 1 << 16);
+    if (!connection) {
+        spdlog::warn("backend {}: probe failed: {}", backend.describe(), connection.error());
+        co_return;
+    }
+    spdlog::info("backend {}: {} (capabilities {:#x}, MariaDB {:#x})", backend.describe(),
+                 connection->greeting.server_version, connection->greeting.capabilities,
+                 connection->greeting.mariadb_capabilities);
+    connection->stream->close();
+}
+
+}  // namespace hostgate

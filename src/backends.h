@@ -1,0 +1,80 @@
+#pragma once
+// The configured backends, grouped, with what their greetings said.
+
+#include <chrono>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "protocol/mysql_messages.h"
+#include "src/config.h"
+#include "src/packet_channel.h"
+
+namespace hostgate {
+
+// What a backend's greeting tells about it; the client greeting is built from it.
+struct ServerTraits {
+    std::string server_version;
+    std::uint32_t capabilities = 0;
+    std::uint32_t mariadb_capabilities = 0;
+    std::uint8_t character_set = 0;
+    std::uint16_t status_flags = 0;
+};
+
+class Backend {
+public:
+    explicit Backend(BackendConfig config) : config_(std::move(config)) {}
+    const BackendConfig& config() const { return config_; }
+    // "db1 (127.0.0.1:3307)"
+    std::string describe() const { return config_.name + " (" + config_.address.to_string() + ")"; }
+
+    void learn(const protocol::mysql::HandshakeV10& greeting);
+    std::optional<ServerTraits> traits() const;
+
+private:
+    BackendConfig config_;
+    mutable std::mutex mutex_;
+    std::optional<ServerTraits> traits_;
+};
+
+class Backends {
+public:
+    explicit Backends(const std::vector<BackendConfig>& configs);
+
+    // The backends of a group in configuration order; empty for an unknown group.
+    std::vector<Backend*> group(const std::string& name);
+    std::vector<Backend*> all();
+
+    // Traits to greet clients with: the intersection of every known backend's capabilities (a
+    // client may be sent to any group), the first known version string. nullopt when no backend
+    // has been seen yet.
+    std::optional<ServerTraits> greeting_traits() const;
+
+private:
+    std::vector<std::unique_ptr<Backend>> backends_;
+    std::map<std::string, std::vector<Backend*>> groups_;
+};
+
+// A backend connection after its greeting.
+struct BackendConnection {
+    std::unique_ptr<Stream> stream;
+    protocol::mysql::HandshakeV10 greeting;
+};
+
+// Connects to the backend, writes `proxy_header` first (unless the backend has PROXY off), and
+// reads the greeting, all within `timeout`. The error says what failed, for logs.
+awaitable<Expected<BackendConnection, std::string>> connect_backend(Backend& backend,
+                                                                    const protocol::Bytes& proxy_header,
+                                                                    std::chrono::milliseconds timeout,
+                                                                    std::size_t max_packet);
+
+// The PROXY header for a session: the real client as source, what it connected to as destination.
+protocol::Bytes proxy_header_for(const Backend& backend, const protocol::Endpoint& client,
+                                 const protocol::Endpoint& destination);
+
+// Connects once with a LOCAL header (v2) or UNKNOWN (v1) to learn the backend's greeting.
+awaitable<void> probe_backend(Backend& backend, std::chrono::milliseconds timeout);
+
+}  // namespace hostgate

@@ -1,0 +1,58 @@
+#pragma once
+// hostgate's TOML configuration: what the daemon listens on, whom it trusts, where it forwards.
+
+#include <chrono>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "auth/trusted_networks.h"
+#include "protocol/address.h"
+#include "protocol/expected.h"
+
+namespace hostgate {
+
+enum class ProxyProtocolMode { required, optional };  // for trusted peers
+enum class BackendProxyProtocol { v1, v2, off };
+enum class BackendTls { off, mirror, required };
+
+struct BackendConfig {
+    std::string name;
+    protocol::Endpoint address;
+    std::string group = "default";
+    BackendProxyProtocol proxy_protocol = BackendProxyProtocol::v2;
+    BackendTls tls = BackendTls::mirror;
+};
+
+struct Config {
+    std::filesystem::path source;  // the file it was read from
+
+    // [server]
+    std::vector<protocol::Endpoint> listen;
+    unsigned threads = 0;  // 0: one per core
+    auth::TrustedNetworks trusted_proxies;
+    std::vector<std::string> trusted_proxies_text;
+    ProxyProtocolMode proxy_protocol = ProxyProtocolMode::required;
+    std::chrono::milliseconds handshake_timeout{5000};
+    std::chrono::milliseconds connect_timeout{3000};  // to a backend
+    unsigned max_connections = 10000;
+    std::size_t max_packet_size = 64u << 20;  // largest connection-phase packet accepted
+
+    // [tls]
+    std::filesystem::path tls_cert;
+    std::filesystem::path tls_key;
+    bool tls_enabled() const { return !tls_cert.empty(); }
+
+    // [grants]
+    std::filesystem::path grants_file;
+
+    // [[backend]]
+    std::vector<BackendConfig> backends;
+};
+
+// Reads and checks a config file. Paths in it are relative to the file. The error names the key
+// and its line: "hostgate.toml:12: server.proxy_protocol: expected \"required\" or \"optional\"".
+// Unknown keys are errors.
+Expected<Config, std::string> load_config(const std::filesystem::path& path);
+
+}  // namespace hostgate

@@ -1,0 +1,71 @@
+#include "src/packet_channel.h"
+
+#include <algorithm>
+
+namespace hostgate {
+
+namespace mysql = protocol::mysql;
+namespace proxy = protocol::proxy;
+
+awaitable<std::error_code> PacketChannel::fill(std::size_t total, bool greedy) {
+    if (start_ == end_) start_ = end_ = 0;
+    while (end_ - start_ < total) {
+        const std::size_t wanted = greedy ? std::max<std::size_t>(total - (end_ - start_), 4096)
+                                          : total - (end_ - start_);
+        if (buffer_.size() - end_ < wanted) {
+            // Move unconsumed bytes to the front, then grow if that is not enough.
+            std::copy(buffer_.begin() + static_cast<std::ptrdiff_t>(start_),
+                      buffer_.begin() + static_cast<std::ptrdiff_t>(end_), buffer_.begin());
+            end_ -= start_;
+            start_ = 0;
+            if (buffer_.size() - end_ < wanted) buffer_.resize(end_ + wanted);
+        }
+        auto [ec, n] = co_await stream_.read_some(asio::buffer(buffer_.data() + end_, wanted));
+        if (ec) co_return ec;
+        end_ += n;
+    }
+    co_return std::error_code{};
+}
+
+template <class T, class Parse>
+awaitable<Expected<T, std::error_code>> PacketChannel::read(Parse parse, bool greedy) {
+    for (;;) {
+        auto parsed = parse(buffered());
+        if (auto* c = protocol::complete(parsed)) {
+            T value = std::move(c->value);
+            consume(c->consumed);
+            co_return value;
+        }
+        if (auto e = protocol::error(parsed)) co_return Unexpected(e);
+        if (auto ec = co_await fill(protocol::need_more(parsed)->min_total, greedy)) co_return Unexpected(ec);
+    }
+}
+
+awaitable<Expected<mysql::Packet, std::error_code>> PacketChannel::read_packet() {
+    co_return co_await read<mysql::Packet>(
+        [this](protocol::ByteSpan in) { return mysql::read_packet(in, max_packet_); }, false);
+}
+
+awaitable<Expected<proxy::Header, std::error_code>> PacketChannel::read_proxy_header(
+    const proxy::ParseOptions& options) {
+    co_return co_await read<proxy::Header>([&](protocol::ByteSpan in) { return proxy::parse(in, options); },
+                                           true);
+}
+
+awaitable<Expected<protocol::ByteSpan, std::error_code>> PacketChannel::peek(std::size_t n) {
+    if (auto ec = co_await fill(n, false)) co_return Unexpected(ec);
+    co_return buffered().first(n);
+}
+
+awaitable<std::error_code> PacketChannel::write_packet(std::uint8_t sequence_id, protocol::ByteSpan payload) {
+    protocol::Bytes out;
+    out.reserve(payload.size() + mysql::kFrameHeaderLength);
+    mysql::write_packet(out, sequence_id, payload);
+    co_return co_await stream_.write(asio::buffer(out));
+}
+
+awaitable<std::error_code> PacketChannel::write_raw(protocol::ByteSpan bytes) {
+    co_return co_await stream_.write(asio::buffer(bytes.data(), bytes.size()));
+}
+
+}  // namespace hostgate

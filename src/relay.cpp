@@ -1,0 +1,147 @@
+#include "src/relay.h"
+
+#include <spdlog/spdlog.h>
+
+#include "protocol/mysql_frame.h"
+#include "protocol/mysql_messages.h"
+
+namespace hostgate {
+namespace {
+
+namespace mysql = protocol::mysql;
+
+constexpr std::size_t kRelayBuffer = 16 * 1024;
+constexpr std::size_t kMaxChangeUserPacket = 64 * 1024;
+constexpr std::string_view kForcedSwitchPlugin = "hostgate_forced_switch";
+
+// Backend to client: bytes as they come.
+awaitable<RelayEnd> pump_backend_to_client(Stream& backend, Stream& client) {
+    std::vector<std::byte> buffer(kRelayBuffer);
+    for (;;) {
+        auto [ec, n] = co_await backend.read_some(asio::buffer(buffer));
+        if (ec) co_return RelayEnd{};
+        if (co_await client.write(asio::buffer(buffer.data(), n))) co_return RelayEnd{};
+    }
+}
+
+// Client to backend: frames are followed by their headers so that a command's first byte is
+// seen; COM_CHANGE_USER is held back whole and decided on, everything else streams through.
+class ClientPump {
+public:
+    ClientPump(RelayContext& context, Stream& client, Stream& backend, protocol::ByteSpan pending)
+        : ctx_(context), client_(client), backend_(backend), buffer_(std::max(kRelayBuffer, pending.size())) {
+        std::copy(pending.begin(), pending.end(), buffer_.begin());
+        end_ = pending.size();
+    }
+
+    awaitable<RelayEnd> run() {
+        for (;;) {
+            std::size_t pos = start_;
+            std::optional<RelayEnd> stop;
+            while (!stop) {
+                if (frame_left_ > 0) {
+                    const std::size_t take = std::min(frame_left_, end_ - pos);
+                    pos += take;
+                    frame_left_ -= take;
+                    if (frame_left_ > 0) break;
+                    continue;
+                }
+                if (end_ - pos < mysql::kFrameHeaderLength) break;
+                const auto header = protocol::complete(mysql::parse_frame_header(span(pos, end_ - pos)))->value;
+                if (header.sequence_id == 0 && header.payload_length > 0) {  // a new command
+                    if (end_ - pos < mysql::kFrameHeaderLength + 1) break;
+                    const auto command = std::to_integer<std::uint8_t>(buffer_[pos + mysql::kFrameHeaderLength]);
+                    if (command == mysql::command::kChangeUser) {
+                        const std::size_t whole = mysql::kFrameHeaderLength + header.payload_length;
+                        if (whole > kMaxChangeUserPacket) co_return RelayEnd{};
+                        if (end_ - pos < whole) break;  // wait for the whole packet
+                        if (co_await flush(pos)) co_return RelayEnd{};
+                        stop = co_await change_user(span(pos + mysql::kFrameHeaderLength, header.payload_length));
+                        pos += whole;
+                        start_ = pos;
+                        continue;
+                    }
+                }
+                pos += mysql::kFrameHeaderLength;
+                frame_left_ = header.payload_length;
+            }
+            if (stop) co_return *stop;
+            if (co_await flush(pos)) co_return RelayEnd{};
+            compact();
+            auto [ec, n] = co_await client_.read_some(asio::buffer(buffer_.data() + end_, buffer_.size() - end_));
+            if (ec) co_return RelayEnd{};
+            end_ += n;
+        }
+    }
+
+private:
+    protocol::ByteSpan span(std::size_t at, std::size_t n) const { return {buffer_.data() + at, n}; }
+
+    // Writes [start_, to) to the backend.
+    awaitable<std::error_code> flush(std::size_t to) {
+        if (to == start_) co_return std::error_code{};
+        auto ec = co_await backend_.write(asio::buffer(buffer_.data() + start_, to - start_));
+        start_ = to;
+        co_return ec;
+    }
+
+    void compact() {
+        std::copy(buffer_.begin() + static_cast<std::ptrdiff_t>(start_),
+                  buffer_.begin() + static_cast<std::ptrdiff_t>(end_), buffer_.begin());
+        end_ -= start_;
+        start_ = 0;
+        if (end_ == buffer_.size()) buffer_.resize(buffer_.size() * 2);  // a held-back COM_CHANGE_USER
+    }
+
+    // Decides a COM_CHANGE_USER. Allowed: forwarded with the auth data emptied and a plugin name no
+    // server knows, so the backend re-challenges with its own switch. Refused: the relay ends.
+    awaitable<std::optional<RelayEnd>> change_user(protocol::ByteSpan payload) {
+        auto request = mysql::decode_change_user(payload, ctx_.client_capabilities);
+        if (!request) {
+            spdlog::warn("session {}: malformed COM_CHANGE_USER: {}", ctx_.session_id, request.error().message());
+            co_return RelayEnd{};
+        }
+        const auth::Decision d = ctx_.runtime.grants()->decide(request->username, ctx_.client);
+        if (!d.allowed()) {
+            co_return RelayEnd{RefusedChangeUser{request->username, !request->auth_response.empty()}};
+        }
+        spdlog::info("session {}: COM_CHANGE_USER from '{}' to '{}' allowed by {}", ctx_.session_id, ctx_.user,
+                     request->username, d.rule->account());
+        ctx_.user = request->username;
+        request->auth_response.clear();
+        request->auth_plugin_name = std::string(kForcedSwitchPlugin);
+        if (!request->character_set) request->character_set = ctx_.character_set;
+        protocol::Bytes forward;
+        mysql::write_packet(forward, 0, [&] {
+            protocol::Bytes p;
+            mysql::encode_change_user(*request, ctx_.client_capabilities, p);
+            return p;
+        }());
+        if (co_await backend_.write(asio::buffer(forward))) co_return RelayEnd{};
+        co_return std::nullopt;
+    }
+
+    RelayContext& ctx_;
+    Stream& client_;
+    Stream& backend_;
+    std::vector<std::byte> buffer_;
+    std::size_t start_ = 0, end_ = 0;
+    std::size_t frame_left_ = 0;  // payload bytes of the current frame not yet scanned
+};
+
+awaitable<RelayEnd> pump_client_to_backend(RelayContext& context, Stream& client, Stream& backend,
+                                           protocol::ByteSpan pending) {
+    ClientPump pump(context, client, backend, pending);
+    co_return co_await pump.run();
+}
+
+}  // namespace
+
+awaitable<RelayEnd> run_relay(RelayContext& context, Stream& client, protocol::ByteSpan client_pending,
+                              Stream& backend) {
+    auto result = co_await (pump_client_to_backend(context, client, backend, client_pending) ||
+                            pump_backend_to_client(backend, client));
+    co_return std::visit([](RelayEnd e) { return e; }, result);
+}
+
+}  // namespace hostgate

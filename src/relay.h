@@ -1,0 +1,39 @@
+#pragma once
+// The command phase: bytes pumped both ways, with the client's commands framed so that
+// COM_CHANGE_USER is checked against the grants before it reaches the backend.
+
+#include <optional>
+#include <string>
+
+#include "auth/grant_table.h"
+#include "protocol/byte_io.h"
+#include "src/runtime.h"
+#include "src/stream.h"
+
+namespace hostgate {
+
+struct RelayContext {
+    Runtime& runtime;
+    std::uint32_t session_id;
+    auth::ClientHost client;
+    std::uint32_t client_capabilities;
+    std::uint8_t character_set;
+    std::string& user;  // updated by an allowed COM_CHANGE_USER
+};
+
+struct RefusedChangeUser {
+    std::string user;
+    bool using_password;
+};
+
+struct RelayEnd {
+    // Set when the session ends because the grants refused a COM_CHANGE_USER; the caller answers
+    // the client with ERR 1045.
+    std::optional<RefusedChangeUser> refused_change_user;
+};
+
+// Relays until either side closes. `client_pending` are client bytes already read.
+awaitable<RelayEnd> run_relay(RelayContext& context, Stream& client, protocol::ByteSpan client_pending,
+                              Stream& backend);
+
+}  // namespace hostgate

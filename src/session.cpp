@@ -1,0 +1,392 @@
+#include "src/session.h"
+
+#include <openssl/rand.h>
+#include <spdlog/spdlog.h>
+
+#include "auth/grant_table.h"
+#include "protocol/mysql_messages.h"
+#include "protocol/proxy_protocol.h"
+#include "src/relay.h"
+#include "src/watchdog.h"
+
+namespace hostgate {
+namespace {
+
+namespace mysql = protocol::mysql;
+namespace proxy = protocol::proxy;
+namespace cap = protocol::mysql::cap;
+
+// The plugin name sent to backends so that they answer with their own AuthSwitchRequest.
+constexpr std::string_view kForcedSwitchPlugin = "hostgate_forced_switch";
+// Capabilities the proxy never passes on: it does not compress, and TLS is per leg.
+constexpr std::uint32_t kPerLegCapabilities = cap::kCompress | cap::kSsl | cap::kZstdCompressionAlgorithm;
+
+struct ErrorReply {
+    std::uint16_t code;
+    const char* sql_state;
+    std::string message;
+};
+
+class Session {
+public:
+    Session(Runtime& runtime, tcp::socket socket, std::uint32_t id)
+        : rt_(runtime), id_(id), client_(std::move(socket)), client_channel_(client_, runtime.config.max_packet_size) {}
+
+    awaitable<void> run();
+
+private:
+    awaitable<bool> recover_client_address();
+    awaitable<bool> sniff_late_proxy_header();
+    awaitable<std::optional<mysql::HandshakeResponse41>> read_login();
+    awaitable<bool> authenticate(const mysql::HandshakeResponse41& login, const auth::Rule& rule);
+    awaitable<void> refuse(std::uint8_t seq, ErrorReply e, bool with_sql_state = true);
+    std::string who() const;
+    auth::ClientHost client_host() const { return {client_addr_.address.unmapped(), std::nullopt}; }
+
+    Runtime& rt_;
+    std::uint32_t id_;
+    Stream client_;
+    PacketChannel client_channel_;
+    std::unique_ptr<Stream> backend_;
+
+    protocol::Endpoint peer_, local_;
+    protocol::Endpoint client_addr_;   // the real client
+    protocol::Endpoint destination_;   // what the client connected to
+    std::optional<protocol::Endpoint> via_;
+    bool header_seen_ = false;
+    ServerTraits offered_;
+    std::uint32_t offered_capabilities_ = 0;
+    std::uint8_t client_seq_ = 0;      // sequence id of the client's last packet
+    std::string user_;
+    std::string backend_name_;
+};
+
+std::string Session::who() const {
+    std::string s = "session " + std::to_string(id_) + " " + client_addr_.to_string();
+    if (via_) s += " via " + via_->to_string();
+    if (!user_.empty()) s += " user '" + user_ + "'";
+    return s;
+}
+
+awaitable<void> Session::refuse(std::uint8_t seq, ErrorReply e, bool with_sql_state) {
+    protocol::Bytes payload;
+    mysql::encode_err({e.code, with_sql_state ? e.sql_state : "", e.message}, payload);
+    co_await client_channel_.write_packet(seq, payload);
+    client_.close();
+}
+
+awaitable<bool> Session::recover_client_address() {
+    client_addr_ = peer_;
+    destination_ = local_;
+    if (!rt_.config.trusted_proxies.contains(peer_.address)) co_return true;
+    via_ = peer_;
+    if (rt_.config.proxy_protocol == ProxyProtocolMode::optional && client_.socket().available() == 0) {
+        // Nothing waiting: serve at once, and sniff for a late header after the greeting.
+        co_return true;
+    }
+    auto header = co_await client_channel_.read_proxy_header({});
+    if (!header) {
+        if (header.error().category() == proxy::error_category()) {
+            spdlog::warn("session {} {}: malformed PROXY header: {}", id_, peer_.to_string(), header.error().message());
+            co_await refuse(0, {1105, "HY000", "Failed to parse proxy header"}, false);
+        } else {
+            spdlog::info("session {} {}: no PROXY header: {}", id_, peer_.to_string(), header.error().message());
+        }
+        co_return false;
+    }
+    header_seen_ = true;
+    if (auto client = header->client()) {
+        client_addr_ = *client;
+        destination_ = header->destination;
+    }
+    co_return true;
+}
+
+// After the greeting: a header here comes from a peer that may not send one (1130), or from a
+// trusted peer in optional mode that sent it late.
+awaitable<bool> Session::sniff_late_proxy_header() {
+    auto first = co_await client_channel_.peek(4);
+    if (!first) co_return false;
+    auto kind = proxy::detect(*first);
+    if (kind == proxy::Detected::need_more) {
+        first = co_await client_channel_.peek(proxy::kV2Signature.size());
+        if (!first) co_return false;
+        kind = proxy::detect(*first);
+    }
+    if (kind == proxy::Detected::none) co_return true;
+
+    if (!via_ || header_seen_) {
+        spdlog::warn("{}: refused: PROXY header from a peer not in trusted_proxies", who());
+        co_await refuse(1, {1130, "HY000", "Proxy header is not accepted from " + peer_.address.unmapped().to_string()});
+        co_return false;
+    }
+    auto header = co_await client_channel_.read_proxy_header({});
+    if (!header) {
+        spdlog::warn("{}: malformed PROXY header: {}", who(), header.error().message());
+        co_await refuse(1, {1105, "HY000", "Failed to parse proxy header"});
+        co_return false;
+    }
+    header_seen_ = true;
+    if (auto client = header->client()) {
+        client_addr_ = *client;
+        destination_ = header->destination;
+        if (!rt_.grants()->host_allowed(client_host())) {
+            spdlog::info("{}: refused: no rule for this host", who());
+            co_await refuse(1, {1130, "HY000", auth::deny_message(auth::DenyReason::no_rule_for_host, "", client_host(), false)});
+            co_return false;
+        }
+    }
+    co_return true;
+}
+
+awaitable<std::optional<mysql::HandshakeResponse41>> Session::read_login() {
+    auto packet = co_await client_channel_.read_packet();
+    if (!packet) co_return std::nullopt;
+    client_seq_ = packet->last_sequence_id;
+    if (mysql::is_ssl_request(packet->payload)) {
+        if (!rt_.client_tls) {
+            co_await refuse(client_seq_ + 1, {1043, "08S01", "Bad handshake: TLS is not configured"});
+            co_return std::nullopt;
+        }
+        if (auto ec = co_await client_.start_tls_server(*rt_.client_tls)) {
+            spdlog::info("{}: TLS handshake failed: {}", who(), ec.message());
+            co_return std::nullopt;
+        }
+        packet = co_await client_channel_.read_packet();
+        if (!packet) co_return std::nullopt;
+        client_seq_ = packet->last_sequence_id;
+    }
+    auto login = mysql::decode_handshake_response(packet->payload);
+    if (!login) {
+        spdlog::info("{}: bad handshake response: {}", who(), login.error().message());
+        co_await refuse(client_seq_ + 1, {1043, "08S01", "Bad handshake"});
+        co_return std::nullopt;
+    }
+    co_return std::move(*login);
+}
+
+awaitable<bool> Session::authenticate(const mysql::HandshakeResponse41& login, const auth::Rule& rule) {
+    const std::string group = rule.options.backend.empty() ? "default" : rule.options.backend;
+    const auto candidates = rt_.backends.group(group);
+    if (candidates.empty()) {
+        spdlog::error("{}: rule {} names backend group '{}', which has no backend", who(), rule.account(), group);
+        co_await refuse(client_seq_ + 1, {2003, "HY000", "Can't connect to MySQL server: no backend group '" + group + "'"});
+        co_return false;
+    }
+
+    // First backend of the group that answers.
+    std::optional<BackendConnection> connection;
+    Backend* chosen = nullptr;
+    for (Backend* b : candidates) {
+        auto c = co_await connect_backend(*b, proxy_header_for(*b, client_addr_, destination_),
+                                          rt_.config.connect_timeout, rt_.config.max_packet_size);
+        if (c) {
+            connection = std::move(*c);
+            chosen = b;
+            break;
+        }
+        spdlog::warn("{}: backend {}: {}", who(), b->describe(), c.error());
+    }
+    if (!connection) {
+        co_await refuse(client_seq_ + 1,
+                        {2003, "HY000", "Can't connect to MySQL server on '" + candidates.front()->config().address.to_string() + "'"});
+        co_return false;
+    }
+    backend_ = std::move(connection->stream);
+    backend_name_ = chosen->config().name;
+    const mysql::HandshakeV10& greeting = connection->greeting;
+
+    // The client chose from what we offered; every such flag must hold on this backend too.
+    const std::uint32_t taken = login.capabilities & offered_capabilities_ & ~kPerLegCapabilities;
+    const std::uint32_t missing = taken & ~greeting.capabilities;
+    const bool mariadb_ext = !(login.capabilities & cap::kMysql) && !(greeting.capabilities & cap::kMysql);
+    const std::uint32_t missing_ext =
+        mariadb_ext ? (login.mariadb_capabilities & offered_.mariadb_capabilities & ~greeting.mariadb_capabilities) : 0;
+    if (missing || missing_ext) {
+        spdlog::error("{}: backend {} lacks capabilities {:#x} (MariaDB {:#x}) that clients were offered",
+                      who(), chosen->describe(), missing, missing_ext);
+        co_await refuse(client_seq_ + 1, {1105, "HY000", "Backend " + backend_name_ +
+                                                             " changed its capabilities; please reconnect"});
+        co_return false;
+    }
+
+    PacketChannel backend_channel(*backend_, rt_.config.max_packet_size);
+    std::uint8_t backend_seq = 1;
+    const bool backend_tls = chosen->config().tls == BackendTls::required ||
+                             (chosen->config().tls == BackendTls::mirror && client_.tls());
+    mysql::HandshakeResponse41 forward;
+    forward.capabilities = (login.capabilities & greeting.capabilities & ~kPerLegCapabilities) |
+                           (backend_tls ? cap::kSsl : 0);
+    forward.max_packet_size = login.max_packet_size;
+    forward.character_set = login.character_set;
+    forward.mariadb_capabilities = mariadb_ext ? (login.mariadb_capabilities & greeting.mariadb_capabilities) : 0;
+    if (backend_tls) {
+        if (!(greeting.capabilities & cap::kSsl)) {
+            spdlog::error("{}: backend {} does not offer TLS", who(), chosen->describe());
+            co_await refuse(client_seq_ + 1, {2026, "HY000", "TLS/SSL error: backend " + backend_name_ + " does not offer TLS"});
+            co_return false;
+        }
+        protocol::Bytes ssl_request;
+        mysql::encode_ssl_request({forward.capabilities, forward.max_packet_size, forward.character_set,
+                                   forward.mariadb_capabilities},
+                                  ssl_request);
+        co_await backend_channel.write_packet(backend_seq++, ssl_request);
+        if (auto ec = co_await backend_->start_tls_client(rt_.backend_tls)) {
+            spdlog::error("{}: TLS to backend {} failed: {}", who(), chosen->describe(), ec.message());
+            co_await refuse(client_seq_ + 1, {2026, "HY000", "TLS/SSL error: backend " + backend_name_});
+            co_return false;
+        }
+    }
+    forward.username = login.username;
+    forward.database = login.database;
+    forward.auth_plugin_name = std::string(kForcedSwitchPlugin);
+    forward.connect_attributes = login.connect_attributes;
+    protocol::Bytes payload;
+    mysql::encode_handshake_response(forward, payload);
+    co_await backend_channel.write_packet(backend_seq, payload);
+
+    // The backend now runs the authentication; relay it both ways until its OK or ERR.
+    const std::uint8_t offset = static_cast<std::uint8_t>(client_seq_ - backend_seq);
+    for (;;) {
+        auto from_backend = co_await backend_channel.read_packet();
+        if (!from_backend) {
+            spdlog::warn("{}: backend {} closed during authentication: {}", who(), chosen->describe(),
+                         from_backend.error().message());
+            co_await refuse(client_seq_ + 1, {2013, "HY000", "Lost connection to MySQL server during query"});
+            co_return false;
+        }
+        const auto& p = from_backend->payload;
+        co_await client_channel_.write_packet(static_cast<std::uint8_t>(from_backend->sequence_id + offset), p);
+        const auto first = p.empty() ? 0xFF : std::to_integer<std::uint8_t>(p[0]);
+        if (first == mysql::header::kOk) break;
+        if (first == mysql::header::kErr) {
+            const auto err = mysql::decode_err(p);
+            spdlog::info("{}: backend {} refused the login: {}", who(), chosen->describe(),
+                         err ? std::to_string(err->error_code) + " " + err->message : "malformed ERR");
+            co_return false;
+        }
+        // caching_sha2_password's "fast auth success" is followed by OK without a client reply.
+        if (first == mysql::header::kAuthMoreData && p.size() == 2 && std::to_integer<std::uint8_t>(p[1]) == 3)
+            continue;
+        auto from_client = co_await client_channel_.read_packet();
+        if (!from_client) co_return false;
+        co_await backend_channel.write_packet(static_cast<std::uint8_t>(from_client->sequence_id - offset),
+                                              from_client->payload);
+    }
+    spdlog::info("{}: allowed by {}{} -> backend {} (thread {}){}", who(), rule.account(),
+                 rule.line ? " (line " + std::to_string(rule.line) + ")" : "", chosen->describe(),
+                 greeting.connection_id, client_.tls() ? " TLS " + client_.tls_description() : "");
+    co_return true;
+}
+
+awaitable<void> Session::run() {
+    std::error_code ec;
+    peer_ = to_endpoint(client_.socket().remote_endpoint(ec));
+    local_ = to_endpoint(client_.socket().local_endpoint(ec));
+    if (ec) co_return;
+    peer_.address = peer_.address.unmapped();
+    client_.socket().set_option(tcp::no_delay(true), ec);
+
+    Watchdog handshake_deadline(co_await asio::this_coro::executor, rt_.config.handshake_timeout, [this] {
+        client_.close();
+        if (backend_) backend_->close();
+    });
+
+    if (!co_await recover_client_address()) co_return;
+    client_addr_.address = client_addr_.address.unmapped();
+    if (!rt_.grants()->host_allowed(client_host())) {
+        spdlog::info("{}: refused before the greeting: no rule for this host", who());
+        co_await refuse(0, {1130, "HY000", auth::deny_message(auth::DenyReason::no_rule_for_host, "", client_host(), false)},
+                        false);
+        co_return;
+    }
+
+    // Greeting: our scramble, the backends' version and capabilities.
+    auto traits = rt_.backends.greeting_traits();
+    if (!traits) {
+        for (Backend* b : rt_.backends.all()) co_await probe_backend(*b, rt_.config.connect_timeout);
+        traits = rt_.backends.greeting_traits();
+    }
+    if (!traits) {
+        co_await refuse(0, {2003, "HY000", "Can't connect to MySQL server: no backend answers"}, false);
+        co_return;
+    }
+    offered_ = *traits;
+    offered_capabilities_ = (traits->capabilities & ~kPerLegCapabilities) | cap::kPluginAuth | cap::kSecureConnection |
+                            (rt_.client_tls ? cap::kSsl : 0);
+    mysql::HandshakeV10 greeting;
+    greeting.server_version = traits->server_version;
+    greeting.connection_id = id_;
+    greeting.auth_plugin_data.resize(mysql::kScrambleLength);
+    RAND_bytes(reinterpret_cast<unsigned char*>(greeting.auth_plugin_data.data()), mysql::kScrambleLength);
+    for (auto& b : greeting.auth_plugin_data)  // printable and NUL-free, as servers make them
+        b = std::byte(static_cast<unsigned char>(0x21 + std::to_integer<unsigned>(b) % 94));
+    greeting.capabilities = offered_capabilities_;
+    greeting.character_set = traits->character_set;
+    greeting.status_flags = mysql::status::kAutocommit;
+    greeting.mariadb_capabilities = traits->mariadb_capabilities;
+    greeting.auth_plugin_name = "mysql_native_password";
+    protocol::Bytes payload;
+    mysql::encode_handshake_v10(greeting, payload);
+    if (co_await client_channel_.write_packet(0, payload)) co_return;
+
+    if (!co_await sniff_late_proxy_header()) co_return;
+    auto login = co_await read_login();
+    if (!login) co_return;
+    user_ = login->username;
+    if (!(login->capabilities & cap::kPluginAuth)) {
+        co_await refuse(client_seq_ + 1, {1251, "08004", "Client does not support authentication protocol "
+                                                         "requested by server; consider upgrading MySQL client"});
+        co_return;
+    }
+    const auto grants = rt_.grants();
+    const auth::Decision decision = grants->decide(login->username, client_host());
+    const bool using_password = !login->auth_response.empty();
+    const ErrorReply denied{1045, "28000", auth::deny_message(auth::DenyReason::no_rule_for_user, login->username,
+                                                              client_host(), using_password)};
+    if (!decision.allowed()) {
+        spdlog::info("{}: denied: no rule for this user from this address", who());
+        co_await refuse(client_seq_ + 1, denied);
+        co_return;
+    }
+    if (decision.rule->options.require_ssl && !client_.tls()) {
+        spdlog::info("{}: denied: {} requires TLS", who(), decision.rule->account());
+        co_await refuse(client_seq_ + 1, denied);
+        co_return;
+    }
+    const auth::Rule rule = *decision.rule;
+    if (!co_await authenticate(*login, rule)) {
+        client_.close();
+        if (backend_) backend_->close();
+        co_return;
+    }
+    handshake_deadline.disarm();
+
+    RelayContext relay{rt_, id_, client_host(), login->capabilities, login->character_set, user_};
+    const RelayEnd end = co_await run_relay(relay, client_, client_channel_.buffered(), *backend_);
+    backend_->close();
+    if (end.refused_change_user) {
+        spdlog::info("{}: COM_CHANGE_USER to '{}' denied: no rule for this user from this address", who(),
+                     end.refused_change_user->user);
+        co_await refuse(1, {1045, "28000", auth::deny_message(auth::DenyReason::no_rule_for_user,
+                                                              end.refused_change_user->user, client_host(),
+                                                              end.refused_change_user->using_password)});
+    }
+    client_.close();
+    spdlog::info("{}: closed", who());
+}
+
+}  // namespace
+
+awaitable<void> run_session(Runtime& runtime, tcp::socket socket, std::uint32_t id) {
+    ++runtime.active_sessions;
+    try {
+        Session session(runtime, std::move(socket), id);
+        co_await session.run();
+    } catch (const std::exception& e) {
+        spdlog::error("session {}: {}", id, e.what());
+    }
+    --runtime.active_sessions;
+}
+
+}  // namespace hostgate

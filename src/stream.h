@@ -1,0 +1,37 @@
+#pragma once
+// A TCP connection that may switch to TLS part way, as MySQL connections do after an SSLRequest.
+
+#include <memory>
+#include <system_error>
+
+#include "src/net.h"
+
+namespace hostgate {
+
+class Stream {
+public:
+    explicit Stream(tcp::socket socket) : plain_(std::move(socket)) {}
+
+    // Server side TLS on this connection (after the client's SSLRequest).
+    awaitable<std::error_code> start_tls_server(asio::ssl::context& context);
+    // Client side TLS (after our SSLRequest to a backend).
+    awaitable<std::error_code> start_tls_client(asio::ssl::context& context);
+
+    // Some bytes into `buffer`: how many, or an error (eof when the peer closed).
+    awaitable<std::pair<std::error_code, std::size_t>> read_some(asio::mutable_buffer buffer);
+    // All of `buffer`.
+    awaitable<std::error_code> write(asio::const_buffer buffer);
+
+    tcp::socket& socket() { return tls_ ? tls_->next_layer() : plain_; }
+    bool tls() const { return tls_ != nullptr; }
+    // The negotiated protocol and cipher, "TLSv1.3 TLS_AES_256_GCM_SHA384"; empty without TLS.
+    std::string tls_description() const;
+    // Closes the TCP connection; pending operations finish with operation_aborted.
+    void close();
+
+private:
+    tcp::socket plain_;
+    std::unique_ptr<asio::ssl::stream<tcp::socket>> tls_;
+};
+
+}  // namespace hostgate
