@@ -9,7 +9,7 @@ packages=(
   libasio-dev libssl-dev libfmt-dev libspdlog-dev libtomlplusplus-dev libcli11-dev
   default-libmysqlclient-dev
   # tests
-  catch2 python3 python3-pymysql mariadb-server mariadb-client haproxy sysbench
+  catch2 python3 python3-pymysql python3-nacl mariadb-server mariadb-client haproxy sysbench openssl
   # fuzz targets (built with clang's libFuzzer)
   clang libclang-rt-14-dev
 )

@@ -39,7 +39,11 @@ private:
     awaitable<bool> sniff_late_proxy_header();
     awaitable<std::optional<mysql::HandshakeResponse41>> read_login();
     awaitable<bool> authenticate(const mysql::HandshakeResponse41& login, const auth::Rule& rule);
-    awaitable<void> refuse(std::uint8_t seq, ErrorReply e, bool with_sql_state = true);
+    // Refusing a client takes two statements: refuse() builds the ERR packet, then
+    // `co_await send_refusal()` sends it and closes the client. g++ 12 destroys temporaries twice
+    // when they stand in a co_await expression, so none may be built there.
+    void refuse(std::uint8_t seq, const ErrorReply& e, bool with_sql_state = true);
+    awaitable<void> send_refusal();
     std::string who() const;
     auth::ClientHost client_host() const { return {client_addr_.address.unmapped(), std::nullopt}; }
 
@@ -59,6 +63,7 @@ private:
     std::uint8_t client_seq_ = 0;      // sequence id of the client's last packet
     std::string user_;
     std::string backend_name_;
+    protocol::Bytes refusal_;  // the ERR packet refuse() sends
 };
 
 std::string Session::who() const {
@@ -68,10 +73,15 @@ std::string Session::who() const {
     return s;
 }
 
-awaitable<void> Session::refuse(std::uint8_t seq, ErrorReply e, bool with_sql_state) {
+void Session::refuse(std::uint8_t seq, const ErrorReply& e, bool with_sql_state) {
     protocol::Bytes payload;
     mysql::encode_err({e.code, with_sql_state ? e.sql_state : "", e.message}, payload);
-    co_await client_channel_.write_packet(seq, payload);
+    refusal_.clear();
+    mysql::write_packet(refusal_, seq, payload);
+}
+
+awaitable<void> Session::send_refusal() {
+    co_await client_channel_.write_raw(refusal_);
     client_.close();
 }
 
@@ -88,7 +98,8 @@ awaitable<bool> Session::recover_client_address() {
     if (!header) {
         if (header.error().category() == proxy::error_category()) {
             spdlog::warn("session {} {}: malformed PROXY header: {}", id_, peer_.to_string(), header.error().message());
-            co_await refuse(0, {1105, "HY000", "Failed to parse proxy header"}, false);
+            refuse(0, {1105, "HY000", "Failed to parse proxy header"}, false);
+            co_await send_refusal();
         } else {
             spdlog::info("session {} {}: no PROXY header: {}", id_, peer_.to_string(), header.error().message());
         }
@@ -117,13 +128,15 @@ awaitable<bool> Session::sniff_late_proxy_header() {
 
     if (!via_ || header_seen_) {
         spdlog::warn("{}: refused: PROXY header from a peer not in trusted_proxies", who());
-        co_await refuse(1, {1130, "HY000", "Proxy header is not accepted from " + peer_.address.unmapped().to_string()});
+        refuse(1, {1130, "HY000", "Proxy header is not accepted from " + peer_.address.unmapped().to_string()});
+        co_await send_refusal();
         co_return false;
     }
     auto header = co_await client_channel_.read_proxy_header({});
     if (!header) {
         spdlog::warn("{}: malformed PROXY header: {}", who(), header.error().message());
-        co_await refuse(1, {1105, "HY000", "Failed to parse proxy header"});
+        refuse(1, {1105, "HY000", "Failed to parse proxy header"});
+        co_await send_refusal();
         co_return false;
     }
     header_seen_ = true;
@@ -132,7 +145,8 @@ awaitable<bool> Session::sniff_late_proxy_header() {
         destination_ = header->destination;
         if (!rt_.grants()->host_allowed(client_host())) {
             spdlog::info("{}: refused: no rule for this host", who());
-            co_await refuse(1, {1130, "HY000", auth::deny_message(auth::DenyReason::no_rule_for_host, "", client_host(), false)});
+            refuse(1, {1130, "HY000", auth::deny_message(auth::DenyReason::no_rule_for_host, "", client_host(), false)});
+            co_await send_refusal();
             co_return false;
         }
     }
@@ -145,7 +159,8 @@ awaitable<std::optional<mysql::HandshakeResponse41>> Session::read_login() {
     client_seq_ = packet->last_sequence_id;
     if (mysql::is_ssl_request(packet->payload)) {
         if (!rt_.client_tls) {
-            co_await refuse(client_seq_ + 1, {1043, "08S01", "Bad handshake: TLS is not configured"});
+            refuse(client_seq_ + 1, {1043, "08S01", "Bad handshake: TLS is not configured"});
+            co_await send_refusal();
             co_return std::nullopt;
         }
         if (auto ec = co_await client_.start_tls_server(*rt_.client_tls)) {
@@ -159,7 +174,8 @@ awaitable<std::optional<mysql::HandshakeResponse41>> Session::read_login() {
     auto login = mysql::decode_handshake_response(packet->payload);
     if (!login) {
         spdlog::info("{}: bad handshake response: {}", who(), login.error().message());
-        co_await refuse(client_seq_ + 1, {1043, "08S01", "Bad handshake"});
+        refuse(client_seq_ + 1, {1043, "08S01", "Bad handshake"});
+        co_await send_refusal();
         co_return std::nullopt;
     }
     co_return std::move(*login);
@@ -170,7 +186,8 @@ awaitable<bool> Session::authenticate(const mysql::HandshakeResponse41& login, c
     const auto candidates = rt_.backends.group(group);
     if (candidates.empty()) {
         spdlog::error("{}: rule {} names backend group '{}', which has no backend", who(), rule.account(), group);
-        co_await refuse(client_seq_ + 1, {2003, "HY000", "Can't connect to MySQL server: no backend group '" + group + "'"});
+        refuse(client_seq_ + 1, {2003, "HY000", "Can't connect to MySQL server: no backend group '" + group + "'"});
+        co_await send_refusal();
         co_return false;
     }
 
@@ -178,8 +195,8 @@ awaitable<bool> Session::authenticate(const mysql::HandshakeResponse41& login, c
     std::optional<BackendConnection> connection;
     Backend* chosen = nullptr;
     for (Backend* b : candidates) {
-        auto c = co_await connect_backend(*b, proxy_header_for(*b, client_addr_, destination_),
-                                          rt_.config.connect_timeout, rt_.config.max_packet_size);
+        const protocol::Bytes header = proxy_header_for(*b, client_addr_, destination_);
+        auto c = co_await connect_backend(*b, header, rt_.config.connect_timeout, rt_.config.max_packet_size);
         if (c) {
             connection = std::move(*c);
             chosen = b;
@@ -188,8 +205,9 @@ awaitable<bool> Session::authenticate(const mysql::HandshakeResponse41& login, c
         spdlog::warn("{}: backend {}: {}", who(), b->describe(), c.error());
     }
     if (!connection) {
-        co_await refuse(client_seq_ + 1,
+        refuse(client_seq_ + 1,
                         {2003, "HY000", "Can't connect to MySQL server on '" + candidates.front()->config().address.to_string() + "'"});
+        co_await send_refusal();
         co_return false;
     }
     backend_ = std::move(connection->stream);
@@ -205,8 +223,9 @@ awaitable<bool> Session::authenticate(const mysql::HandshakeResponse41& login, c
     if (missing || missing_ext) {
         spdlog::error("{}: backend {} lacks capabilities {:#x} (MariaDB {:#x}) that clients were offered",
                       who(), chosen->describe(), missing, missing_ext);
-        co_await refuse(client_seq_ + 1, {1105, "HY000", "Backend " + backend_name_ +
+        refuse(client_seq_ + 1, {1105, "HY000", "Backend " + backend_name_ +
                                                              " changed its capabilities; please reconnect"});
+        co_await send_refusal();
         co_return false;
     }
 
@@ -223,7 +242,8 @@ awaitable<bool> Session::authenticate(const mysql::HandshakeResponse41& login, c
     if (backend_tls) {
         if (!(greeting.capabilities & cap::kSsl)) {
             spdlog::error("{}: backend {} does not offer TLS", who(), chosen->describe());
-            co_await refuse(client_seq_ + 1, {2026, "HY000", "TLS/SSL error: backend " + backend_name_ + " does not offer TLS"});
+            refuse(client_seq_ + 1, {2026, "HY000", "TLS/SSL error: backend " + backend_name_ + " does not offer TLS"});
+            co_await send_refusal();
             co_return false;
         }
         protocol::Bytes ssl_request;
@@ -233,13 +253,14 @@ awaitable<bool> Session::authenticate(const mysql::HandshakeResponse41& login, c
         co_await backend_channel.write_packet(backend_seq++, ssl_request);
         if (auto ec = co_await backend_->start_tls_client(rt_.backend_tls)) {
             spdlog::error("{}: TLS to backend {} failed: {}", who(), chosen->describe(), ec.message());
-            co_await refuse(client_seq_ + 1, {2026, "HY000", "TLS/SSL error: backend " + backend_name_});
+            refuse(client_seq_ + 1, {2026, "HY000", "TLS/SSL error: backend " + backend_name_});
+            co_await send_refusal();
             co_return false;
         }
     }
     forward.username = login.username;
     forward.database = login.database;
-    forward.auth_plugin_name = std::string(kForcedSwitchPlugin);
+    if (login.capabilities & cap::kPluginAuth) forward.auth_plugin_name = std::string(kForcedSwitchPlugin);
     forward.connect_attributes = login.connect_attributes;
     protocol::Bytes payload;
     mysql::encode_handshake_response(forward, payload);
@@ -252,7 +273,8 @@ awaitable<bool> Session::authenticate(const mysql::HandshakeResponse41& login, c
         if (!from_backend) {
             spdlog::warn("{}: backend {} closed during authentication: {}", who(), chosen->describe(),
                          from_backend.error().message());
-            co_await refuse(client_seq_ + 1, {2013, "HY000", "Lost connection to MySQL server during query"});
+            refuse(client_seq_ + 1, {2013, "HY000", "Lost connection to MySQL server during query"});
+            co_await send_refusal();
             co_return false;
         }
         const auto& p = from_backend->payload;
@@ -296,8 +318,9 @@ awaitable<void> Session::run() {
     client_addr_.address = client_addr_.address.unmapped();
     if (!rt_.grants()->host_allowed(client_host())) {
         spdlog::info("{}: refused before the greeting: no rule for this host", who());
-        co_await refuse(0, {1130, "HY000", auth::deny_message(auth::DenyReason::no_rule_for_host, "", client_host(), false)},
+        refuse(0, {1130, "HY000", auth::deny_message(auth::DenyReason::no_rule_for_host, "", client_host(), false)},
                         false);
+        co_await send_refusal();
         co_return;
     }
 
@@ -308,7 +331,8 @@ awaitable<void> Session::run() {
         traits = rt_.backends.greeting_traits();
     }
     if (!traits) {
-        co_await refuse(0, {2003, "HY000", "Can't connect to MySQL server: no backend answers"}, false);
+        refuse(0, {2003, "HY000", "Can't connect to MySQL server: no backend answers"}, false);
+        co_await send_refusal();
         co_return;
     }
     offered_ = *traits;
@@ -334,9 +358,13 @@ awaitable<void> Session::run() {
     auto login = co_await read_login();
     if (!login) co_return;
     user_ = login->username;
-    if (!(login->capabilities & cap::kPluginAuth)) {
-        co_await refuse(client_seq_ + 1, {1251, "08004", "Client does not support authentication protocol "
-                                                         "requested by server; consider upgrading MySQL client"});
+    // Without CLIENT_PLUGIN_AUTH no switch can reach the client, and its answer to our scramble
+    // is useless to the backend: only accounts without a password can log in that way (HAProxy's
+    // mysql-check does).
+    if (!(login->capabilities & cap::kPluginAuth) && !login->auth_response.empty()) {
+        refuse(client_seq_ + 1, {1251, "08004", "Client does not support authentication protocol "
+                                                "requested by server; consider upgrading MySQL client"});
+        co_await send_refusal();
         co_return;
     }
     const auto grants = rt_.grants();
@@ -346,12 +374,14 @@ awaitable<void> Session::run() {
                                                               client_host(), using_password)};
     if (!decision.allowed()) {
         spdlog::info("{}: denied: no rule for this user from this address", who());
-        co_await refuse(client_seq_ + 1, denied);
+        refuse(client_seq_ + 1, denied);
+        co_await send_refusal();
         co_return;
     }
     if (decision.rule->options.require_ssl && !client_.tls()) {
         spdlog::info("{}: denied: {} requires TLS", who(), decision.rule->account());
-        co_await refuse(client_seq_ + 1, denied);
+        refuse(client_seq_ + 1, denied);
+        co_await send_refusal();
         co_return;
     }
     const auth::Rule rule = *decision.rule;
@@ -368,9 +398,10 @@ awaitable<void> Session::run() {
     if (end.refused_change_user) {
         spdlog::info("{}: COM_CHANGE_USER to '{}' denied: no rule for this user from this address", who(),
                      end.refused_change_user->user);
-        co_await refuse(1, {1045, "28000", auth::deny_message(auth::DenyReason::no_rule_for_user,
+        refuse(1, {1045, "28000", auth::deny_message(auth::DenyReason::no_rule_for_user,
                                                               end.refused_change_user->user, client_host(),
                                                               end.refused_change_user->using_password)});
+        co_await send_refusal();
     }
     client_.close();
     spdlog::info("{}: closed", who());

@@ -48,6 +48,7 @@ def main() -> int:
     sys.path.insert(0, str(module_path.parent))
     spec = importlib.util.spec_from_file_location(module_path.stem, module_path)
     module = importlib.util.module_from_spec(spec)
+    sys.modules[module_path.stem] = module  # unittest finds setUpModule through sys.modules
     spec.loader.exec_module(module)
     suite = unittest.defaultTestLoader.loadTestsFromModule(module)
     runner = unittest.TextTestRunner(resultclass=JUnitResult, verbosity=2, stream=sys.stdout)

@@ -46,12 +46,14 @@ def stop_process(process: subprocess.Popen, timeout: float = 60) -> None:
 class MariaDB:
     """Debian's MariaDB in a temporary datadir, listening on 127.0.0.1 (and ::1 if asked)."""
 
-    def __init__(self, proxy_protocol_networks: str = "127.0.0.0/8,::1", extra_args=()):
+    def __init__(self, proxy_protocol_networks: str = "127.0.0.0/8,::1", extra_args=(),
+                 bind_address: str = "127.0.0.1"):
         self.dir = pathlib.Path(tempfile.mkdtemp(prefix="hostgate-mariadb-"))
         self.port = free_port()
         self.socket = self.dir / "mysqld.sock"
         self.proxy_protocol_networks = proxy_protocol_networks
         self.extra_args = list(extra_args)
+        self.bind_address = bind_address
         self.process = None
 
     def start(self) -> "MariaDB":
@@ -61,7 +63,7 @@ class MariaDB:
                        check=True, capture_output=True, timeout=300)
         self.process = subprocess.Popen(
             ["mariadbd", "--no-defaults", f"--datadir={datadir}", f"--socket={self.socket}",
-             f"--port={self.port}", "--bind-address=127.0.0.1", "--user=root",
+             f"--port={self.port}", f"--bind-address={self.bind_address}", "--user=root",
              f"--pid-file={self.dir / 'mysqld.pid'}", f"--log-error={self.dir / 'error.log'}",
              "--skip-name-resolve", "--max-connections=500",
              f"--proxy-protocol-networks={self.proxy_protocol_networks}",
@@ -114,3 +116,146 @@ class MariaDB:
 
     def __exit__(self, *exc):
         self.stop()
+
+
+class Hostgate:
+    """hostgate with a generated config and grants file, on free loopback ports."""
+
+    def __init__(self, binary: str, grants: str, backends: list, server: dict = None,
+                 tls: dict = None, listen_v6: bool = False):
+        self.binary = binary
+        self.dir = pathlib.Path(tempfile.mkdtemp(prefix="hostgate-"))
+        self.port = free_port()
+        self.port6 = free_port("::1") if listen_v6 else None
+        self.grants = grants
+        self.backends = backends
+        self.server = dict(server or {})
+        self.tls = tls
+        self.process = None
+        self.log_path = self.dir / "hostgate.log"
+
+    def config_text(self) -> str:
+        listen = [f"127.0.0.1:{self.port}"] + ([f"[::1]:{self.port6}"] if self.port6 else [])
+        lines = ["[server]", f"listen = {toml_list(listen)}", "threads = 2"]
+        for key, value in self.server.items():
+            lines.append(f"{key} = {toml_value(value)}")
+        if self.tls:
+            lines += ["[tls]", f'cert = "{self.tls["cert"]}"', f'key = "{self.tls["key"]}"']
+        lines += ["[grants]", 'file = "grants.conf"']
+        for b in self.backends:
+            lines.append("[[backend]]")
+            lines += [f"{k} = {toml_value(v)}" for k, v in b.items()]
+        return "\n".join(lines) + "\n"
+
+    def start(self) -> "Hostgate":
+        (self.dir / "grants.conf").write_text(self.grants)
+        (self.dir / "hostgate.toml").write_text(self.config_text())
+        log = open(self.log_path, "w")
+        self.process = subprocess.Popen([self.binary, "--config", str(self.dir / "hostgate.toml")],
+                                        stdout=log, stderr=subprocess.STDOUT)
+        expected = 2 if self.port6 else 1
+
+        def listening():
+            if self.process.poll() is not None:
+                raise RuntimeError(f"hostgate exited with {self.process.returncode}: {self.log()}")
+            return self.log().count("listening on") >= expected
+
+        wait_until(listening, 60, "hostgate to listen")
+        return self
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+    def wait_for_log(self, text: str, timeout: float = 30) -> None:
+        wait_until(lambda: text in self.log(), timeout, f"'{text}' in the hostgate log")
+
+    def stop(self) -> None:
+        if self.process is not None:
+            stop_process(self.process)
+            self.process = None
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc):
+        self.stop()
+
+
+class HAProxy:
+    """HAProxy 2.6 in TCP mode in front of one server, with a stats socket to read its health."""
+
+    def __init__(self, server_port: int, send_proxy: str = "send-proxy-v2", check_user: str = None):
+        self.dir = pathlib.Path(tempfile.mkdtemp(prefix="hostgate-haproxy-"))
+        self.port = free_port()
+        self.server_port = server_port
+        self.send_proxy = send_proxy
+        self.check_user = check_user
+        self.process = None
+
+    def start(self) -> "HAProxy":
+        check = ""
+        if self.check_user:
+            check = f"    option mysql-check user {self.check_user} post-41\n"
+        (self.dir / "haproxy.cfg").write_text(
+            "global\n"
+            f"    stats socket {self.dir / 'stats.sock'} level admin\n"
+            "defaults\n"
+            "    mode tcp\n"
+            "    timeout connect 5s\n"
+            "    timeout client 60s\n"
+            "    timeout server 60s\n"
+            "frontend fe_mysql\n"
+            f"    bind 127.0.0.1:{self.port}\n"
+            "    default_backend be_hostgate\n"
+            "backend be_hostgate\n"
+            f"{check}"
+            f"    server hostgate 127.0.0.1:{self.server_port} {self.send_proxy}"
+            f"{' check inter 500ms' if self.check_user else ''}\n")
+        self.process = subprocess.Popen(["haproxy", "-db", "-f", str(self.dir / "haproxy.cfg")],
+                                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        wait_until(lambda: (self.dir / "stats.sock").exists(), 60, "HAProxy to start")
+        return self
+
+    def server_status(self) -> str:
+        """The hostgate server's status in HAProxy: UP, DOWN, ..."""
+        with socket.socket(socket.AF_UNIX) as s:
+            s.connect(str(self.dir / "stats.sock"))
+            s.sendall(b"show stat\n")
+            data = b""
+            while chunk := s.recv(65536):
+                data += chunk
+        for line in data.decode().splitlines():
+            fields = line.split(",")
+            if len(fields) > 17 and fields[0] == "be_hostgate" and fields[1] == "hostgate":
+                return fields[17]
+        return ""
+
+    def stop(self) -> None:
+        if self.process is not None:
+            stop_process(self.process)
+            self.process = None
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def toml_value(v) -> str:
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, int):
+        return str(v)
+    if isinstance(v, list):
+        return toml_list(v)
+    return '"' + str(v).replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def toml_list(items) -> str:
+    return "[" + ", ".join(toml_value(i) for i in items) + "]"
+
+
+def self_signed_certificate(directory: pathlib.Path, name: str = "hostgate-test"):
+    """(cert path, key path) of a fresh self-signed certificate."""
+    cert, key = directory / f"{name}-cert.pem", directory / f"{name}-key.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(key),
+                    "-out", str(cert), "-days", "30", "-subj", f"/CN={name}"],
+                   check=True, capture_output=True, timeout=120)
+    return cert, key

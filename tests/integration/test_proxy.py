@@ -1,0 +1,377 @@
+"""The proxy end to end: real MariaDB 10.11, HAProxy 2.6 and real clients (PyMySQL, libmysqlclient
+through tests/tools/sqlclient, the mariadb CLI), all on loopback. Clients bind 127.0.0.x to act as
+distinct addresses."""
+import hashlib
+import os
+import pathlib
+import socket
+import subprocess
+import tempfile
+import time
+import unittest
+
+import pymysql
+
+from support import proxy_header, raw_mysql
+from support.servers import HAProxy, Hostgate, MariaDB, free_port, self_signed_certificate, wait_until
+
+HOSTGATE = os.environ["HOSTGATE"]
+SQLCLIENT = os.environ["SQLCLIENT"]
+
+ACCOUNTS = [
+    # (account, authentication)
+    ("'app'@'127.0.0.5'", "IDENTIFIED BY 'app-secret'"),
+    ("'app'@'127.0.0.1'", "IDENTIFIED BY 'app-secret'"),
+    ("'app'@'127.0.0.10'", "IDENTIFIED BY 'app-secret'"),
+    ("'edu'@'127.0.0.5'", "IDENTIFIED VIA ed25519 USING PASSWORD('edu-secret')"),
+    ("'other'@'127.0.0.5'", "IDENTIFIED BY 'other-secret'"),
+    ("'report'@'127.0.0.7'", "IDENTIFIED BY 'report-secret'"),
+    ("'report'@'127.0.0.5'", "IDENTIFIED BY 'report-secret'"),
+    ("'tls'@'127.0.0.5'", "IDENTIFIED BY 'tls-secret'"),
+    ("'six'@'::1'", "IDENTIFIED BY 'six-secret'"),
+    ("'haproxy'@'127.0.0.2'", ""),
+]
+
+GRANTS = """\
+'app'@'127.0.0.5'
+'app'@'127.0.0.1'
+'app'@'127.0.0.10'        BACKEND dead
+'edu'@'127.0.0.5'
+'other'@'127.0.0.5'
+'report'@'127.0.0.7'
+'tls'@'127.0.0.5'         REQUIRE SSL
+'six'@'::1'
+'haproxy'@'127.0.0.2'
+"""
+
+db = None
+hostgate = None
+certs = None
+
+
+def setUpModule():
+    global db, hostgate, certs
+    certs = pathlib.Path(tempfile.mkdtemp(prefix="hostgate-certs-"))
+    cert, key = self_signed_certificate(certs, "db")
+    db = MariaDB(extra_args=[f"--ssl-cert={cert}", f"--ssl-key={key}", "--max-allowed-packet=64M",
+                             "--local-infile=1"]).start()
+    db.execute("INSTALL SONAME 'auth_ed25519'", "CREATE DATABASE shop",
+               "CREATE TABLE shop.items (id INT PRIMARY KEY AUTO_INCREMENT, v LONGBLOB)",
+               "CREATE TABLE shop.words (n INT, word VARCHAR(20))")
+    for account, auth in ACCOUNTS:
+        db.execute(f"CREATE USER {account} {auth}", f"GRANT ALL ON shop.* TO {account}")
+    hg_cert, hg_key = self_signed_certificate(certs, "hostgate")
+    hostgate = Hostgate(HOSTGATE, GRANTS, backends=[
+        {"name": "db1", "address": f"127.0.0.1:{db.port}"},
+        {"name": "gone", "address": f"127.0.0.1:{free_port()}", "group": "dead"},
+    ], server={"trusted_proxies": ["127.0.0.2"], "handshake_timeout_ms": 2000},
+        tls={"cert": str(hg_cert), "key": str(hg_key)}, listen_v6=True).start()
+
+
+def tearDownModule():
+    if hostgate:
+        hostgate.stop()
+    if db:
+        db.stop()
+
+
+def connect(user, password, bind="127.0.0.5", port=None, host="127.0.0.1", **kwargs):
+    return pymysql.connect(host=host, port=port or hostgate.port, user=user, password=password,
+                           bind_address=bind, connect_timeout=30, read_timeout=120, **kwargs)
+
+
+def one(conn, sql, args=None):
+    with conn.cursor() as cur:
+        cur.execute(sql, args)
+        return cur.fetchone()
+
+
+def sqlclient(*args, user="app", password="app-secret", bind="127.0.0.5", port=None):
+    r = subprocess.run([SQLCLIENT, "--port", str(port or hostgate.port), "--bind", bind, "--user", user,
+                        "--password", password, *args], capture_output=True, text=True, timeout=120)
+    return r.returncode, r.stdout.splitlines()
+
+
+def backend_host_of(conn) -> str:
+    """The HOST column of this session on the backend, read as root."""
+    thread = one(conn, "SELECT CONNECTION_ID()")[0]
+    return db.execute(f"SELECT HOST FROM information_schema.processlist WHERE ID = {thread}")[0][0]
+
+
+class AllowedClients(unittest.TestCase):
+    def test_pymysql_backend_sees_real_address_and_port(self):
+        conn = connect("app", "app-secret", database="shop")
+        try:
+            self.assertEqual(one(conn, "SELECT USER()")[0], "app@127.0.0.5")
+            local_port = conn._sock.getsockname()[1]
+            self.assertEqual(backend_host_of(conn), f"127.0.0.5:{local_port}")
+        finally:
+            conn.close()
+
+    def test_libmysqlclient_with_bind(self):
+        code, out = sqlclient("--database", "shop", "query", "SELECT USER(), DATABASE()")
+        self.assertEqual(code, 0, out)
+        self.assertEqual(out[1], "app@127.0.0.5\tshop")
+
+    def test_mariadb_cli_from_loopback(self):
+        r = subprocess.run(["mariadb", "--no-defaults", "-h127.0.0.1", f"-P{hostgate.port}", "-uapp",
+                            "-papp-secret", "--ssl=0", "-N", "-e", "SELECT USER()"],
+                           capture_output=True, text=True, timeout=120)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(r.stdout.strip(), "app@127.0.0.1")
+
+    def test_ipv6_client(self):
+        conn = pymysql.connect(host="::1", port=hostgate.port6, user="six", password="six-secret",
+                               connect_timeout=30)
+        try:
+            self.assertEqual(one(conn, "SELECT USER()")[0], "six@::1")
+            self.assertTrue(backend_host_of(conn).startswith("::1"))
+        finally:
+            conn.close()
+
+    def test_ed25519_account_with_pymysql_and_libmysqlclient(self):
+        conn = connect("edu", "edu-secret")
+        try:
+            self.assertEqual(one(conn, "SELECT USER()")[0], "edu@127.0.0.5")
+        finally:
+            conn.close()
+        code, out = sqlclient("query", "SELECT CURRENT_USER()", user="edu", password="edu-secret")
+        self.assertEqual((code, out[1:]), (0, ["edu@127.0.0.5"]))
+
+
+class RefusedClients(unittest.TestCase):
+    def assert_backend_untouched(self, action):
+        before = db.status("Connections")
+        action()
+        self.assertEqual(db.status("Connections"), before + 1)  # +1: the status query itself
+
+    def test_user_not_allowed_from_this_address_is_1045(self):
+        def attempt():
+            with self.assertRaises(pymysql.err.OperationalError) as e:
+                connect("app", "app-secret", bind="127.0.0.7")
+            self.assertEqual(e.exception.args, (1045, "Access denied for user 'app'@'127.0.0.7' "
+                                                      "(using password: YES)"))
+        self.assert_backend_untouched(attempt)
+
+    def test_unknown_host_is_1130_before_the_greeting(self):
+        def attempt():
+            # Read raw: like MySQL and MariaDB, the ERR before the greeting has no SQL state,
+            # which PyMySQL 1.0 misreads (it cuts the first 6 characters of the message).
+            with socket.create_connection(("127.0.0.1", hostgate.port), timeout=30,
+                                          source_address=("127.0.0.9", 0)) as s:
+                seq, payload = raw_mysql.read_packet(s)
+                self.assertEqual(s.recv(1), b"")  # and the connection is closed
+            self.assertEqual(seq, 0)
+            self.assertEqual(payload, b"\xff\x6a\x04Host '127.0.0.9' is not allowed to connect to "
+                                      b"this MySQL server")
+            with self.assertRaises(pymysql.err.OperationalError) as e:
+                connect("app", "app-secret", bind="127.0.0.9")
+            self.assertEqual(e.exception.args[0], 1130)
+        self.assert_backend_untouched(attempt)
+
+    def test_wrong_password_gets_the_backends_error_and_is_not_logged(self):
+        with self.assertRaises(pymysql.err.OperationalError) as e:
+            connect("app", "not-the-password-42")
+        self.assertEqual(e.exception.args, (1045, "Access denied for user 'app'@'127.0.0.5' "
+                                                  "(using password: YES)"))
+        self.assertNotIn("not-the-password-42", hostgate.log())
+        self.assertNotIn("app-secret", hostgate.log())
+
+    def test_backend_down_is_2003_promptly_and_others_are_served(self):
+        started = time.monotonic()
+        with self.assertRaises(pymysql.err.OperationalError) as e:
+            connect("app", "app-secret", bind="127.0.0.10")
+        self.assertEqual(e.exception.args[0], 2003)
+        self.assertLess(time.monotonic() - started, 10)
+        conn = connect("app", "app-secret")
+        self.assertEqual(one(conn, "SELECT 1")[0], 1)
+        conn.close()
+
+
+class ProxyHeaders(unittest.TestCase):
+    def raw(self, bind):
+        s = socket.socket()
+        s.settimeout(30)
+        s.bind((bind, 0))
+        s.connect(("127.0.0.1", hostgate.port))
+        return s
+
+    def test_header_from_untrusted_peer_is_1130(self):
+        before = db.status("Connections")
+        with self.raw("127.0.0.5") as s:
+            raw_mysql.read_packet(s)  # the greeting: 127.0.0.5 is a known host
+            s.sendall(proxy_header.v2("10.0.0.1", 1234, "127.0.0.1", hostgate.port))
+            seq, reply = raw_mysql.read_packet(s)
+        err = raw_mysql.parse_err(reply)
+        self.assertEqual((seq, err.code, err.message), (1, 1130, "Proxy header is not accepted from 127.0.0.5"))
+        self.assertEqual(db.status("Connections"), before + 1)
+
+    def test_malformed_header_from_trusted_peer_is_1105(self):
+        with self.raw("127.0.0.2") as s:
+            s.sendall(b"PROXY TCP4 127.0.0.5 127.0.0.1 99999 3306\r\n")
+            _, reply = raw_mysql.read_packet(s)
+        err = raw_mysql.parse_err(reply)
+        self.assertEqual((err.code, err.message), (1105, "Failed to parse proxy header"))
+
+    def test_required_mode_cuts_a_silent_trusted_peer_at_the_timeout(self):
+        with self.raw("127.0.0.2") as s:
+            started = time.monotonic()
+            self.assertEqual(s.recv(100), b"")  # closed without a greeting
+            elapsed = time.monotonic() - started
+        self.assertGreater(elapsed, 1.5)
+        self.assertLess(elapsed, 10)
+
+    def test_optional_mode_serves_a_silent_trusted_peer_at_once(self):
+        optional = Hostgate(HOSTGATE, "'app'@'127.0.0.2'\n'app'@'127.0.0.5'\n",
+                            backends=[{"name": "db1", "address": f"127.0.0.1:{db.port}"}],
+                            server={"trusted_proxies": ["127.0.0.2"], "proxy_protocol": "optional",
+                                    "handshake_timeout_ms": 10000}).start()
+        try:
+            s = socket.socket()
+            s.settimeout(30)
+            s.bind(("127.0.0.2", 0))
+            started = time.monotonic()
+            s.connect(("127.0.0.1", optional.port))
+            seq, greeting = raw_mysql.read_packet(s)
+            self.assertLess(time.monotonic() - started, 2)
+            self.assertEqual((seq, greeting[0]), (0, 10))
+            s.close()
+            # A header is still honoured when one is sent.
+            s = socket.create_connection(("127.0.0.1", optional.port), timeout=30,
+                                         source_address=("127.0.0.2", 0))
+            s.sendall(proxy_header.v1("127.0.0.5", 5555, "127.0.0.1", optional.port))
+            raw_mysql.login(s, "app", "app-secret")
+            self.assertEqual(raw_mysql.query_one(s, "SELECT USER()"), "app@127.0.0.5")
+            s.close()
+        finally:
+            optional.stop()
+
+
+class ThroughHAProxy(unittest.TestCase):
+    def check_front(self, send_proxy):
+        haproxy = HAProxy(hostgate.port, send_proxy=f"{send_proxy} source 127.0.0.2",
+                          check_user="haproxy").start()
+        try:
+            wait_until(lambda: haproxy.server_status() == "UP", 60, "HAProxy to see hostgate UP")
+            conn = pymysql.connect(host="127.0.0.1", port=haproxy.port, user="app", password="app-secret",
+                                   bind_address="127.0.0.5", connect_timeout=30)
+            try:
+                self.assertEqual(one(conn, "SELECT USER()")[0], "app@127.0.0.5")
+                self.assertEqual(backend_host_of(conn), f"127.0.0.5:{conn._sock.getsockname()[1]}")
+            finally:
+                conn.close()
+            # The health checks go on every 500 ms; hostgate must stay UP through them.
+            checks_before = hostgate.log().count("user 'haproxy': allowed")
+            wait_until(lambda: hostgate.log().count("user 'haproxy': allowed") >= checks_before + 3, 30,
+                       "three more health checks")
+            self.assertEqual(haproxy.server_status(), "UP")
+        finally:
+            haproxy.stop()
+
+    def test_send_proxy_v1(self):
+        self.check_front("send-proxy")
+
+    def test_send_proxy_v2(self):
+        self.check_front("send-proxy-v2")
+
+
+class Tls(unittest.TestCase):
+    def test_tls_client_mirrored_to_backend(self):
+        conn = connect("tls", "tls-secret", ssl={"check_hostname": False}, ssl_verify_cert=False)
+        try:
+            self.assertEqual(one(conn, "SELECT USER()")[0], "tls@127.0.0.5")
+            self.assertTrue(one(conn, "SHOW SESSION STATUS LIKE 'Ssl_cipher'")[1])  # backend leg is TLS
+            self.assertIn("TLS", conn._sock.version())
+        finally:
+            conn.close()
+
+    def test_require_ssl_refuses_plaintext(self):
+        with self.assertRaises(pymysql.err.OperationalError) as e:
+            connect("tls", "tls-secret")
+        self.assertEqual(e.exception.args[0], 1045)
+
+    def test_plaintext_client_has_plaintext_backend(self):
+        conn = connect("app", "app-secret")
+        try:
+            self.assertEqual(one(conn, "SHOW SESSION STATUS LIKE 'Ssl_cipher'")[1], "")
+        finally:
+            conn.close()
+
+    def test_libmysqlclient_tls(self):
+        code, out = sqlclient("--ssl", "query", "SHOW SESSION STATUS LIKE 'Ssl_version'", user="tls",
+                              password="tls-secret")
+        self.assertEqual(code, 0, out)
+        self.assertTrue(out[1].startswith("Ssl_version\tTLSv1"), out)
+
+
+class ChangeUser(unittest.TestCase):
+    def test_change_to_an_allowed_user(self):
+        code, out = sqlclient("change-user", "other", "other-secret", "query", "SELECT USER()")
+        self.assertEqual(code, 0, out)
+        self.assertEqual(out[1:], ["CHANGED other", "other@127.0.0.5"])
+
+    def test_change_to_a_user_not_allowed_from_this_address(self):
+        # 'report' exists on the backend for 127.0.0.5, but the grants allow it from 127.0.0.7 only.
+        code, out = sqlclient("change-user", "report", "report-secret", "query", "SELECT USER()")
+        self.assertEqual(code, 1)
+        self.assertEqual(out[1], "ERROR 1045 (28000): Access denied for user 'report'@'127.0.0.5' "
+                                 "(using password: YES)")
+
+
+class LargeTraffic(unittest.TestCase):
+    def test_50_mb_result_set(self):
+        conn = connect("app", "app-secret", database="shop")
+        try:
+            with conn.cursor() as cur:
+                cur.execute("SELECT REPEAT('a', 1000), seq FROM seq_1_to_50000")
+                rows = cur.fetchall()
+            self.assertEqual(len(rows), 50000)
+            self.assertEqual(sum(len(r[0]) for r in rows), 50_000_000)
+            self.assertEqual(rows[-1][1], 50000)
+        finally:
+            conn.close()
+
+    def test_20_mb_packet(self):
+        blob = os.urandom(20 * 1024 * 1024)
+        conn = connect("app", "app-secret", database="shop", autocommit=True)
+        try:
+            with conn.cursor() as cur:
+                cur.execute("INSERT INTO items (v) VALUES (%s)", (blob,))
+                cur.execute("SELECT LENGTH(v), MD5(v) FROM items WHERE id = LAST_INSERT_ID()")
+                length, digest = cur.fetchone()
+            self.assertEqual((length, digest), (len(blob), hashlib.md5(blob).hexdigest()))
+        finally:
+            conn.close()
+
+    def test_load_data_local_infile(self):
+        with tempfile.NamedTemporaryFile("w", suffix=".tsv", delete=False) as f:
+            for n in range(20000):
+                f.write(f"{n}\tword{n}\n")
+        self.addCleanup(os.unlink, f.name)
+        conn = connect("app", "app-secret", database="shop", local_infile=True, autocommit=True)
+        try:
+            with conn.cursor() as cur:
+                cur.execute("DELETE FROM words")
+                cur.execute(f"LOAD DATA LOCAL INFILE '{f.name}' INTO TABLE words")
+                cur.execute("SELECT COUNT(*), SUM(n) FROM words")
+                self.assertEqual(cur.fetchone(), (20000, sum(range(20000))))
+        finally:
+            conn.close()
+
+    def test_multi_statements(self):
+        conn = connect("app", "app-secret", client_flag=pymysql.constants.CLIENT.MULTI_STATEMENTS)
+        try:
+            with conn.cursor() as cur:
+                cur.execute("SELECT 1; SELECT 2; SELECT 3")
+                results = [cur.fetchall()]
+                while cur.nextset():
+                    results.append(cur.fetchall())
+            self.assertEqual(results, [((1,),), ((2,),), ((3,),)])
+        finally:
+            conn.close()
+
+    def test_server_side_prepared_statements(self):
+        code, out = sqlclient("prepared", "SELECT ?, LENGTH(?), ? + 1", "hello", "four", "41",
+                              "prepared", "SELECT CURRENT_USER()")
+        self.assertEqual(code, 0, out)
+        self.assertEqual(out[1:], ["hello\t4\t42", "app@127.0.0.5"])
