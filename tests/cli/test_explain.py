@@ -18,7 +18,7 @@ class ExplainCommand(unittest.TestCase):
     def test_allow_names_the_rule_and_its_line(self):
         r = explain("app", "10.1.2.3")
         self.assertEqual(r.returncode, 0, r.stderr)
-        self.assertIn("allow: 'app'@'10.1.%' (line 7) applies to 'app'@10.1.2.3", r.stdout)
+        self.assertIn("allow: 'app'@'10.1.%' (line 13) applies to 'app'@10.1.2.3", r.stdout)
         self.assertIn("options: REQUIRE SSL", r.stdout)
         self.assertIn("'app'@'10.1.%'                host yes  user yes  <- applies", r.stdout)
 
