@@ -4,6 +4,7 @@
 
 #include "protocol/mysql_frame.h"
 #include "protocol/mysql_messages.h"
+#include "src/kill_statement.h"
 
 namespace hostgate {
 namespace {
@@ -12,6 +13,7 @@ namespace mysql = protocol::mysql;
 
 constexpr std::size_t kRelayBuffer = 16 * 1024;
 constexpr std::size_t kMaxChangeUserPacket = 64 * 1024;
+constexpr std::size_t kMaxKillStatement = 64;  // longer COM_QUERY packets are not looked at
 constexpr std::string_view kForcedSwitchPlugin = "hostgate_forced_switch";
 
 // Backend to client: bytes as they come.
@@ -25,7 +27,8 @@ awaitable<RelayEnd> pump_backend_to_client(Stream& backend, Stream& client) {
 }
 
 // Client to backend: frames are followed by their headers so that a command's first byte is
-// seen; COM_CHANGE_USER is held back whole and decided on, everything else streams through.
+// seen. COM_CHANGE_USER is held back whole and decided on; a short COM_QUERY is held back to see
+// whether it is a KILL of one of hostgate's connection ids; everything else streams through.
 class ClientPump {
 public:
     ClientPump(RelayContext& context, Stream& client, Stream& backend, protocol::ByteSpan pending)
@@ -51,12 +54,19 @@ public:
                 if (header.sequence_id == 0 && header.payload_length > 0) {  // a new command
                     if (end_ - pos < mysql::kFrameHeaderLength + 1) break;
                     const auto command = std::to_integer<std::uint8_t>(buffer_[pos + mysql::kFrameHeaderLength]);
-                    if (command == mysql::command::kChangeUser) {
-                        const std::size_t whole = mysql::kFrameHeaderLength + header.payload_length;
+                    const std::size_t whole = mysql::kFrameHeaderLength + header.payload_length;
+                    const bool change_user_command = command == mysql::command::kChangeUser;
+                    const bool maybe_kill = command == mysql::command::kQuery && header.payload_length <= kMaxKillStatement;
+                    if (change_user_command || maybe_kill) {
                         if (whole > kMaxChangeUserPacket) co_return RelayEnd{};
                         if (end_ - pos < whole) break;  // wait for the whole packet
                         if (co_await flush(pos)) co_return RelayEnd{};
-                        stop = co_await change_user(span(pos + mysql::kFrameHeaderLength, header.payload_length));
+                        const auto payload = span(pos + mysql::kFrameHeaderLength, header.payload_length);
+                        if (change_user_command) {
+                            stop = co_await change_user(payload);
+                        } else if (auto ec = co_await query(payload)) {
+                            co_return RelayEnd{};
+                        }
                         pos += whole;
                         start_ = pos;
                         continue;
@@ -108,6 +118,7 @@ private:
         spdlog::info("session {}: COM_CHANGE_USER from '{}' to '{}' allowed by {}", ctx_.session_id, ctx_.user,
                      request->username, d.rule->account());
         ctx_.user = request->username;
+        ctx_.runtime.sessions.set_user(ctx_.session_id, ctx_.user);
         request->auth_response.clear();
         request->auth_plugin_name = std::string(kForcedSwitchPlugin);
         if (!request->character_set) request->character_set = ctx_.character_set;
@@ -119,6 +130,39 @@ private:
         }());
         if (co_await backend_.write(asio::buffer(forward))) co_return RelayEnd{};
         co_return std::nullopt;
+    }
+
+    // A short COM_QUERY: a KILL of one of hostgate's connection ids (the mariadb CLI sends
+    // KILL QUERY <the id from our greeting> on Ctrl-C) is rewritten to the backend's thread id;
+    // anything else is forwarded as it is.
+    awaitable<std::error_code> query(protocol::ByteSpan payload) {
+        protocol::Bytes forward;
+        const auto kill = parse_kill(protocol::as_chars(payload.subspan(1)));
+        const auto target = kill ? ctx_.runtime.sessions.find(kill->id) : std::nullopt;
+        if (!target) {
+            mysql::write_packet(forward, 0, payload);
+            co_return co_await backend_.write(asio::buffer(forward));
+        }
+        std::optional<mysql::ErrPacket> refusal;
+        if (target->user != ctx_.user) {
+            refusal = mysql::ErrPacket{1095, "HY000", "You are not owner of thread " + std::to_string(kill->id)};
+        } else if (target->backend != ctx_.backend) {
+            refusal = mysql::ErrPacket{1094, "HY000", "Unknown thread id: " + std::to_string(kill->id)};
+        }
+        if (refusal) {
+            // The backend is idle (the client waits for this query's answer), so nothing else
+            // is being written to the client.
+            spdlog::info("session {}: {} refused: {}", ctx_.session_id, kill->with_id(kill->id), refusal->message);
+            protocol::Bytes err;
+            mysql::encode_err(*refusal, err);
+            mysql::write_packet(forward, 1, err);
+            co_return co_await client_.write(asio::buffer(forward));
+        }
+        const std::string rewritten = kill->with_id(target->backend_thread);
+        spdlog::info("session {}: {} -> {} on the backend", ctx_.session_id, kill->with_id(kill->id), rewritten);
+        const std::string statement = static_cast<char>(mysql::command::kQuery) + rewritten;
+        mysql::write_packet(forward, 0, protocol::as_bytes(statement));
+        co_return co_await backend_.write(asio::buffer(forward));
     }
 
     RelayContext& ctx_;

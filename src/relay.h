@@ -15,6 +15,7 @@ namespace hostgate {
 struct RelayContext {
     Runtime& runtime;
     std::uint32_t session_id;
+    const Backend* backend;
     auth::ClientHost client;
     std::uint32_t client_capabilities;
     std::uint8_t character_set;

@@ -8,6 +8,7 @@
 #include "src/backends.h"
 #include "src/config.h"
 #include "src/net.h"
+#include "src/registry.h"
 
 namespace hostgate {
 
@@ -24,6 +25,7 @@ struct Runtime {
 
     std::uint32_t next_session_id() { return next_session_id_.fetch_add(1, std::memory_order_relaxed); }
     std::atomic<unsigned> active_sessions{0};
+    SessionRegistry sessions;  // authenticated sessions, for KILL
 
 private:
     std::shared_ptr<const auth::GrantTable> grants_;

@@ -63,6 +63,8 @@ private:
     std::uint8_t client_seq_ = 0;      // sequence id of the client's last packet
     std::string user_;
     std::string backend_name_;
+    const Backend* backend_info_ = nullptr;
+    std::uint32_t backend_thread_ = 0;
     protocol::Bytes refusal_;  // the ERR packet refuse() sends
 };
 
@@ -212,6 +214,8 @@ awaitable<bool> Session::authenticate(const mysql::HandshakeResponse41& login, c
     }
     backend_ = std::move(connection->stream);
     backend_name_ = chosen->config().name;
+    backend_info_ = chosen;
+    backend_thread_ = connection->greeting.connection_id;
     const mysql::HandshakeV10& greeting = connection->greeting;
 
     // The client chose from what we offered; every such flag must hold on this backend too.
@@ -392,8 +396,10 @@ awaitable<void> Session::run() {
     }
     handshake_deadline.disarm();
 
-    RelayContext relay{rt_, id_, client_host(), login->capabilities, login->character_set, user_};
+    rt_.sessions.add(id_, {user_, backend_info_, backend_thread_});
+    RelayContext relay{rt_, id_, backend_info_, client_host(), login->capabilities, login->character_set, user_};
     const RelayEnd end = co_await run_relay(relay, client_, client_channel_.buffered(), *backend_);
+    rt_.sessions.remove(id_);
     backend_->close();
     if (end.refused_change_user) {
         spdlog::info("{}: COM_CHANGE_USER to '{}' denied: no rule for this user from this address", who(),

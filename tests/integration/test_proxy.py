@@ -318,6 +318,40 @@ class ChangeUser(unittest.TestCase):
                                  "(using password: YES)")
 
 
+class Kill(unittest.TestCase):
+    """The mariadb CLI's Ctrl-C sends KILL QUERY <id from the greeting> on a new connection; the
+    id is hostgate's, so hostgate must route it to the backend thread."""
+
+    def start_sleeper(self):
+        p = subprocess.Popen([SQLCLIENT, "--port", str(hostgate.port), "--bind", "127.0.0.5", "--user", "app",
+                              "--password", "app-secret", "query", "SELECT SLEEP(60)"],
+                             stdout=subprocess.PIPE, text=True)
+        first = p.stdout.readline().split()
+        self.assertEqual(first[0], "CONNECTED")
+        hostgate_id = int(first[1])
+        self.addCleanup(p.wait)
+        self.addCleanup(p.kill)
+        wait_until(lambda: db.execute("SELECT COUNT(*) FROM information_schema.processlist "
+                                      "WHERE INFO = 'SELECT SLEEP(60)'")[0][0] >= 1, 30, "the sleeper to run")
+        return p, hostgate_id
+
+    def test_kill_query_by_hostgate_id(self):
+        sleeper, hostgate_id = self.start_sleeper()
+        started = time.monotonic()
+        code, out = sqlclient("query", f"KILL QUERY {hostgate_id}")
+        self.assertEqual((code, out[1:]), (0, ["OK 0"]))
+        rest = sleeper.stdout.read()
+        sleeper.wait(timeout=30)
+        self.assertLess(time.monotonic() - started, 20)
+        self.assertEqual(rest.strip(), "ERROR 1317 (70100): Query execution was interrupted")
+
+    def test_kill_of_another_users_session_is_refused(self):
+        _, hostgate_id = self.start_sleeper()
+        code, out = sqlclient("query", f"KILL {hostgate_id}", user="other", password="other-secret")
+        self.assertEqual(code, 1)
+        self.assertEqual(out[1], f"ERROR 1095 (HY000): You are not owner of thread {hostgate_id}")
+
+
 class LargeTraffic(unittest.TestCase):
     def test_50_mb_result_set(self):
         conn = connect("app", "app-secret", database="shop")

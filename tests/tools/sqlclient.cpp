@@ -147,6 +147,7 @@ int main(int argc, char** argv) {
                             database.empty() ? nullptr : database.c_str(), port, nullptr, CLIENT_MULTI_STATEMENTS))
         fail(m);
     std::printf("CONNECTED %lu\n", mysql_thread_id(m));
+    std::fflush(stdout);
 
     while (i < argc) {
         const std::string step = argv[i++];
