@@ -43,7 +43,29 @@ def stop_process(process: subprocess.Popen, timeout: float = 60) -> None:
         process.wait(timeout=timeout)
 
 
-class MariaDB:
+class ManagedServer:
+    """A server process of a test, in its own temporary directory `dir`, stopped by PID."""
+
+    dir: pathlib.Path
+    process: subprocess.Popen = None
+
+    def start(self):
+        raise NotImplementedError
+
+    def stop(self) -> None:
+        if self.process is not None:
+            stop_process(self.process)
+            self.process = None
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc):
+        self.stop()
+
+
+class MariaDB(ManagedServer):
     """Debian's MariaDB in a temporary datadir, listening on 127.0.0.1 (and ::1 if asked)."""
 
     def __init__(self, proxy_protocol_networks: str = "127.0.0.0/8,::1", extra_args=(),
@@ -105,20 +127,9 @@ class MariaDB:
     def status(self, name: str) -> int:
         return int(self.execute(f"SHOW GLOBAL STATUS LIKE '{name}'")[0][1])
 
-    def stop(self) -> None:
-        if self.process is not None:
-            stop_process(self.process)
-            self.process = None
-        shutil.rmtree(self.dir, ignore_errors=True)
-
-    def __enter__(self):
-        return self.start()
-
-    def __exit__(self, *exc):
-        self.stop()
 
 
-class Hostgate:
+class Hostgate(ManagedServer):
     """hostgate with a generated config and grants file, on free loopback ports."""
 
     def __init__(self, binary: str, grants: str, backends: list, server: dict = None,
@@ -169,20 +180,9 @@ class Hostgate:
     def wait_for_log(self, text: str, timeout: float = 30) -> None:
         wait_until(lambda: text in self.log(), timeout, f"'{text}' in the hostgate log")
 
-    def stop(self) -> None:
-        if self.process is not None:
-            stop_process(self.process)
-            self.process = None
-        shutil.rmtree(self.dir, ignore_errors=True)
-
-    def __enter__(self):
-        return self.start()
-
-    def __exit__(self, *exc):
-        self.stop()
 
 
-class HAProxy:
+class HAProxy(ManagedServer):
     """HAProxy 2.6 in TCP mode in front of one server, with a stats socket to read its health."""
 
     def __init__(self, server_port: int, send_proxy: str = "send-proxy-v2", check_user: str = None):
@@ -231,11 +231,6 @@ class HAProxy:
                 return fields[17]
         return ""
 
-    def stop(self) -> None:
-        if self.process is not None:
-            stop_process(self.process)
-            self.process = None
-        shutil.rmtree(self.dir, ignore_errors=True)
 
 
 def toml_value(v) -> str:
