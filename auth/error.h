@@ -18,7 +18,9 @@ enum class errc {
     bad_network,        // a trusted network that is not an address or CIDR block
 };
 const std::error_category& error_category();
-inline std::error_code make_error_code(errc e) { return {static_cast<int>(e), error_category()}; }
+inline std::error_code make_error_code(errc e) {
+    return {static_cast<int>(e), error_category()};
+}
 
 // An error with what a person needs to fix it. line and column are 1-based; 0 when they do not
 // apply (a pattern parsed on its own).

@@ -5,7 +5,9 @@
 namespace hostgate::auth {
 namespace {
 
-std::string where(const Rule& r) { return r.line ? " (line " + std::to_string(r.line) + ")" : ""; }
+std::string where(const Rule& r) {
+    return r.line ? " (line " + std::to_string(r.line) + ")" : "";
+}
 
 std::string pad(std::string s, std::size_t width) {
     if (s.size() < width) s.append(width - s.size(), ' ');
@@ -19,22 +21,25 @@ std::string explain(const GrantTable& table, std::string_view user, const Client
     const std::string address = client.address.unmapped().to_string();
     std::string out;
     if (d.allowed()) {
-        out += "allow: " + d.rule->account() + where(*d.rule) + " applies to " + quote_account_part(user) +
-               "@" + address + "\n";
-        out += "  host " + quote_account_part(d.rule->host.text()) + ": " + d.rule->host.describe() + "\n";
-        out += std::string("  user: ") + (d.rule->user.empty() ? "anonymous, matches any user" : "exact match") +
-               "\n";
+        out += "allow: " + d.rule->account() + where(*d.rule) + " applies to " +
+               quote_account_part(user) + "@" + address + "\n";
+        out += "  host " + quote_account_part(d.rule->host.text()) + ": " +
+               d.rule->host.describe() + "\n";
+        out += std::string("  user: ") +
+               (d.rule->user.empty() ? "anonymous, matches any user" : "exact match") + "\n";
         const std::string options = format_options(d.rule->options);
         out += "  options: " + (options.empty() ? std::string("none") : options) + "\n";
     } else {
         const unsigned code = deny_error_code(d.reason);
-        out += "deny: ERROR " + std::to_string(code) + (code == 1045 ? " (28000): " : " (HY000): ") +
+        out += "deny: ERROR " + std::to_string(code) +
+               (code == 1045 ? " (28000): " : " (HY000): ") +
                deny_message(d.reason, user, client, true) + "\n";
         if (d.reason == DenyReason::no_rule_for_host) {
-            out += "  no rule's host matches " + address + "; the client is refused before the greeting\n";
+            out += "  no rule's host matches " + address +
+                   "; the client is refused before the greeting\n";
         } else {
-            out += "  rules match " + address + ", but none is for user " + quote_account_part(user) +
-                   " or anonymous\n";
+            out += "  rules match " + address + ", but none is for user " +
+                   quote_account_part(user) + " or anonymous\n";
         }
     }
     if (client.name) out += "  host name: " + *client.name + "\n";
@@ -44,7 +49,8 @@ std::string explain(const GrantTable& table, std::string_view user, const Client
     std::size_t width = 0;
     for (const Rule& r : table.rules()) width = std::max(width, r.account().size());
     for (const RuleCheck& c : table.check_all(user, client)) {
-        std::string line = "  " + pad(c.rule->line ? "line " + std::to_string(c.rule->line) : "", 10) +
+        std::string line = "  " +
+                           pad(c.rule->line ? "line " + std::to_string(c.rule->line) : "", 10) +
                            pad(c.rule->account(), width + 2);
         line += c.host_matches ? "host yes" : "host no ";
         if (c.host_matches) line += c.user_matches ? "  user yes" : "  user no";

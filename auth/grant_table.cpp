@@ -7,7 +7,8 @@ namespace hostgate::auth {
 std::string quote_account_part(std::string_view text) {
     std::string out = "'";
     for (char c : text) {
-        if (c == '\'' || c == '\\') out += c;  // doubled: the grants file reads '' as ' and \\ as one
+        if (c == '\'' || c == '\\')
+            out += c;  // doubled: the grants file reads '' as ' and \\ as one
         out += c;
     }
     return out + "'";
@@ -17,16 +18,20 @@ std::string format_options(const RuleOptions& o) {
     std::string out;
     auto add = [&](const std::string& s) { out += (out.empty() ? "" : " ") + s; };
     if (o.require_ssl) add("REQUIRE SSL");
-    if (o.max_user_connections) add("MAX_USER_CONNECTIONS " + std::to_string(o.max_user_connections));
+    if (o.max_user_connections)
+        add("MAX_USER_CONNECTIONS " + std::to_string(o.max_user_connections));
     if (!o.backend.empty()) add("BACKEND " + o.backend);
     return out;
 }
 
-std::string Rule::account() const { return quote_account_part(user) + "@" + quote_account_part(host.text()); }
+std::string Rule::account() const {
+    return quote_account_part(user) + "@" + quote_account_part(host.text());
+}
 
 GrantTable::GrantTable(std::vector<Rule> rules) : rules_(std::move(rules)) {
     std::stable_sort(rules_.begin(), rules_.end(), [](const Rule& a, const Rule& b) {
-        if (a.host.specificity() != b.host.specificity()) return a.host.specificity() > b.host.specificity();
+        if (a.host.specificity() != b.host.specificity())
+            return a.host.specificity() > b.host.specificity();
         const unsigned ua = mysql_sort_value(a.user), ub = mysql_sort_value(b.user);
         if (ua != ub) return ua > ub;
         return a.host.span_bits() < b.host.span_bits();
@@ -44,13 +49,16 @@ Decision GrantTable::decide(std::string_view user, const ClientHost& client) con
 }
 
 bool GrantTable::host_allowed(const ClientHost& client) const {
-    return std::any_of(rules_.begin(), rules_.end(), [&](const Rule& r) { return r.host.matches(client); });
+    return std::any_of(rules_.begin(), rules_.end(),
+                       [&](const Rule& r) { return r.host.matches(client); });
 }
 
-std::vector<RuleCheck> GrantTable::check_all(std::string_view user, const ClientHost& client) const {
+std::vector<RuleCheck> GrantTable::check_all(std::string_view user,
+                                             const ClientHost& client) const {
     std::vector<RuleCheck> out;
     out.reserve(rules_.size());
-    for (const Rule& r : rules_) out.push_back({&r, r.host.matches(client), r.user.empty() || r.user == user});
+    for (const Rule& r : rules_)
+        out.push_back({&r, r.host.matches(client), r.user.empty() || r.user == user});
     return out;
 }
 
@@ -59,10 +67,12 @@ std::string deny_message(DenyReason reason, std::string_view user, const ClientH
     const std::string address = client.address.unmapped().to_string();
     if (reason == DenyReason::no_rule_for_host)
         return "Host '" + address + "' is not allowed to connect to this MySQL server";
-    return "Access denied for user '" + std::string(user) + "'@'" + address + "' (using password: " +
-           (using_password ? "YES" : "NO") + ")";
+    return "Access denied for user '" + std::string(user) + "'@'" + address +
+           "' (using password: " + (using_password ? "YES" : "NO") + ")";
 }
 
-unsigned deny_error_code(DenyReason reason) { return reason == DenyReason::no_rule_for_host ? 1130 : 1045; }
+unsigned deny_error_code(DenyReason reason) {
+    return reason == DenyReason::no_rule_for_host ? 1130 : 1045;
+}
 
 }  // namespace hostgate::auth

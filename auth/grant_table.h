@@ -53,7 +53,7 @@ struct RuleCheck {
 };
 
 class GrantTable {
-public:
+  public:
     GrantTable() = default;
     // Sorts the rules into MySQL's order: host specificity (literal/network before wildcards, a
     // later first wildcard before an earlier one, '%' then '' last), then user specificity (the
@@ -73,7 +73,7 @@ public:
 
     const std::vector<Rule>& rules() const { return rules_; }
 
-private:
+  private:
     std::vector<Rule> rules_;
 };
 

@@ -9,19 +9,22 @@
 namespace hostgate::auth {
 namespace {
 
-bool is_space(char c) { return c == ' ' || c == '\t' || c == '\r'; }
+bool is_space(char c) {
+    return c == ' ' || c == '\t' || c == '\r';
+}
 bool is_identifier_char(char c) {
     return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '$';
 }
 bool iequals(std::string_view a, std::string_view b) {
     return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-               return std::tolower(static_cast<unsigned char>(x)) == std::tolower(static_cast<unsigned char>(y));
+               return std::tolower(static_cast<unsigned char>(x)) ==
+                      std::tolower(static_cast<unsigned char>(y));
            });
 }
 
 // Reads one line left to right; every error carries the column where the problem starts.
 class LineParser {
-public:
+  public:
     LineParser(std::string_view line, std::size_t number) : line_(line), number_(number) {}
 
     // nullopt for a blank or comment-only line.
@@ -35,8 +38,9 @@ public:
         auto user = account_part("user");
         if (!user) return Unexpected(user.error());
         if (user->size() > kMaxUserLength)
-            return fail(errc::bad_user, user_column,
-                        "user name is longer than " + std::to_string(kMaxUserLength) + " characters");
+            return fail(
+                errc::bad_user, user_column,
+                "user name is longer than " + std::to_string(kMaxUserLength) + " characters");
         rule.user = std::move(*user);
 
         std::string host = "%";
@@ -61,17 +65,19 @@ public:
         return std::optional<Rule>{std::move(rule)};
     }
 
-private:
+  private:
     std::optional<Error> options(RuleOptions& out) {
         bool seen_require = false, seen_max = false, seen_backend = false;
         for (;;) {
             const bool spaced = skip_spaces();
             if (at_end_or_comment()) return std::nullopt;
-            if (!spaced) return error(errc::syntax, column(), "expected white space before an option");
+            if (!spaced)
+                return error(errc::syntax, column(), "expected white space before an option");
             const std::size_t option_column = column();
             const std::string_view keyword = word();
             if (keyword.empty())
-                return error(errc::syntax, option_column, std::string("unexpected '") + peek() + "'");
+                return error(errc::syntax, option_column,
+                             std::string("unexpected '") + peek() + "'");
             auto once = [&](bool& seen) -> std::optional<Error> {
                 if (std::exchange(seen, true))
                     return error(errc::duplicate_option, option_column,
@@ -96,7 +102,8 @@ private:
                 const std::size_t value_column = column();
                 const std::string_view value = word();
                 unsigned n = 0;
-                const auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), n);
+                const auto [end, ec] =
+                    std::from_chars(value.data(), value.data() + value.size(), n);
                 if (value.empty() || ec != std::errc{} || end != value.data() + value.size() ||
                     !std::isdigit(static_cast<unsigned char>(value[0])))
                     return error(errc::bad_value, value_column,
@@ -145,15 +152,16 @@ private:
                 }
                 out += c;
             }
-            return Unexpected(Error{make_error_code(what[0] == 'u' ? errc::bad_user : errc::bad_host),
-                                    std::string(what) + " is missing its closing " + quote, number_,
-                                    start_column});
+            return Unexpected(Error{
+                make_error_code(what[0] == 'u' ? errc::bad_user : errc::bad_host),
+                std::string(what) + " is missing its closing " + quote, number_, start_column});
         }
         const std::string_view bare = identifier();
         if (bare.empty())
-            return Unexpected(Error{make_error_code(errc::syntax),
-                                    std::string("expected a quoted ") + what + " such as 'app'@'10.0.0.%'",
-                                    number_, start_column});
+            return Unexpected(
+                Error{make_error_code(errc::syntax),
+                      std::string("expected a quoted ") + what + " such as 'app'@'10.0.0.%'",
+                      number_, start_column});
         return std::string(bare);
     }
 
@@ -225,13 +233,15 @@ Expected<std::vector<Rule>, Error> parse_grants(std::string_view text) {
         if (!*parsed) continue;
         Rule& rule = **parsed;
         std::string host_key = rule.host.text();
-        std::transform(host_key.begin(), host_key.end(), host_key.begin(),
-                       [](char c) { return static_cast<char>(std::tolower(static_cast<unsigned char>(c))); });
+        std::transform(host_key.begin(), host_key.end(), host_key.begin(), [](char c) {
+            return static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+        });
         const auto [it, inserted] = defined.emplace(std::pair{rule.user, host_key}, number);
         if (!inserted)
-            return Unexpected(Error{make_error_code(errc::duplicate_account),
-                                    rule.account() + " is already defined on line " + std::to_string(it->second),
-                                    number, 1 + line.find_first_not_of(" \t")});
+            return Unexpected(
+                Error{make_error_code(errc::duplicate_account),
+                      rule.account() + " is already defined on line " + std::to_string(it->second),
+                      number, 1 + line.find_first_not_of(" \t")});
         rules.push_back(std::move(rule));
     }
     return rules;

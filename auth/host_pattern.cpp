@@ -8,10 +8,16 @@ namespace {
 
 using protocol::IpAddress;
 
-char lower(char c) { return static_cast<char>(std::tolower(static_cast<unsigned char>(c))); }
-bool is_wild(char c) { return c == '%' || c == '_'; }
+char lower(char c) {
+    return static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+}
+bool is_wild(char c) {
+    return c == '%' || c == '_';
+}
 
-Error bad_host(std::string message) { return Error{make_error_code(errc::bad_host), std::move(message)}; }
+Error bad_host(std::string message) {
+    return Error{make_error_code(errc::bad_host), std::move(message)};
+}
 
 // IPv4-looking: digits, dots and wildcards only. IPv6-looking: a ':' and otherwise hex digits,
 // dots and wildcards. Such patterns are matched against the client address, never a host name.
@@ -36,8 +42,10 @@ std::optional<unsigned> netmask_prefix(const IpAddress& mask) {
         for (int bit = 7; bit >= 0; --bit) {
             const bool set = (mask.raw()[i] >> bit) & 1;
             if (set && ended) return std::nullopt;
-            if (set) ++prefix;
-            else ended = true;
+            if (set)
+                ++prefix;
+            else
+                ended = true;
         }
     }
     return prefix;
@@ -101,8 +109,10 @@ Expected<HostPattern, Error> HostPattern::parse(std::string_view text) {
         return h;
     }
     for (char c : text) {
-        if (std::isspace(static_cast<unsigned char>(c)) || std::iscntrl(static_cast<unsigned char>(c)))
-            return Unexpected(bad_host("host '" + h.text_ + "' contains white space or a control character"));
+        if (std::isspace(static_cast<unsigned char>(c)) ||
+            std::iscntrl(static_cast<unsigned char>(c)))
+            return Unexpected(
+                bad_host("host '" + h.text_ + "' contains white space or a control character"));
     }
     std::string lowered(text);
     std::transform(lowered.begin(), lowered.end(), lowered.begin(), lower);
@@ -114,7 +124,9 @@ Expected<HostPattern, Error> HostPattern::parse(std::string_view text) {
     if (const auto slash = text.find('/'); slash != std::string_view::npos) {
         const auto base_text = text.substr(0, slash), suffix = text.substr(slash + 1);
         auto base = protocol::parse_ip(base_text);
-        if (!base) return Unexpected(bad_host("'" + std::string(base_text) + "' before '/' is not an IP address"));
+        if (!base)
+            return Unexpected(
+                bad_host("'" + std::string(base_text) + "' before '/' is not an IP address"));
         std::optional<unsigned> prefix;
         std::string form = "CIDR";
         if (suffix.find('.') != std::string_view::npos) {
@@ -123,18 +135,21 @@ Expected<HostPattern, Error> HostPattern::parse(std::string_view text) {
                 return Unexpected(bad_host("'" + std::string(suffix) + "' is not an IPv4 netmask"));
             prefix = netmask_prefix(*mask);
             if (!prefix)
-                return Unexpected(bad_host("netmask " + std::string(suffix) + " is not contiguous"));
+                return Unexpected(
+                    bad_host("netmask " + std::string(suffix) + " is not contiguous"));
             form = "netmask";
         } else {
-            const auto bits = protocol::parse_port(suffix);  // a plain decimal without leading zeros
+            const auto bits =
+                protocol::parse_port(suffix);  // a plain decimal without leading zeros
             if (!bits || *bits > base->size() * 8)
-                return Unexpected(bad_host("'/" + std::string(suffix) + "' is not a prefix length for " +
+                return Unexpected(bad_host("'/" + std::string(suffix) +
+                                           "' is not a prefix length for " +
                                            (base->is_v4() ? "IPv4 (0-32)" : "IPv6 (0-128)")));
             prefix = *bits;
         }
         if (!protocol::host_bits_zero(*base, *prefix))
-            return Unexpected(bad_host("'" + h.text_ + "' has address bits set outside its " + form +
-                                       " mask; did you mean " +
+            return Unexpected(bad_host("'" + h.text_ + "' has address bits set outside its " +
+                                       form + " mask; did you mean " +
                                        protocol::make_network(*base, *prefix)->to_string() + "?"));
         h.kind_ = Kind::network;
         h.network_ = protocol::make_network(*base, *prefix)->unmapped();
@@ -151,7 +166,8 @@ Expected<HostPattern, Error> HostPattern::parse(std::string_view text) {
         auto address = protocol::parse_ip(text);
         if (!address) return Unexpected(bad_host("'" + h.text_ + "' is not a valid IP address"));
         h.kind_ = Kind::address;
-        h.network_ = *protocol::make_network(address->unmapped(), static_cast<unsigned>(address->unmapped().size() * 8));
+        h.network_ = *protocol::make_network(address->unmapped(),
+                                             static_cast<unsigned>(address->unmapped().size() * 8));
         return h;
     }
     if (!std::all_of(text.begin(), text.end(), valid_host_name_char))
@@ -163,31 +179,42 @@ Expected<HostPattern, Error> HostPattern::parse(std::string_view text) {
 bool HostPattern::matches(const ClientHost& client) const {
     switch (kind_) {
         case Kind::any:
-        case Kind::empty: return true;
+        case Kind::empty:
+            return true;
         case Kind::address:
-        case Kind::network: return network_.contains(client.address.unmapped());
-        case Kind::ip_wildcard: return wildcard_match(text_, client.address.unmapped().to_string());
-        case Kind::localhost: return false;
-        case Kind::host_name: return client.name && wildcard_match(text_, *client.name);
+        case Kind::network:
+            return network_.contains(client.address.unmapped());
+        case Kind::ip_wildcard:
+            return wildcard_match(text_, client.address.unmapped().to_string());
+        case Kind::localhost:
+            return false;
+        case Kind::host_name:
+            return client.name && wildcard_match(text_, *client.name);
     }
     return false;
 }
 
 std::string HostPattern::describe() const {
     switch (kind_) {
-        case Kind::any: return "any host";
-        case Kind::empty: return "any host (empty host, ordered after '%')";
+        case Kind::any:
+            return "any host";
+        case Kind::empty:
+            return "any host (empty host, ordered after '%')";
         case Kind::address:
-            return std::string(network_.base.is_v4() ? "IPv4" : "IPv6") + " address " + network_.base.to_string();
+            return std::string(network_.base.is_v4() ? "IPv4" : "IPv6") + " address " +
+                   network_.base.to_string();
         case Kind::network:
-            return std::string(network_.base.is_v4() ? "IPv4" : "IPv6") + " network " + network_.to_string() +
+            return std::string(network_.base.is_v4() ? "IPv4" : "IPv6") + " network " +
+                   network_.to_string() +
                    (text_.find('.', text_.find('/')) != std::string::npos ? " (netmask form)" : "");
         case Kind::ip_wildcard:
             return "IP address pattern, first wildcard at position " + std::to_string(specificity_);
-        case Kind::localhost: return "unix-socket clients only, never a TCP client";
+        case Kind::localhost:
+            return "unix-socket clients only, never a TCP client";
         case Kind::host_name:
-            return std::any_of(text_.begin(), text_.end(), is_wild) ? "host name pattern (needs name resolution)"
-                                                                     : "host name (needs name resolution)";
+            return std::any_of(text_.begin(), text_.end(), is_wild)
+                       ? "host name pattern (needs name resolution)"
+                       : "host name (needs name resolution)";
     }
     return {};
 }

@@ -19,7 +19,7 @@ struct ClientHost {
 };
 
 class HostPattern {
-public:
+  public:
     enum class Kind : std::uint8_t {
         any,          // '%'
         empty,        // '' : any host, ordered after '%'
@@ -52,7 +52,7 @@ public:
 
     bool operator==(const HostPattern&) const = default;
 
-private:
+  private:
     Kind kind_ = Kind::any;
     std::string text_;
     protocol::IpNetwork network_;  // address and network kinds

@@ -10,7 +10,8 @@ Expected<TrustedNetworks, Error> TrustedNetworks::parse(const std::vector<std::s
         const std::string_view entry = entries[i];
         auto fail = [&](const std::string& why) {
             return Unexpected(Error{make_error_code(errc::bad_network),
-                                    "trusted network '" + std::string(entry) + "': " + why, 0, i + 1});
+                                    "trusted network '" + std::string(entry) + "': " + why, 0,
+                                    i + 1});
         };
         const auto slash = entry.find('/');
         auto address = protocol::parse_ip(entry.substr(0, slash));

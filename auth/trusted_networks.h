@@ -12,7 +12,7 @@
 namespace hostgate::auth {
 
 class TrustedNetworks {
-public:
+  public:
     TrustedNetworks() = default;  // trusts nobody
 
     // Each entry an address ("10.0.0.10", "::1") or a CIDR block ("10.1.0.0/16", "fd00::/8").
@@ -25,7 +25,7 @@ public:
 
     const std::vector<protocol::IpNetwork>& networks() const { return networks_; }
 
-private:
+  private:
     std::vector<protocol::IpNetwork> networks_;
 };
 

@@ -6,7 +6,9 @@
 namespace hostgate::protocol {
 namespace {
 
-bool is_digit(char c) { return c >= '0' && c <= '9'; }
+bool is_digit(char c) {
+    return c >= '0' && c <= '9';
+}
 
 std::optional<int> hex_digit(char c) {
     if (c >= '0' && c <= '9') return c - '0';
@@ -64,7 +66,8 @@ std::string IpAddress::to_string() const {
     if (is_v4()) return dotted(bytes_.data());
 
     std::array<unsigned, 8> words{};
-    for (int i = 0; i < 8; ++i) words[i] = static_cast<unsigned>(bytes_[2 * i] << 8 | bytes_[2 * i + 1]);
+    for (int i = 0; i < 8; ++i)
+        words[i] = static_cast<unsigned>(bytes_[2 * i] << 8 | bytes_[2 * i + 1]);
     // Longest run of zero words (the first one on a tie), compressed only when two or more long.
     int best_base = -1, best_len = 0;
     for (int i = 0; i < 8;) {
@@ -114,8 +117,8 @@ std::optional<IpAddress> parse_ipv4(std::string_view text) {
 
 std::optional<IpAddress> parse_ipv6(std::string_view text) {
     std::array<std::uint8_t, 16> out{};
-    int words = 0;          // 16-bit words written so far
-    int gap = -1;           // word index where "::" stands
+    int words = 0;  // 16-bit words written so far
+    int gap = -1;   // word index where "::" stands
     std::size_t i = 0;
 
     if (text.starts_with("::")) {
@@ -129,8 +132,8 @@ std::optional<IpAddress> parse_ipv6(std::string_view text) {
         if (words == 8) return std::nullopt;
         // A dotted quad may stand for the last two words.
         const auto next_colon = text.find(':', i);
-        const auto group = text.substr(i, next_colon == std::string_view::npos ? std::string_view::npos
-                                                                               : next_colon - i);
+        const auto group = text.substr(
+            i, next_colon == std::string_view::npos ? std::string_view::npos : next_colon - i);
         if (next_colon == std::string_view::npos && group.find('.') != std::string_view::npos) {
             if (words > 6) return std::nullopt;
             const auto v4 = parse_ipv4(group);
@@ -222,8 +225,8 @@ std::optional<IpNetwork> make_network(const IpAddress& address, unsigned prefix_
     auto raw = address.raw();
     for (unsigned bit = prefix_length; bit < address.size() * 8; ++bit)
         raw[bit / 8] = static_cast<std::uint8_t>(raw[bit / 8] & ~(0x80u >> (bit % 8)));
-    IpAddress base = address.is_v4() ? IpAddress::v4({raw[0], raw[1], raw[2], raw[3]})
-                                     : IpAddress::v6(raw);
+    IpAddress base =
+        address.is_v4() ? IpAddress::v4({raw[0], raw[1], raw[2], raw[3]}) : IpAddress::v6(raw);
     return IpNetwork{base, prefix_length};
 }
 

@@ -11,7 +11,7 @@
 namespace hostgate::protocol {
 
 class IpAddress {
-public:
+  public:
     enum class Family : std::uint8_t { v4, v6 };
 
     // 0.0.0.0
@@ -32,12 +32,13 @@ public:
     IpAddress unmapped() const;
 
     // Dotted quad for v4; for v6 the form glibc's inet_ntop prints (RFC 5952 compression,
-    // lower case, ::ffff:a.b.c.d for mapped addresses), which is what MySQL matches patterns against.
+    // lower case, ::ffff:a.b.c.d for mapped addresses), which is what MySQL matches patterns
+    // against.
     std::string to_string() const;
 
     auto operator<=>(const IpAddress&) const = default;
 
-private:
+  private:
     Family family_ = Family::v4;
     std::array<std::uint8_t, 16> bytes_{};
 };
@@ -66,7 +67,7 @@ std::optional<Endpoint> parse_endpoint(std::string_view text);
 
 // A CIDR block. Addresses of the other family are never contained.
 struct IpNetwork {
-    IpAddress base;         // host bits are zero
+    IpAddress base;  // host bits are zero
     unsigned prefix_length = 0;
 
     bool contains(const IpAddress& address) const;

@@ -33,7 +33,7 @@ enum class ReadFault : std::uint8_t {
 };
 
 class ByteReader {
-public:
+  public:
     explicit ByteReader(ByteSpan in) : in_(in) {}
 
     std::size_t position() const { return pos_; }
@@ -89,11 +89,16 @@ public:
         if (!ok()) return 0;
         switch (first) {
             case 0xFB:
-            case 0xFF: return fail(ReadFault::bad_lenenc), 0;
-            case 0xFC: return le16();
-            case 0xFD: return le24();
-            case 0xFE: return le64();
-            default: return first;
+            case 0xFF:
+                return fail(ReadFault::bad_lenenc), 0;
+            case 0xFC:
+                return le16();
+            case 0xFD:
+                return le24();
+            case 0xFE:
+                return le64();
+            default:
+                return first;
         }
     }
     // A length-encoded integer and that many bytes.
@@ -104,7 +109,7 @@ public:
     }
     std::string lenenc_string() { return std::string(as_chars(lenenc_bytes())); }
 
-private:
+  private:
     std::uint64_t uint_le(std::size_t n) {
         auto b = bytes(n);
         std::uint64_t v = 0;
@@ -122,7 +127,7 @@ private:
 
 // Appends wire fields to a caller's buffer.
 class ByteWriter {
-public:
+  public:
     explicit ByteWriter(Bytes& out) : out_(out) {}
 
     std::size_t size() const { return out_.size(); }
@@ -159,7 +164,7 @@ public:
     }
     void lenenc_string(std::string_view s) { lenenc_bytes(as_bytes(s)); }
 
-private:
+  private:
     void uint_le(std::uint64_t v, std::size_t n) {
         for (std::size_t i = 0; i < n; ++i) u8(static_cast<std::uint8_t>(v >> (8 * i)));
     }

@@ -23,7 +23,8 @@ constexpr auto kTable = make_table();
 
 std::uint32_t crc32c(ByteSpan data, std::uint32_t previous) {
     std::uint32_t crc = ~previous;
-    for (std::byte b : data) crc = kTable[(crc ^ std::to_integer<std::uint32_t>(b)) & 0xFF] ^ (crc >> 8);
+    for (std::byte b : data)
+        crc = kTable[(crc ^ std::to_integer<std::uint32_t>(b)) & 0xFF] ^ (crc >> 8);
     return ~crc;
 }
 

@@ -11,12 +11,12 @@ namespace hostgate {
 
 template <class E>
 class Unexpected {
-public:
+  public:
     explicit Unexpected(E error) : error_(std::move(error)) {}
     const E& error() const& { return error_; }
     E&& error() && { return std::move(error_); }
 
-private:
+  private:
     E error_;
 };
 
@@ -25,13 +25,13 @@ Unexpected(E) -> Unexpected<E>;
 
 template <class T, class E>
 class Expected {
-public:
+  public:
     using value_type = T;
     using error_type = E;
 
     template <class U = T>
-        requires std::is_constructible_v<T, U&&>
-    Expected(U&& value) : state_(std::in_place_index<0>, std::forward<U>(value)) {}
+    requires std::is_constructible_v<T, U&&> Expected(U&& value)
+        : state_(std::in_place_index<0>, std::forward<U>(value)) {}
     template <class G>
     Expected(Unexpected<G> u) : state_(std::in_place_index<1>, std::move(u).error()) {}
 
@@ -56,7 +56,7 @@ public:
         return has_value() ? std::get<0>(state_) : static_cast<T>(std::forward<U>(fallback));
     }
 
-private:
+  private:
     void check() const { assert(has_value()); }
     std::variant<T, E> state_;
 };
@@ -64,7 +64,7 @@ private:
 // Expected<void, E>: success carries nothing.
 template <class E>
 class Expected<void, E> {
-public:
+  public:
     Expected() = default;
     template <class G>
     Expected(Unexpected<G> u) : error_(std::move(u).error()), failed_(true) {}
@@ -76,7 +76,7 @@ public:
         return error_;
     }
 
-private:
+  private:
     E error_{};
     bool failed_ = false;
 };

@@ -85,12 +85,12 @@ inline constexpr std::uint8_t kResetConnection = 0x1F;
 }  // namespace command
 
 inline constexpr std::uint8_t kProtocolVersion10 = 10;
-inline constexpr std::size_t kFrameHeaderLength = 4;        // 3-byte length + sequence id
-inline constexpr std::size_t kMaxFramePayload = 0xFFFFFF;   // a frame this long continues
+inline constexpr std::size_t kFrameHeaderLength = 4;       // 3-byte length + sequence id
+inline constexpr std::size_t kMaxFramePayload = 0xFFFFFF;  // a frame this long continues
 inline constexpr std::size_t kSslRequestLength = 32;
 inline constexpr std::size_t kScramblePart1Length = 8;
 inline constexpr std::size_t kScramblePart2MinLength = 13;
-inline constexpr std::size_t kScrambleLength = 20;  // what servers send, and the proxy too
+inline constexpr std::size_t kScrambleLength = 20;          // what servers send, and the proxy too
 inline constexpr std::size_t kHandshakeReservedLength = 6;  // then 4 bytes of MariaDB capabilities
 inline constexpr std::size_t kResponseFillerLength = 19;    // then 4 bytes of MariaDB capabilities
 inline constexpr std::size_t kSqlStateLength = 5;

@@ -21,7 +21,9 @@ enum class errc {
     bad_scramble,          // a greeting whose scramble is not 20+ bytes ending in NUL
 };
 const std::error_category& error_category();
-inline std::error_code make_error_code(errc e) { return {static_cast<int>(e), error_category()}; }
+inline std::error_code make_error_code(errc e) {
+    return {static_cast<int>(e), error_category()};
+}
 
 // The error for a ByteReader fault (none maps to an empty error code).
 std::error_code to_error(ReadFault fault);

@@ -22,9 +22,9 @@ struct FrameHeader {
 Parsed<FrameHeader> parse_frame_header(ByteSpan input);
 
 struct Packet {
-    std::uint8_t sequence_id = 0;  // of the first frame
+    std::uint8_t sequence_id = 0;       // of the first frame
     std::uint8_t last_sequence_id = 0;  // of the last frame: the next packet follows it
-    Bytes payload;                 // the frames' payloads joined
+    Bytes payload;                      // the frames' payloads joined
     bool operator==(const Packet&) const = default;
 };
 

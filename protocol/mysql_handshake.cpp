@@ -6,7 +6,9 @@
 namespace hostgate::protocol::mysql {
 namespace {
 
-Unexpected<std::error_code> fail(errc e) { return Unexpected(make_error_code(e)); }
+Unexpected<std::error_code> fail(errc e) {
+    return Unexpected(make_error_code(e));
+}
 
 SslRequest read_fixed_prefix(ByteReader& r) {
     SslRequest p;
@@ -31,29 +33,31 @@ void write_fixed_prefix(const SslRequest& p, ByteWriter& w) {
 Decoded<HandshakeV10> decode_handshake_v10(ByteSpan payload) {
     ByteReader r(payload);
     HandshakeV10 h;
-    const std::uint8_t version = r.u8();                  // protocol_version
+    const std::uint8_t version = r.u8();  // protocol_version
     if (!r.ok()) return fail(errc::truncated);
     if (version == header::kErr) return fail(errc::unexpected_header);
     if (version != kProtocolVersion10) return fail(errc::bad_protocol_version);
-    h.server_version = r.nul_string();                    // server_version
-    h.connection_id = r.le32();                           // thread_id
-    const auto part1 = r.bytes(kScramblePart1Length);     // auth-plugin-data-part-1
-    r.u8();                                               // filler
-    const std::uint32_t caps_low = r.le16();              // capability_flags_1
-    h.character_set = r.u8();                             // character_set
-    h.status_flags = r.le16();                            // status_flags
-    const std::uint32_t caps_high = r.le16();             // capability_flags_2
+    h.server_version = r.nul_string();                 // server_version
+    h.connection_id = r.le32();                        // thread_id
+    const auto part1 = r.bytes(kScramblePart1Length);  // auth-plugin-data-part-1
+    r.u8();                                            // filler
+    const std::uint32_t caps_low = r.le16();           // capability_flags_1
+    h.character_set = r.u8();                          // character_set
+    h.status_flags = r.le16();                         // status_flags
+    const std::uint32_t caps_high = r.le16();          // capability_flags_2
     h.capabilities = caps_high << 16 | caps_low;
-    const std::uint8_t data_length = r.u8();              // auth_plugin_data_len
-    r.bytes(kHandshakeReservedLength);                    // reserved
-    h.mariadb_capabilities = r.le32();                    // MariaDB: extended capabilities
+    const std::uint8_t data_length = r.u8();  // auth_plugin_data_len
+    r.bytes(kHandshakeReservedLength);        // reserved
+    h.mariadb_capabilities = r.le32();        // MariaDB: extended capabilities
     if (!r.ok()) return Unexpected(to_error(r.fault()));
     // Servers older than 4.1 (no CLIENT_SECURE_CONNECTION) send an 8-byte scramble only.
     if (!(h.capabilities & cap::kSecureConnection)) return fail(errc::unsupported_protocol);
     const bool plugin_auth = h.capabilities & cap::kPluginAuth;
-    if (plugin_auth ? data_length < kScrambleLength + 1 : data_length != 0) return fail(errc::bad_scramble);
+    if (plugin_auth ? data_length < kScrambleLength + 1 : data_length != 0)
+        return fail(errc::bad_scramble);
     // auth-plugin-data-part-2: the rest of the scramble and its NUL, 13 bytes at least.
-    const auto part2 = r.bytes(plugin_auth ? data_length - kScramblePart1Length : kScramblePart2MinLength);
+    const auto part2 =
+        r.bytes(plugin_auth ? data_length - kScramblePart1Length : kScramblePart2MinLength);
     if (!r.ok()) return Unexpected(to_error(r.fault()));
     if (part2.back() != std::byte{0}) return fail(errc::bad_scramble);
     h.auth_plugin_data.assign(part1.begin(), part1.end());
@@ -125,9 +129,10 @@ Decoded<HandshakeResponse41> decode_handshake_response(ByteSpan payload) {
         auth = r.nul_bytes();
     }
     h.auth_response.assign(auth.begin(), auth.end());
-    if (h.capabilities & cap::kConnectWithDb) h.database = r.nul_string();       // database
-    if (h.capabilities & cap::kPluginAuth) h.auth_plugin_name = r.nul_string();  // client_plugin_name
-    if (h.capabilities & cap::kConnectAttrs) {                                   // attributes
+    if (h.capabilities & cap::kConnectWithDb) h.database = r.nul_string();  // database
+    if (h.capabilities & cap::kPluginAuth)
+        h.auth_plugin_name = r.nul_string();    // client_plugin_name
+    if (h.capabilities & cap::kConnectAttrs) {  // attributes
         const auto raw = r.lenenc_bytes();
         h.connect_attributes.assign(raw.begin(), raw.end());
     }
@@ -139,7 +144,8 @@ Decoded<HandshakeResponse41> decode_handshake_response(ByteSpan payload) {
 
 void encode_handshake_response(const HandshakeResponse41& h, Bytes& out) {
     ByteWriter w(out);
-    write_fixed_prefix({h.capabilities, h.max_packet_size, h.character_set, h.mariadb_capabilities}, w);
+    write_fixed_prefix({h.capabilities, h.max_packet_size, h.character_set, h.mariadb_capabilities},
+                       w);
     w.nul_string(h.username);
     if (h.capabilities & cap::kPluginAuthLenencClientData) {
         w.lenenc_bytes(h.auth_response);

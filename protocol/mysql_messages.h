@@ -25,15 +25,15 @@ using Decoded = Expected<T, std::error_code>;
 
 // The server's greeting (Protocol::HandshakeV10).
 struct HandshakeV10 {
-    std::string server_version;    // MariaDB: "5.5.5-10.11.6-MariaDB-..."
+    std::string server_version;  // MariaDB: "5.5.5-10.11.6-MariaDB-..."
     std::uint32_t connection_id = 0;
-    Bytes auth_plugin_data;        // the scramble without its trailing NUL: 20 bytes or more
+    Bytes auth_plugin_data;  // the scramble without its trailing NUL: 20 bytes or more
     std::uint32_t capabilities = 0;
     std::uint8_t character_set = 0;
     std::uint16_t status_flags = 0;
     std::uint32_t mariadb_capabilities = 0;  // the last 4 reserved bytes; meaningful when
                                              // CLIENT_MYSQL is clear in capabilities
-    std::string auth_plugin_name;  // present with CLIENT_PLUGIN_AUTH
+    std::string auth_plugin_name;            // present with CLIENT_PLUGIN_AUTH
 
     bool operator==(const HandshakeV10&) const = default;
 };
@@ -135,8 +135,8 @@ struct ChangeUser {
     Bytes auth_response;
     std::string database;
     std::optional<std::uint16_t> character_set;  // absent in the oldest form, with what follows
-    std::string auth_plugin_name;  // with CLIENT_PLUGIN_AUTH
-    Bytes connect_attributes;      // with CLIENT_CONNECT_ATTRS, as sent
+    std::string auth_plugin_name;                // with CLIENT_PLUGIN_AUTH
+    Bytes connect_attributes;                    // with CLIENT_CONNECT_ATTRS, as sent
 
     bool operator==(const ChangeUser&) const = default;
 };

@@ -4,7 +4,9 @@
 namespace hostgate::protocol::mysql {
 namespace {
 
-Unexpected<std::error_code> fail(errc e) { return Unexpected(make_error_code(e)); }
+Unexpected<std::error_code> fail(errc e) {
+    return Unexpected(make_error_code(e));
+}
 
 // Reads the first byte and checks it; false (with the error in `e`) when it is another packet.
 bool expect_header(ByteReader& r, std::uint8_t wanted, std::error_code& e) {
@@ -26,8 +28,8 @@ Decoded<AuthSwitchRequest> decode_auth_switch_request(ByteSpan payload) {
     std::error_code e;
     if (!expect_header(r, header::kAuthSwitch, e)) return Unexpected(e);  // 0xFE
     AuthSwitchRequest s;
-    s.plugin_name = r.nul_string();                                        // plugin name
-    const auto data = r.rest();                                            // plugin data
+    s.plugin_name = r.nul_string();  // plugin name
+    const auto data = r.rest();      // plugin data
     s.plugin_data.assign(data.begin(), data.end());
     if (auto err = finish_error(r)) return Unexpected(err);
     return s;
@@ -58,25 +60,25 @@ Decoded<OkPacket> decode_ok(ByteSpan payload, std::uint32_t capabilities) {
     ByteReader r(payload);
     OkPacket ok;
     if (r.at_end()) return fail(errc::truncated);
-    ok.header = r.u8();                                  // 0x00, or 0xFE for OK-as-EOF
+    ok.header = r.u8();  // 0x00, or 0xFE for OK-as-EOF
     if (ok.header != header::kOk && ok.header != header::kEof) return fail(errc::unexpected_header);
-    ok.affected_rows = r.lenenc_int();                   // affected_rows
-    ok.last_insert_id = r.lenenc_int();                  // last_insert_id
+    ok.affected_rows = r.lenenc_int();   // affected_rows
+    ok.last_insert_id = r.lenenc_int();  // last_insert_id
     if (capabilities & cap::kProtocol41) {
-        ok.status_flags = r.le16();                      // status_flags
-        ok.warnings = r.le16();                          // warnings
+        ok.status_flags = r.le16();  // status_flags
+        ok.warnings = r.le16();      // warnings
     } else if (capabilities & cap::kTransactions) {
         ok.status_flags = r.le16();
     }
     if (capabilities & cap::kSessionTrack) {
         // Servers leave both out when there is nothing to say.
-        if (!r.at_end()) ok.info = r.lenenc_string();    // info
+        if (!r.at_end()) ok.info = r.lenenc_string();  // info
         if ((ok.status_flags & status::kSessionStateChanged) && !r.at_end()) {
-            const auto changes = r.lenenc_bytes();       // session state changes
+            const auto changes = r.lenenc_bytes();  // session state changes
             ok.session_state_changes.assign(changes.begin(), changes.end());
         }
     } else {
-        ok.info = r.rest_string();                       // info, to the end
+        ok.info = r.rest_string();  // info, to the end
     }
     if (auto e = finish_error(r)) return Unexpected(e);
     return ok;
@@ -94,7 +96,8 @@ void encode_ok(const OkPacket& ok, std::uint32_t capabilities, Bytes& out) {
         w.le16(ok.status_flags);
     }
     if (capabilities & cap::kSessionTrack) {
-        const bool changes = (ok.status_flags & status::kSessionStateChanged) && !ok.session_state_changes.empty();
+        const bool changes =
+            (ok.status_flags & status::kSessionStateChanged) && !ok.session_state_changes.empty();
         if (!ok.info.empty() || changes) w.lenenc_string(ok.info);
         if (changes) w.lenenc_bytes(ok.session_state_changes);
     } else {
@@ -107,12 +110,12 @@ Decoded<ErrPacket> decode_err(ByteSpan payload) {
     std::error_code e;
     if (!expect_header(r, header::kErr, e)) return Unexpected(e);  // 0xFF
     ErrPacket err;
-    err.error_code = r.le16();                                     // error_code
+    err.error_code = r.le16();  // error_code
     if (r.peek() == '#') {
-        r.u8();                                                    // sql_state_marker
-        err.sql_state = r.string(kSqlStateLength);                 // sql_state
+        r.u8();                                     // sql_state_marker
+        err.sql_state = r.string(kSqlStateLength);  // sql_state
     }
-    err.message = r.rest_string();                                 // error_message
+    err.message = r.rest_string();  // error_message
     if (auto f = finish_error(r)) return Unexpected(f);
     return err;
 }
@@ -135,16 +138,16 @@ Decoded<ChangeUser> decode_change_user(ByteSpan payload, std::uint32_t client_ca
     std::error_code e;
     if (!expect_header(r, command::kChangeUser, e)) return Unexpected(e);  // 0x11
     ChangeUser c;
-    c.username = r.nul_string();                                           // user
-    const auto auth = (client_capabilities & cap::kSecureConnection)       // auth_plugin_data
+    c.username = r.nul_string();                                      // user
+    const auto auth = (client_capabilities & cap::kSecureConnection)  // auth_plugin_data
                           ? r.bytes(r.u8())
                           : r.nul_bytes();
     c.auth_response.assign(auth.begin(), auth.end());
-    c.database = r.nul_string();                                           // database
+    c.database = r.nul_string();  // database
     if (!r.at_end()) {
-        c.character_set = r.le16();                                        // character_set
+        c.character_set = r.le16();  // character_set
         if (client_capabilities & cap::kPluginAuth) c.auth_plugin_name = r.nul_string();
-        if (client_capabilities & cap::kConnectAttrs) {                    // connection_attributes
+        if (client_capabilities & cap::kConnectAttrs) {  // connection_attributes
             const auto raw = r.lenenc_bytes();
             c.connect_attributes.assign(raw.begin(), raw.end());
         }

@@ -7,28 +7,46 @@ namespace hostgate::protocol::proxy {
 namespace {
 
 class Category : public std::error_category {
-public:
+  public:
     const char* name() const noexcept override { return "proxy_protocol"; }
     std::string message(int value) const override {
         switch (static_cast<errc>(value)) {
-            case errc::bad_signature: return "not a PROXY protocol header";
-            case errc::v1_too_long: return "PROXY v1 line longer than 107 bytes";
-            case errc::v1_bad_line_end: return "PROXY v1 line not ended by CRLF";
-            case errc::v1_bad_protocol: return "PROXY v1 protocol is not TCP4, TCP6 or UNKNOWN";
-            case errc::v1_bad_syntax: return "PROXY v1 line is malformed";
-            case errc::v1_bad_address: return "PROXY v1 address is malformed";
-            case errc::v1_family_mismatch: return "PROXY v1 address does not match its protocol";
-            case errc::v1_bad_port: return "PROXY v1 port is malformed";
-            case errc::v2_bad_version: return "PROXY v2 version is not 2";
-            case errc::v2_bad_command: return "PROXY v2 command is neither LOCAL nor PROXY";
-            case errc::v2_bad_family: return "PROXY v2 address family or protocol is unknown";
-            case errc::v2_address_too_short: return "PROXY v2 length too short for its addresses";
-            case errc::v2_too_long: return "PROXY v2 header longer than allowed";
-            case errc::tlv_overrun: return "PROXY v2 TLV runs past the header";
-            case errc::tlv_bad_length: return "PROXY v2 TLV has a length its type forbids";
-            case errc::tlv_duplicate: return "PROXY v2 TLV appears twice";
-            case errc::crc_mismatch: return "PROXY v2 CRC32C does not match";
-            case errc::untrusted_source: return "PROXY header from an untrusted peer";
+            case errc::bad_signature:
+                return "not a PROXY protocol header";
+            case errc::v1_too_long:
+                return "PROXY v1 line longer than 107 bytes";
+            case errc::v1_bad_line_end:
+                return "PROXY v1 line not ended by CRLF";
+            case errc::v1_bad_protocol:
+                return "PROXY v1 protocol is not TCP4, TCP6 or UNKNOWN";
+            case errc::v1_bad_syntax:
+                return "PROXY v1 line is malformed";
+            case errc::v1_bad_address:
+                return "PROXY v1 address is malformed";
+            case errc::v1_family_mismatch:
+                return "PROXY v1 address does not match its protocol";
+            case errc::v1_bad_port:
+                return "PROXY v1 port is malformed";
+            case errc::v2_bad_version:
+                return "PROXY v2 version is not 2";
+            case errc::v2_bad_command:
+                return "PROXY v2 command is neither LOCAL nor PROXY";
+            case errc::v2_bad_family:
+                return "PROXY v2 address family or protocol is unknown";
+            case errc::v2_address_too_short:
+                return "PROXY v2 length too short for its addresses";
+            case errc::v2_too_long:
+                return "PROXY v2 header longer than allowed";
+            case errc::tlv_overrun:
+                return "PROXY v2 TLV runs past the header";
+            case errc::tlv_bad_length:
+                return "PROXY v2 TLV has a length its type forbids";
+            case errc::tlv_duplicate:
+                return "PROXY v2 TLV appears twice";
+            case errc::crc_mismatch:
+                return "PROXY v2 CRC32C does not match";
+            case errc::untrusted_source:
+                return "PROXY header from an untrusted peer";
         }
         return "unknown PROXY protocol error";
     }
@@ -102,10 +120,14 @@ Detected detect(ByteSpan input) {
 
 Parsed<Header> parse(ByteSpan input, const ParseOptions& options) {
     switch (detect(input)) {
-        case Detected::v1: return parse_v1(input);
-        case Detected::v2: return parse_v2(input, options);
-        case Detected::none: return make_error_code(errc::bad_signature);
-        case Detected::need_more: break;
+        case Detected::v1:
+            return parse_v1(input);
+        case Detected::v2:
+            return parse_v2(input, options);
+        case Detected::none:
+            return make_error_code(errc::bad_signature);
+        case Detected::need_more:
+            break;
     }
     // A prefix of either signature: the shorter one decides when parsing can progress.
     return NeedMore{input.size() + 1};

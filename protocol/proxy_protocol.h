@@ -39,7 +39,9 @@ enum class errc {
     untrusted_source,      // a header from a peer that is not a trusted proxy
 };
 const std::error_category& error_category();
-inline std::error_code make_error_code(errc e) { return {static_cast<int>(e), error_category()}; }
+inline std::error_code make_error_code(errc e) {
+    return {static_cast<int>(e), error_category()};
+}
 
 enum class Command : std::uint8_t { local, proxy };
 enum class Family : std::uint8_t { unspec, inet, inet6, unix_socket };
@@ -62,8 +64,8 @@ inline constexpr std::uint8_t kNetns = 0x30;
 inline constexpr std::uint8_t kMinCustom = 0xE0;  // 0xE0-0xEF custom, 0xF0-0xF7 experimental
 }  // namespace tlv_type
 
-inline constexpr std::size_t kV1MaxLength = 107;         // "PROXY TCP6 <39> <39> 65535 65535\r\n"
-inline constexpr std::size_t kV2FixedLength = 16;        // signature, ver_cmd, family, length
+inline constexpr std::size_t kV1MaxLength = 107;   // "PROXY TCP6 <39> <39> 65535 65535\r\n"
+inline constexpr std::size_t kV2FixedLength = 16;  // signature, ver_cmd, family, length
 inline constexpr std::size_t kV2Inet4AddressLength = 12;
 inline constexpr std::size_t kV2Inet6AddressLength = 36;
 inline constexpr std::size_t kV2UnixAddressLength = 216;
@@ -85,8 +87,8 @@ struct Header {
     Command command = Command::proxy;
     Family family = Family::unspec;
     Transport transport = Transport::unspec;
-    Endpoint source;       // inet / inet6 only
-    Endpoint destination;  // inet / inet6 only
+    Endpoint source;               // inet / inet6 only
+    Endpoint destination;          // inet / inet6 only
     std::string unix_source;       // unix_socket only, without NUL padding
     std::string unix_destination;  // unix_socket only
     std::vector<Tlv> tlvs;         // v2 only, in wire order (a CRC32C TLV included)

@@ -4,7 +4,9 @@
 namespace hostgate::protocol::proxy {
 namespace {
 
-std::error_code fail(errc e) { return make_error_code(e); }
+std::error_code fail(errc e) {
+    return make_error_code(e);
+}
 
 // Splits "a b c" on single spaces; empty fields (double spaces, leading/trailing space) are kept
 // as empty strings so that the caller rejects them.

@@ -8,7 +8,9 @@
 namespace hostgate::protocol::proxy {
 namespace {
 
-std::error_code fail(errc e) { return make_error_code(e); }
+std::error_code fail(errc e) {
+    return make_error_code(e);
+}
 
 constexpr std::uint8_t kVersion2 = 0x20;
 constexpr std::uint8_t kCommandLocal = 0x00;
@@ -18,10 +20,14 @@ constexpr std::size_t kUnixPathLength = kV2UnixAddressLength / 2;
 
 std::size_t address_length(Family f) {
     switch (f) {
-        case Family::inet: return kV2Inet4AddressLength;
-        case Family::inet6: return kV2Inet6AddressLength;
-        case Family::unix_socket: return kV2UnixAddressLength;
-        case Family::unspec: break;
+        case Family::inet:
+            return kV2Inet4AddressLength;
+        case Family::inet6:
+            return kV2Inet6AddressLength;
+        case Family::unix_socket:
+            return kV2UnixAddressLength;
+        case Family::unspec:
+            break;
     }
     return 0;
 }
@@ -61,7 +67,8 @@ std::error_code validate_tlvs(const std::vector<Tlv>& tlvs) {
                 if (!ssl) return ssl.error();
                 break;
             }
-            default: break;
+            default:
+                break;
         }
     }
     return {};
@@ -117,22 +124,43 @@ Parsed<Header> parse_v2(ByteSpan input, const ParseOptions& options) {
     Header h;
     h.version = 2;
     switch (version_command & 0x0F) {
-        case kCommandLocal: h.command = Command::local; break;
-        case kCommandProxy: h.command = Command::proxy; break;
-        default: return fail(errc::v2_bad_command);
+        case kCommandLocal:
+            h.command = Command::local;
+            break;
+        case kCommandProxy:
+            h.command = Command::proxy;
+            break;
+        default:
+            return fail(errc::v2_bad_command);
     }
     switch (family_transport >> 4) {
-        case 0x0: h.family = Family::unspec; break;
-        case 0x1: h.family = Family::inet; break;
-        case 0x2: h.family = Family::inet6; break;
-        case 0x3: h.family = Family::unix_socket; break;
-        default: return fail(errc::v2_bad_family);
+        case 0x0:
+            h.family = Family::unspec;
+            break;
+        case 0x1:
+            h.family = Family::inet;
+            break;
+        case 0x2:
+            h.family = Family::inet6;
+            break;
+        case 0x3:
+            h.family = Family::unix_socket;
+            break;
+        default:
+            return fail(errc::v2_bad_family);
     }
     switch (family_transport & 0x0F) {
-        case 0x0: h.transport = Transport::unspec; break;
-        case 0x1: h.transport = Transport::stream; break;
-        case 0x2: h.transport = Transport::dgram; break;
-        default: return fail(errc::v2_bad_family);
+        case 0x0:
+            h.transport = Transport::unspec;
+            break;
+        case 0x1:
+            h.transport = Transport::stream;
+            break;
+        case 0x2:
+            h.transport = Transport::dgram;
+            break;
+        default:
+            return fail(errc::v2_bad_family);
     }
     const std::size_t total = kV2FixedLength + length;
     if (total > options.max_v2_length) return fail(errc::v2_too_long);
@@ -144,8 +172,9 @@ Parsed<Header> parse_v2(ByteSpan input, const ParseOptions& options) {
         case Family::inet: {
             auto four = [&] {
                 auto b = r.bytes(4);
-                return IpAddress::v4({std::to_integer<std::uint8_t>(b[0]), std::to_integer<std::uint8_t>(b[1]),
-                                      std::to_integer<std::uint8_t>(b[2]), std::to_integer<std::uint8_t>(b[3])});
+                return IpAddress::v4(
+                    {std::to_integer<std::uint8_t>(b[0]), std::to_integer<std::uint8_t>(b[1]),
+                     std::to_integer<std::uint8_t>(b[2]), std::to_integer<std::uint8_t>(b[3])});
             };
             h.source.address = four();
             h.destination.address = four();
@@ -167,7 +196,8 @@ Parsed<Header> parse_v2(ByteSpan input, const ParseOptions& options) {
             h.unix_source = unix_path(r.bytes(kUnixPathLength));
             h.unix_destination = unix_path(r.bytes(kUnixPathLength));
             break;
-        case Family::unspec: break;
+        case Family::unspec:
+            break;
     }
     if (h.family == Family::inet || h.family == Family::inet6) {
         h.source.port = r.be16();
@@ -225,7 +255,8 @@ void encode_v2(const Header& header, Bytes& out) {
                 w.zeros(kUnixPathLength - used);
             }
             break;
-        case Family::unspec: break;
+        case Family::unspec:
+            break;
     }
 
     std::size_t crc_value_at = 0;
@@ -244,7 +275,8 @@ void encode_v2(const Header& header, Bytes& out) {
         const ByteSpan written(out.data() + start, out.size() - start);
         const std::uint32_t crc = header_crc(written, crc_value_at);
         for (int i = 0; i < 4; ++i)
-            out[start + crc_value_at + i] = std::byte{static_cast<std::uint8_t>(crc >> (24 - 8 * i))};
+            out[start + crc_value_at + i] =
+                std::byte{static_cast<std::uint8_t>(crc >> (24 - 8 * i))};
     }
 }
 

@@ -1,8 +1,8 @@
 #include "src/backends.h"
 
-#include "src/watchdog.h"
-
 #include <spdlog/spdlog.h>
+
+#include "src/watchdog.h"
 
 namespace hostgate {
 
@@ -10,7 +10,8 @@ namespace mysql = protocol::mysql;
 namespace proxy = protocol::proxy;
 
 void Backend::learn(const mysql::HandshakeV10& g) {
-    ServerTraits t{g.server_version, g.capabilities, g.mariadb_capabilities, g.character_set, g.status_flags};
+    ServerTraits t{g.server_version, g.capabilities, g.mariadb_capabilities, g.character_set,
+                   g.status_flags};
     std::lock_guard lock(mutex_);
     traits_ = std::move(t);
 }
@@ -67,23 +68,26 @@ protocol::Bytes proxy_header_for(const Backend& backend, const protocol::Endpoin
     return out;
 }
 
-awaitable<Expected<BackendConnection, std::string>> connect_backend(Backend& backend,
-                                                                    const protocol::Bytes& proxy_header,
-                                                                    std::chrono::milliseconds timeout,
-                                                                    std::size_t max_packet) {
+awaitable<Expected<BackendConnection, std::string>> connect_backend(
+    Backend& backend, const protocol::Bytes& proxy_header, std::chrono::milliseconds timeout,
+    std::size_t max_packet) {
     auto executor = co_await asio::this_coro::executor;
     auto stream = std::make_unique<Stream>(tcp::socket(executor));
     Stream* raw = stream.get();
     Watchdog deadline(executor, timeout, [raw] { raw->close(); });
 
-    auto fail = [&](const std::string& what, std::error_code ec) -> Expected<BackendConnection, std::string> {
-        return Unexpected(what + ": " + (deadline.fired() ? std::string("timed out") : ec.message()));
+    auto fail = [&](const std::string& what,
+                    std::error_code ec) -> Expected<BackendConnection, std::string> {
+        return Unexpected(what + ": " +
+                          (deadline.fired() ? std::string("timed out") : ec.message()));
     };
-    auto [connect_error] = co_await stream->socket().async_connect(to_asio(backend.config().address), use_nothrow);
+    auto [connect_error] =
+        co_await stream->socket().async_connect(to_asio(backend.config().address), use_nothrow);
     if (connect_error) co_return fail("connect", connect_error);
     stream->socket().set_option(tcp::no_delay(true));
     if (!proxy_header.empty()) {
-        if (auto ec = co_await stream->write(asio::buffer(proxy_header))) co_return fail("PROXY header", ec);
+        if (auto ec = co_await stream->write(asio::buffer(proxy_header)))
+            co_return fail("PROXY header", ec);
     }
     PacketChannel channel(*stream, max_packet);
     auto packet = co_await channel.read_packet();
@@ -91,7 +95,8 @@ awaitable<Expected<BackendConnection, std::string>> connect_backend(Backend& bac
     auto greeting = mysql::decode_handshake_v10(packet->payload);
     if (!greeting) {
         if (auto err = mysql::decode_err(packet->payload))
-            co_return Unexpected("refused: ERROR " + std::to_string(err->error_code) + " " + err->message);
+            co_return Unexpected("refused: ERROR " + std::to_string(err->error_code) + " " +
+                                 err->message);
         co_return Unexpected("greeting: " + greeting.error().message());
     }
     deadline.disarm();
@@ -102,9 +107,14 @@ awaitable<Expected<BackendConnection, std::string>> connect_backend(Backend& bac
 awaitable<void> probe_backend(Backend& backend, std::chrono::milliseconds timeout) {
     protocol::Bytes header;
     switch (backend.config().proxy_protocol) {
-        case BackendProxyProtocol::v2: proxy::encode_v2(proxy::Header::local(), header); break;
-        case BackendProxyProtocol::v1: proxy::encode_v1(proxy::Header::local(), header); break;
-        case BackendProxyProtocol::off: break;
+        case BackendProxyProtocol::v2:
+            proxy::encode_v2(proxy::Header::local(), header);
+            break;
+        case BackendProxyProtocol::v1:
+            proxy::encode_v1(proxy::Header::local(), header);
+            break;
+        case BackendProxyProtocol::off:
+            break;
     }
     auto connection = co_await connect_backend(backend, header, timeout, 1 << 16);
     if (!connection) {

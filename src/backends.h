@@ -24,7 +24,7 @@ struct ServerTraits {
 };
 
 class Backend {
-public:
+  public:
     explicit Backend(BackendConfig config) : config_(std::move(config)) {}
     const BackendConfig& config() const { return config_; }
     // "db1 (127.0.0.1:3307)"
@@ -33,14 +33,14 @@ public:
     void learn(const protocol::mysql::HandshakeV10& greeting);
     std::optional<ServerTraits> traits() const;
 
-private:
+  private:
     BackendConfig config_;
     mutable std::mutex mutex_;
     std::optional<ServerTraits> traits_;
 };
 
 class Backends {
-public:
+  public:
     explicit Backends(const std::vector<BackendConfig>& configs);
 
     // The backends of a group in configuration order; empty for an unknown group.
@@ -52,7 +52,7 @@ public:
     // has been seen yet.
     std::optional<ServerTraits> greeting_traits() const;
 
-private:
+  private:
     std::vector<std::unique_ptr<Backend>> backends_;
     std::map<std::string, std::vector<Backend*>> groups_;
 };
@@ -65,10 +65,9 @@ struct BackendConnection {
 
 // Connects to the backend, writes `proxy_header` first (unless the backend has PROXY off), and
 // reads the greeting, all within `timeout`. The error says what failed, for logs.
-awaitable<Expected<BackendConnection, std::string>> connect_backend(Backend& backend,
-                                                                    const protocol::Bytes& proxy_header,
-                                                                    std::chrono::milliseconds timeout,
-                                                                    std::size_t max_packet);
+awaitable<Expected<BackendConnection, std::string>> connect_backend(
+    Backend& backend, const protocol::Bytes& proxy_header, std::chrono::milliseconds timeout,
+    std::size_t max_packet);
 
 // The PROXY header for a session: the real client as source, what it connected to as destination.
 protocol::Bytes proxy_header_for(const Backend& backend, const protocol::Endpoint& client,

@@ -1,7 +1,8 @@
 #include "src/config.h"
 
-#include <set>
 #include <toml++/toml.h>
+
+#include <set>
 
 namespace hostgate {
 namespace {
@@ -12,17 +13,20 @@ struct ConfigError {
 };
 
 class Reader {
-public:
+  public:
     explicit Reader(std::string file) : file_(std::move(file)) {}
 
-    [[noreturn]] void fail(const toml::node* node, const std::string& key, const std::string& what) const {
+    [[noreturn]] void fail(const toml::node* node, const std::string& key,
+                           const std::string& what) const {
         std::string where = file_;
-        if (node && node->source().begin.line) where += ":" + std::to_string(node->source().begin.line);
+        if (node && node->source().begin.line)
+            where += ":" + std::to_string(node->source().begin.line);
         throw ConfigError{where + ": " + key + ": " + what};
     }
 
     // Every key of the table must be one of `known`.
-    void only(const toml::table& table, const std::string& prefix, std::set<std::string> known) const {
+    void only(const toml::table& table, const std::string& prefix,
+              std::set<std::string> known) const {
         for (const auto& [key, node] : table) {
             if (!known.contains(std::string(key.str())))
                 fail(&node, prefix + std::string(key.str()), "unknown key");
@@ -37,18 +41,20 @@ public:
         return **n->as_string();
     }
 
-    std::int64_t integer(const toml::table& t, const std::string& prefix, const char* key, std::int64_t fallback,
-                         std::int64_t min, std::int64_t max) const {
+    std::int64_t integer(const toml::table& t, const std::string& prefix, const char* key,
+                         std::int64_t fallback, std::int64_t min, std::int64_t max) const {
         const toml::node* n = t.get(key);
         if (!n) return fallback;
         if (!n->is_integer()) fail(n, prefix + key, "expected a whole number");
         const std::int64_t v = **n->as_integer();
         if (v < min || v > max)
-            fail(n, prefix + key, "expected a number from " + std::to_string(min) + " to " + std::to_string(max));
+            fail(n, prefix + key,
+                 "expected a number from " + std::to_string(min) + " to " + std::to_string(max));
         return v;
     }
 
-    std::vector<std::string> strings(const toml::table& t, const std::string& prefix, const char* key) const {
+    std::vector<std::string> strings(const toml::table& t, const std::string& prefix,
+                                     const char* key) const {
         std::vector<std::string> out;
         const toml::node* n = t.get(key);
         if (!n) return out;
@@ -73,13 +79,16 @@ public:
         fail(n, prefix + key, "expected " + expected);
     }
 
-    protocol::Endpoint endpoint(const toml::node* n, const std::string& key, const std::string& text) const {
+    protocol::Endpoint endpoint(const toml::node* n, const std::string& key,
+                                const std::string& text) const {
         auto e = protocol::parse_endpoint(text);
-        if (!e) fail(n, key, "'" + text + "' is not an address:port (\"127.0.0.1:3306\", \"[::1]:3306\")");
+        if (!e)
+            fail(n, key,
+                 "'" + text + "' is not an address:port (\"127.0.0.1:3306\", \"[::1]:3306\")");
         return *e;
     }
 
-private:
+  private:
     std::string file_;
 };
 
@@ -94,7 +103,9 @@ Config parse(const std::filesystem::path& path) {
     const Reader r(path.string());
     r.only(root, "", {"server", "tls", "grants", "backend"});
     const auto base = path.parent_path();
-    auto relative = [&](const std::string& p) { return p.empty() ? std::filesystem::path() : base / p; };
+    auto relative = [&](const std::string& p) {
+        return p.empty() ? std::filesystem::path() : base / p;
+    };
     auto section = [&](const char* name) -> const toml::table& {
         static const toml::table empty;
         const toml::node* n = root.get(name);
@@ -107,21 +118,27 @@ Config parse(const std::filesystem::path& path) {
     c.source = path;
 
     const toml::table& server = section("server");
-    r.only(server, "server.", {"listen", "threads", "trusted_proxies", "proxy_protocol", "handshake_timeout_ms",
-                               "connect_timeout_ms", "max_connections", "max_packet_size"});
+    r.only(server, "server.",
+           {"listen", "threads", "trusted_proxies", "proxy_protocol", "handshake_timeout_ms",
+            "connect_timeout_ms", "max_connections", "max_packet_size"});
     for (const auto& text : r.strings(server, "server.", "listen"))
         c.listen.push_back(r.endpoint(server.get("listen"), "server.listen", text));
     if (c.listen.empty()) c.listen.push_back(*protocol::parse_endpoint("127.0.0.1:3306"));
     c.threads = static_cast<unsigned>(r.integer(server, "server.", "threads", 0, 0, 256));
     c.trusted_proxies_text = r.strings(server, "server.", "trusted_proxies");
     auto trusted = auth::TrustedNetworks::parse(c.trusted_proxies_text);
-    if (!trusted) r.fail(server.get("trusted_proxies"), "server.trusted_proxies", trusted.error().message);
+    if (!trusted)
+        r.fail(server.get("trusted_proxies"), "server.trusted_proxies", trusted.error().message);
     c.trusted_proxies = std::move(*trusted);
-    c.proxy_protocol = r.choice(server, "server.", "proxy_protocol", ProxyProtocolMode::required,
-                                {{"required", ProxyProtocolMode::required}, {"optional", ProxyProtocolMode::optional}});
-    c.handshake_timeout = std::chrono::milliseconds(r.integer(server, "server.", "handshake_timeout_ms", 5000, 1, 3600000));
-    c.connect_timeout = std::chrono::milliseconds(r.integer(server, "server.", "connect_timeout_ms", 3000, 1, 3600000));
-    c.max_connections = static_cast<unsigned>(r.integer(server, "server.", "max_connections", 10000, 1, 10000000));
+    c.proxy_protocol = r.choice(
+        server, "server.", "proxy_protocol", ProxyProtocolMode::required,
+        {{"required", ProxyProtocolMode::required}, {"optional", ProxyProtocolMode::optional}});
+    c.handshake_timeout = std::chrono::milliseconds(
+        r.integer(server, "server.", "handshake_timeout_ms", 5000, 1, 3600000));
+    c.connect_timeout = std::chrono::milliseconds(
+        r.integer(server, "server.", "connect_timeout_ms", 3000, 1, 3600000));
+    c.max_connections =
+        static_cast<unsigned>(r.integer(server, "server.", "max_connections", 10000, 1, 10000000));
     c.max_packet_size = static_cast<std::size_t>(
         r.integer(server, "server.", "max_packet_size", 64 << 20, 1024, std::int64_t{1} << 30));
 
@@ -147,16 +164,20 @@ Config parse(const std::filesystem::path& path) {
         BackendConfig bc;
         bc.name = r.string(b, "backend.", "name", "");
         if (bc.name.empty()) r.fail(&node, "backend.name", "is required");
-        if (!names.insert(bc.name).second) r.fail(b.get("name"), "backend.name", "'" + bc.name + "' is used twice");
+        if (!names.insert(bc.name).second)
+            r.fail(b.get("name"), "backend.name", "'" + bc.name + "' is used twice");
         const std::string address = r.string(b, "backend.", "address", "");
         if (address.empty()) r.fail(&node, "backend.address", "is required");
         bc.address = r.endpoint(b.get("address"), "backend.address", address);
         bc.group = r.string(b, "backend.", "group", "default");
         bc.proxy_protocol = r.choice(b, "backend.", "proxy_protocol", BackendProxyProtocol::v2,
-                                     {{"v1", BackendProxyProtocol::v1}, {"v2", BackendProxyProtocol::v2},
+                                     {{"v1", BackendProxyProtocol::v1},
+                                      {"v2", BackendProxyProtocol::v2},
                                       {"off", BackendProxyProtocol::off}});
         bc.tls = r.choice(b, "backend.", "tls", BackendTls::mirror,
-                          {{"off", BackendTls::off}, {"mirror", BackendTls::mirror}, {"required", BackendTls::required}});
+                          {{"off", BackendTls::off},
+                           {"mirror", BackendTls::mirror},
+                           {"required", BackendTls::required}});
         c.backends.push_back(std::move(bc));
     }
     return c;

@@ -32,13 +32,15 @@ std::string KillStatement::with_id(std::uint32_t new_id) const {
 }
 
 std::optional<KillStatement> parse_kill(std::string_view sql) {
-    while (!sql.empty() && (std::isspace(static_cast<unsigned char>(sql.back())) || sql.back() == ';'))
+    while (!sql.empty() &&
+           (std::isspace(static_cast<unsigned char>(sql.back())) || sql.back() == ';'))
         sql.remove_suffix(1);
     const auto w = words(sql);
     if (w.size() < 2 || w.size() > 4 || upper(w[0]) != "KILL") return std::nullopt;
     KillStatement k;
     std::size_t i = 1;
-    if (i < w.size() - 1 && (upper(w[i]) == "HARD" || upper(w[i]) == "SOFT")) k.modifiers = upper(w[i++]);
+    if (i < w.size() - 1 && (upper(w[i]) == "HARD" || upper(w[i]) == "SOFT"))
+        k.modifiers = upper(w[i++]);
     if (i < w.size() - 1 && (upper(w[i]) == "CONNECTION" || upper(w[i]) == "QUERY"))
         k.modifiers += (k.modifiers.empty() ? "" : " ") + upper(w[i++]);
     if (i != w.size() - 1) return std::nullopt;

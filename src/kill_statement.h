@@ -11,7 +11,8 @@
 namespace hostgate {
 
 struct KillStatement {
-    std::string modifiers;  // "HARD QUERY", "CONNECTION", "" ... as written, upper-cased, single spaces
+    std::string
+        modifiers;  // "HARD QUERY", "CONNECTION", "" ... as written, upper-cased, single spaces
     std::uint32_t id = 0;
 
     // The statement again with another id: "KILL QUERY 42".

@@ -1,7 +1,7 @@
 // hostgate: a MySQL-protocol-aware proxy with client-IP grants.
-#include <CLI/CLI.hpp>
 #include <spdlog/spdlog.h>
 
+#include <CLI/CLI.hpp>
 #include <iostream>
 
 #include "src/explain_command.h"
@@ -38,13 +38,15 @@ int main(int argc, char** argv) {
     CLI::App app{"hostgate: a MySQL-protocol-aware proxy with client-IP grants"};
     std::string config_path, check_path, log_level = "info";
     app.add_option("-c,--config", config_path, "Run the proxy with this configuration file");
-    app.add_option("--check-config", check_path, "Validate a configuration file (and its grants) and exit");
+    app.add_option("--check-config", check_path,
+                   "Validate a configuration file (and its grants) and exit");
     app.add_option("--log-level", log_level, "trace, debug, info, warn, error")
         ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error"}));
 
     hostgate::ExplainArgs explain;
     std::string host_name;
-    auto* cmd = app.add_subcommand("explain", "Show which grant rule applies to USER from ADDRESS, and why");
+    auto* cmd = app.add_subcommand("explain",
+                                   "Show which grant rule applies to USER from ADDRESS, and why");
     cmd->add_option("--grants", explain.grants_file, "Grants file")->required();
     cmd->add_option("--host-name", host_name, "Treat the client as resolving to this host name");
     cmd->add_option("user", explain.user, "MySQL user name ('' for none)")->required();

@@ -10,8 +10,8 @@ namespace proxy = protocol::proxy;
 awaitable<std::error_code> PacketChannel::fill(std::size_t total, bool greedy) {
     if (start_ == end_) start_ = end_ = 0;
     while (end_ - start_ < total) {
-        const std::size_t wanted = greedy ? std::max<std::size_t>(total - (end_ - start_), 4096)
-                                          : total - (end_ - start_);
+        const std::size_t wanted =
+            greedy ? std::max<std::size_t>(total - (end_ - start_), 4096) : total - (end_ - start_);
         if (buffer_.size() - end_ < wanted) {
             // Move unconsumed bytes to the front, then grow if that is not enough.
             std::copy(buffer_.begin() + static_cast<std::ptrdiff_t>(start_),
@@ -37,7 +37,8 @@ awaitable<Expected<T, std::error_code>> PacketChannel::read(Parse parse, bool gr
             co_return value;
         }
         if (auto e = protocol::error(parsed)) co_return Unexpected(e);
-        if (auto ec = co_await fill(protocol::need_more(parsed)->min_total, greedy)) co_return Unexpected(ec);
+        if (auto ec = co_await fill(protocol::need_more(parsed)->min_total, greedy))
+            co_return Unexpected(ec);
     }
 }
 
@@ -48,8 +49,8 @@ awaitable<Expected<mysql::Packet, std::error_code>> PacketChannel::read_packet()
 
 awaitable<Expected<proxy::Header, std::error_code>> PacketChannel::read_proxy_header(
     const proxy::ParseOptions& options) {
-    co_return co_await read<proxy::Header>([&](protocol::ByteSpan in) { return proxy::parse(in, options); },
-                                           true);
+    co_return co_await read<proxy::Header>(
+        [&](protocol::ByteSpan in) { return proxy::parse(in, options); }, true);
 }
 
 awaitable<Expected<protocol::ByteSpan, std::error_code>> PacketChannel::peek(std::size_t n) {
@@ -57,7 +58,8 @@ awaitable<Expected<protocol::ByteSpan, std::error_code>> PacketChannel::peek(std
     co_return buffered().first(n);
 }
 
-awaitable<std::error_code> PacketChannel::write_packet(std::uint8_t sequence_id, protocol::ByteSpan payload) {
+awaitable<std::error_code> PacketChannel::write_packet(std::uint8_t sequence_id,
+                                                       protocol::ByteSpan payload) {
     protocol::Bytes out;
     out.reserve(payload.size() + mysql::kFrameHeaderLength);
     mysql::write_packet(out, sequence_id, payload);

@@ -14,8 +14,9 @@
 namespace hostgate {
 
 class PacketChannel {
-public:
-    PacketChannel(Stream& stream, std::size_t max_packet) : stream_(stream), max_packet_(max_packet) {}
+  public:
+    PacketChannel(Stream& stream, std::size_t max_packet)
+        : stream_(stream), max_packet_(max_packet) {}
 
     // The next logical packet; an error from the network or the frame reader.
     awaitable<Expected<protocol::mysql::Packet, std::error_code>> read_packet();
@@ -37,7 +38,7 @@ public:
     void consume(std::size_t n) { start_ += n; }
     Stream& stream() { return stream_; }
 
-private:
+  private:
     // Reads until the buffer holds at least `total` unconsumed bytes; greedy reads may take more.
     awaitable<std::error_code> fill(std::size_t total, bool greedy);
 

@@ -19,7 +19,7 @@ struct SessionEntry {
 };
 
 class SessionRegistry {
-public:
+  public:
     void add(std::uint32_t id, SessionEntry entry) {
         std::lock_guard lock(mutex_);
         sessions_[id] = std::move(entry);
@@ -38,7 +38,7 @@ public:
         return it == sessions_.end() ? std::nullopt : std::optional(it->second);
     }
 
-private:
+  private:
     mutable std::mutex mutex_;
     std::unordered_map<std::uint32_t, SessionEntry> sessions_;
 };

@@ -30,9 +30,12 @@ awaitable<RelayEnd> pump_backend_to_client(Stream& backend, Stream& client) {
 // seen. COM_CHANGE_USER is held back whole and decided on; a short COM_QUERY is held back to see
 // whether it is a KILL of one of hostgate's connection ids; everything else streams through.
 class ClientPump {
-public:
+  public:
     ClientPump(RelayContext& context, Stream& client, Stream& backend, protocol::ByteSpan pending)
-        : ctx_(context), client_(client), backend_(backend), buffer_(std::max(kRelayBuffer, pending.size())) {
+        : ctx_(context),
+          client_(client),
+          backend_(backend),
+          buffer_(std::max(kRelayBuffer, pending.size())) {
         std::copy(pending.begin(), pending.end(), buffer_.begin());
         end_ = pending.size();
     }
@@ -50,18 +53,22 @@ public:
                     continue;
                 }
                 if (end_ - pos < mysql::kFrameHeaderLength) break;
-                const auto header = protocol::complete(mysql::parse_frame_header(span(pos, end_ - pos)))->value;
+                const auto header =
+                    protocol::complete(mysql::parse_frame_header(span(pos, end_ - pos)))->value;
                 if (header.sequence_id == 0 && header.payload_length > 0) {  // a new command
                     if (end_ - pos < mysql::kFrameHeaderLength + 1) break;
-                    const auto command = std::to_integer<std::uint8_t>(buffer_[pos + mysql::kFrameHeaderLength]);
+                    const auto command =
+                        std::to_integer<std::uint8_t>(buffer_[pos + mysql::kFrameHeaderLength]);
                     const std::size_t whole = mysql::kFrameHeaderLength + header.payload_length;
                     const bool change_user_command = command == mysql::command::kChangeUser;
-                    const bool maybe_kill = command == mysql::command::kQuery && header.payload_length <= kMaxKillStatement;
+                    const bool maybe_kill = command == mysql::command::kQuery &&
+                                            header.payload_length <= kMaxKillStatement;
                     if (change_user_command || maybe_kill) {
                         if (whole > kMaxChangeUserPacket) co_return RelayEnd{};
                         if (end_ - pos < whole) break;  // wait for the whole packet
                         if (co_await flush(pos)) co_return RelayEnd{};
-                        const auto payload = span(pos + mysql::kFrameHeaderLength, header.payload_length);
+                        const auto payload =
+                            span(pos + mysql::kFrameHeaderLength, header.payload_length);
                         if (change_user_command) {
                             stop = co_await change_user(payload);
                         } else if (auto ec = co_await query(payload)) {
@@ -78,14 +85,17 @@ public:
             if (stop) co_return *stop;
             if (co_await flush(pos)) co_return RelayEnd{};
             compact();
-            auto [ec, n] = co_await client_.read_some(asio::buffer(buffer_.data() + end_, buffer_.size() - end_));
+            auto [ec, n] = co_await client_.read_some(
+                asio::buffer(buffer_.data() + end_, buffer_.size() - end_));
             if (ec) co_return RelayEnd{};
             end_ += n;
         }
     }
 
-private:
-    protocol::ByteSpan span(std::size_t at, std::size_t n) const { return {buffer_.data() + at, n}; }
+  private:
+    protocol::ByteSpan span(std::size_t at, std::size_t n) const {
+        return {buffer_.data() + at, n};
+    }
 
     // Writes [start_, to) to the backend.
     awaitable<std::error_code> flush(std::size_t to) {
@@ -100,7 +110,8 @@ private:
                   buffer_.begin() + static_cast<std::ptrdiff_t>(end_), buffer_.begin());
         end_ -= start_;
         start_ = 0;
-        if (end_ == buffer_.size()) buffer_.resize(buffer_.size() * 2);  // a held-back COM_CHANGE_USER
+        if (end_ == buffer_.size())
+            buffer_.resize(buffer_.size() * 2);  // a held-back COM_CHANGE_USER
     }
 
     // Decides a COM_CHANGE_USER. Allowed: forwarded with the auth data emptied and a plugin name no
@@ -108,15 +119,17 @@ private:
     awaitable<std::optional<RelayEnd>> change_user(protocol::ByteSpan payload) {
         auto request = mysql::decode_change_user(payload, ctx_.client_capabilities);
         if (!request) {
-            spdlog::warn("session {}: malformed COM_CHANGE_USER: {}", ctx_.session_id, request.error().message());
+            spdlog::warn("session {}: malformed COM_CHANGE_USER: {}", ctx_.session_id,
+                         request.error().message());
             co_return RelayEnd{};
         }
         const auth::Decision d = ctx_.runtime.grants()->decide(request->username, ctx_.client);
         if (!d.allowed()) {
-            co_return RelayEnd{RefusedChangeUser{request->username, !request->auth_response.empty()}};
+            co_return RelayEnd{
+                RefusedChangeUser{request->username, !request->auth_response.empty()}};
         }
-        spdlog::info("session {}: COM_CHANGE_USER from '{}' to '{}' allowed by {}", ctx_.session_id, ctx_.user,
-                     request->username, d.rule->account());
+        spdlog::info("session {}: COM_CHANGE_USER from '{}' to '{}' allowed by {}", ctx_.session_id,
+                     ctx_.user, request->username, d.rule->account());
         ctx_.user = request->username;
         ctx_.runtime.sessions.set_user(ctx_.session_id, ctx_.user);
         request->auth_response.clear();
@@ -145,21 +158,25 @@ private:
         }
         std::optional<mysql::ErrPacket> refusal;
         if (target->user != ctx_.user) {
-            refusal = mysql::ErrPacket{1095, "HY000", "You are not owner of thread " + std::to_string(kill->id)};
+            refusal = mysql::ErrPacket{1095, "HY000",
+                                       "You are not owner of thread " + std::to_string(kill->id)};
         } else if (target->backend != ctx_.backend) {
-            refusal = mysql::ErrPacket{1094, "HY000", "Unknown thread id: " + std::to_string(kill->id)};
+            refusal =
+                mysql::ErrPacket{1094, "HY000", "Unknown thread id: " + std::to_string(kill->id)};
         }
         if (refusal) {
             // The backend is idle (the client waits for this query's answer), so nothing else
             // is being written to the client.
-            spdlog::info("session {}: {} refused: {}", ctx_.session_id, kill->with_id(kill->id), refusal->message);
+            spdlog::info("session {}: {} refused: {}", ctx_.session_id, kill->with_id(kill->id),
+                         refusal->message);
             protocol::Bytes err;
             mysql::encode_err(*refusal, err);
             mysql::write_packet(forward, 1, err);
             co_return co_await client_.write(asio::buffer(forward));
         }
         const std::string rewritten = kill->with_id(target->backend_thread);
-        spdlog::info("session {}: {} -> {} on the backend", ctx_.session_id, kill->with_id(kill->id), rewritten);
+        spdlog::info("session {}: {} -> {} on the backend", ctx_.session_id,
+                     kill->with_id(kill->id), rewritten);
         const std::string statement = static_cast<char>(mysql::command::kQuery) + rewritten;
         mysql::write_packet(forward, 0, protocol::as_bytes(statement));
         co_return co_await backend_.write(asio::buffer(forward));
@@ -181,8 +198,8 @@ awaitable<RelayEnd> pump_client_to_backend(RelayContext& context, Stream& client
 
 }  // namespace
 
-awaitable<RelayEnd> run_relay(RelayContext& context, Stream& client, protocol::ByteSpan client_pending,
-                              Stream& backend) {
+awaitable<RelayEnd> run_relay(RelayContext& context, Stream& client,
+                              protocol::ByteSpan client_pending, Stream& backend) {
     auto result = co_await (pump_client_to_backend(context, client, backend, client_pending) ||
                             pump_backend_to_client(backend, client));
     co_return std::visit([](RelayEnd e) { return e; }, result);

@@ -34,7 +34,7 @@ struct RelayEnd {
 };
 
 // Relays until either side closes. `client_pending` are client bytes already read.
-awaitable<RelayEnd> run_relay(RelayContext& context, Stream& client, protocol::ByteSpan client_pending,
-                              Stream& backend);
+awaitable<RelayEnd> run_relay(RelayContext& context, Stream& client,
+                              protocol::ByteSpan client_pending, Stream& backend);
 
 }  // namespace hostgate

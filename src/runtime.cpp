@@ -10,9 +10,9 @@ namespace hostgate {
 Runtime::Runtime(Config c) : config(std::move(c)), backends(config.backends) {
     if (config.tls_enabled()) {
         client_tls = std::make_unique<asio::ssl::context>(asio::ssl::context::tls_server);
-        client_tls->set_options(asio::ssl::context::default_workarounds | asio::ssl::context::no_sslv2 |
-                                asio::ssl::context::no_sslv3 | asio::ssl::context::no_tlsv1 |
-                                asio::ssl::context::no_tlsv1_1);
+        client_tls->set_options(asio::ssl::context::default_workarounds |
+                                asio::ssl::context::no_sslv2 | asio::ssl::context::no_sslv3 |
+                                asio::ssl::context::no_tlsv1 | asio::ssl::context::no_tlsv1_1);
         client_tls->use_certificate_chain_file(config.tls_cert.string());
         client_tls->use_private_key_file(config.tls_key.string(), asio::ssl::context::pem);
     }
@@ -28,7 +28,8 @@ Expected<std::shared_ptr<const auth::GrantTable>, std::string> load_grants(const
     text << file.rdbuf();
     auto rules = auth::parse_grants(text.str());
     if (!rules) return Unexpected(rules.error().to_string(config.grants_file.string()));
-    return std::shared_ptr<const auth::GrantTable>(std::make_shared<auth::GrantTable>(std::move(*rules)));
+    return std::shared_ptr<const auth::GrantTable>(
+        std::make_shared<auth::GrantTable>(std::move(*rules)));
 }
 
 }  // namespace hostgate

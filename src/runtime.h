@@ -21,13 +21,17 @@ struct Runtime {
     asio::ssl::context backend_tls{asio::ssl::context::tls_client};
 
     std::shared_ptr<const auth::GrantTable> grants() const { return std::atomic_load(&grants_); }
-    void set_grants(std::shared_ptr<const auth::GrantTable> g) { std::atomic_store(&grants_, std::move(g)); }
+    void set_grants(std::shared_ptr<const auth::GrantTable> g) {
+        std::atomic_store(&grants_, std::move(g));
+    }
 
-    std::uint32_t next_session_id() { return next_session_id_.fetch_add(1, std::memory_order_relaxed); }
+    std::uint32_t next_session_id() {
+        return next_session_id_.fetch_add(1, std::memory_order_relaxed);
+    }
     std::atomic<unsigned> active_sessions{0};
     SessionRegistry sessions;  // authenticated sessions, for KILL
 
-private:
+  private:
     std::shared_ptr<const auth::GrantTable> grants_;
     std::atomic<std::uint32_t> next_session_id_{1};
 };

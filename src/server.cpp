@@ -14,12 +14,14 @@ awaitable<void> accept_loop(Runtime& rt, tcp::acceptor& acceptor) {
         auto [ec, socket] = co_await acceptor.async_accept(use_nothrow);
         if (ec == asio::error::operation_aborted) co_return;
         if (ec) {
-            spdlog::warn("accept on {}: {}", to_endpoint(acceptor.local_endpoint()).to_string(), ec.message());
+            spdlog::warn("accept on {}: {}", to_endpoint(acceptor.local_endpoint()).to_string(),
+                         ec.message());
             continue;
         }
         const std::uint32_t id = rt.next_session_id();
         if (rt.active_sessions.load() >= rt.config.max_connections) {
-            spdlog::warn("session {}: refused: max_connections ({}) reached", id, rt.config.max_connections);
+            spdlog::warn("session {}: refused: max_connections ({}) reached", id,
+                         rt.config.max_connections);
             protocol::Bytes err, framed;
             protocol::mysql::encode_err({1040, "", "Too many connections"}, err);
             protocol::mysql::write_packet(framed, 0, err);
@@ -27,14 +29,16 @@ awaitable<void> accept_loop(Runtime& rt, tcp::acceptor& acceptor) {
             asio::write(socket, asio::buffer(framed), ignored);
             continue;
         }
-        asio::co_spawn(acceptor.get_executor(), run_session(rt, std::move(socket), id), asio::detached);
+        asio::co_spawn(acceptor.get_executor(), run_session(rt, std::move(socket), id),
+                       asio::detached);
     }
 }
 
 }  // namespace
 
 int run_server(Runtime& rt) {
-    const unsigned threads = rt.config.threads ? rt.config.threads : std::max(1u, std::thread::hardware_concurrency());
+    const unsigned threads =
+        rt.config.threads ? rt.config.threads : std::max(1u, std::thread::hardware_concurrency());
     std::vector<std::unique_ptr<asio::io_context>> loops;
     for (unsigned i = 0; i < threads; ++i) loops.push_back(std::make_unique<asio::io_context>(1));
 
@@ -64,7 +68,8 @@ int run_server(Runtime& rt) {
 
     // Learn the backends' greetings before the first client arrives.
     for (Backend* b : rt.backends.all())
-        asio::co_spawn(*loops.front(), probe_backend(*b, rt.config.connect_timeout), asio::detached);
+        asio::co_spawn(*loops.front(), probe_backend(*b, rt.config.connect_timeout),
+                       asio::detached);
 
     asio::signal_set signals(*loops.front(), SIGTERM, SIGINT);
     signals.async_wait([&](std::error_code ec, int signal) {

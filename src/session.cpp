@@ -19,7 +19,8 @@ namespace cap = protocol::mysql::cap;
 // The plugin name sent to backends so that they answer with their own AuthSwitchRequest.
 constexpr std::string_view kForcedSwitchPlugin = "hostgate_forced_switch";
 // Capabilities the proxy never passes on: it does not compress, and TLS is per leg.
-constexpr std::uint32_t kPerLegCapabilities = cap::kCompress | cap::kSsl | cap::kZstdCompressionAlgorithm;
+constexpr std::uint32_t kPerLegCapabilities =
+    cap::kCompress | cap::kSsl | cap::kZstdCompressionAlgorithm;
 
 struct ErrorReply {
     std::uint16_t code;
@@ -28,17 +29,26 @@ struct ErrorReply {
 };
 
 class Session {
-public:
+  public:
     Session(Runtime& runtime, tcp::socket socket, std::uint32_t id)
-        : rt_(runtime), id_(id), client_(std::move(socket)), client_channel_(client_, runtime.config.max_packet_size) {}
+        : rt_(runtime),
+          id_(id),
+          client_(std::move(socket)),
+          client_channel_(client_, runtime.config.max_packet_size) {}
 
     awaitable<void> run();
 
-private:
+  private:
+    // The phases, in order; each returns false (or nothing) when the session is over.
     awaitable<bool> recover_client_address();
+    awaitable<bool> check_host();
+    awaitable<bool> greet();
     awaitable<bool> sniff_late_proxy_header();
     awaitable<std::optional<mysql::HandshakeResponse41>> read_login();
+    awaitable<std::optional<auth::Rule>> check_grants(const mysql::HandshakeResponse41& login);
+    awaitable<std::optional<mysql::HandshakeV10>> connect_to_backend(const auth::Rule& rule);
     awaitable<bool> authenticate(const mysql::HandshakeResponse41& login, const auth::Rule& rule);
+    awaitable<void> relay(const mysql::HandshakeResponse41& login);
     // Refusing a client takes two statements: refuse() builds the ERR packet, then
     // `co_await send_refusal()` sends it and closes the client. g++ 12 destroys temporaries twice
     // when they stand in a co_await expression, so none may be built there.
@@ -54,15 +64,14 @@ private:
     std::unique_ptr<Stream> backend_;
 
     protocol::Endpoint peer_, local_;
-    protocol::Endpoint client_addr_;   // the real client
-    protocol::Endpoint destination_;   // what the client connected to
+    protocol::Endpoint client_addr_;  // the real client
+    protocol::Endpoint destination_;  // what the client connected to
     std::optional<protocol::Endpoint> via_;
     bool header_seen_ = false;
     ServerTraits offered_;
     std::uint32_t offered_capabilities_ = 0;
-    std::uint8_t client_seq_ = 0;      // sequence id of the client's last packet
+    std::uint8_t client_seq_ = 0;  // sequence id of the client's last packet
     std::string user_;
-    std::string backend_name_;
     const Backend* backend_info_ = nullptr;
     std::uint32_t backend_thread_ = 0;
     protocol::Bytes refusal_;  // the ERR packet refuse() sends
@@ -92,18 +101,21 @@ awaitable<bool> Session::recover_client_address() {
     destination_ = local_;
     if (!rt_.config.trusted_proxies.contains(peer_.address)) co_return true;
     via_ = peer_;
-    if (rt_.config.proxy_protocol == ProxyProtocolMode::optional && client_.socket().available() == 0) {
+    if (rt_.config.proxy_protocol == ProxyProtocolMode::optional &&
+        client_.socket().available() == 0) {
         // Nothing waiting: serve at once, and sniff for a late header after the greeting.
         co_return true;
     }
     auto header = co_await client_channel_.read_proxy_header({});
     if (!header) {
         if (header.error().category() == proxy::error_category()) {
-            spdlog::warn("session {} {}: malformed PROXY header: {}", id_, peer_.to_string(), header.error().message());
+            spdlog::warn("session {} {}: malformed PROXY header: {}", id_, peer_.to_string(),
+                         header.error().message());
             refuse(0, {1105, "HY000", "Failed to parse proxy header"}, false);
             co_await send_refusal();
         } else {
-            spdlog::info("session {} {}: no PROXY header: {}", id_, peer_.to_string(), header.error().message());
+            spdlog::info("session {} {}: no PROXY header: {}", id_, peer_.to_string(),
+                         header.error().message());
         }
         co_return false;
     }
@@ -130,7 +142,8 @@ awaitable<bool> Session::sniff_late_proxy_header() {
 
     if (!via_ || header_seen_) {
         spdlog::warn("{}: refused: PROXY header from a peer not in trusted_proxies", who());
-        refuse(1, {1130, "HY000", "Proxy header is not accepted from " + peer_.address.unmapped().to_string()});
+        refuse(1, {1130, "HY000",
+                   "Proxy header is not accepted from " + peer_.address.unmapped().to_string()});
         co_await send_refusal();
         co_return false;
     }
@@ -147,7 +160,9 @@ awaitable<bool> Session::sniff_late_proxy_header() {
         destination_ = header->destination;
         if (!rt_.grants()->host_allowed(client_host())) {
             spdlog::info("{}: refused: no rule for this host", who());
-            refuse(1, {1130, "HY000", auth::deny_message(auth::DenyReason::no_rule_for_host, "", client_host(), false)});
+            refuse(1, {1130, "HY000",
+                       auth::deny_message(auth::DenyReason::no_rule_for_host, "", client_host(),
+                                          false)});
             co_await send_refusal();
             co_return false;
         }
@@ -183,52 +198,62 @@ awaitable<std::optional<mysql::HandshakeResponse41>> Session::read_login() {
     co_return std::move(*login);
 }
 
-awaitable<bool> Session::authenticate(const mysql::HandshakeResponse41& login, const auth::Rule& rule) {
+awaitable<std::optional<mysql::HandshakeV10>> Session::connect_to_backend(const auth::Rule& rule) {
     const std::string group = rule.options.backend.empty() ? "default" : rule.options.backend;
     const auto candidates = rt_.backends.group(group);
     if (candidates.empty()) {
-        spdlog::error("{}: rule {} names backend group '{}', which has no backend", who(), rule.account(), group);
-        refuse(client_seq_ + 1, {2003, "HY000", "Can't connect to MySQL server: no backend group '" + group + "'"});
+        spdlog::error("{}: rule {} names backend group '{}', which has no backend", who(),
+                      rule.account(), group);
+        refuse(client_seq_ + 1,
+               {2003, "HY000", "Can't connect to MySQL server: no backend group '" + group + "'"});
         co_await send_refusal();
-        co_return false;
+        co_return std::nullopt;
     }
-
-    // First backend of the group that answers.
-    std::optional<BackendConnection> connection;
-    Backend* chosen = nullptr;
+    // The first backend of the group that answers.
     for (Backend* b : candidates) {
         const protocol::Bytes header = proxy_header_for(*b, client_addr_, destination_);
-        auto c = co_await connect_backend(*b, header, rt_.config.connect_timeout, rt_.config.max_packet_size);
-        if (c) {
-            connection = std::move(*c);
-            chosen = b;
-            break;
+        auto c = co_await connect_backend(*b, header, rt_.config.connect_timeout,
+                                          rt_.config.max_packet_size);
+        if (!c) {
+            spdlog::warn("{}: backend {}: {}", who(), b->describe(), c.error());
+            continue;
         }
-        spdlog::warn("{}: backend {}: {}", who(), b->describe(), c.error());
+        backend_ = std::move(c->stream);
+        backend_info_ = b;
+        backend_thread_ = c->greeting.connection_id;
+        co_return std::move(c->greeting);
     }
-    if (!connection) {
-        refuse(client_seq_ + 1,
-                        {2003, "HY000", "Can't connect to MySQL server on '" + candidates.front()->config().address.to_string() + "'"});
-        co_await send_refusal();
-        co_return false;
-    }
-    backend_ = std::move(connection->stream);
-    backend_name_ = chosen->config().name;
-    backend_info_ = chosen;
-    backend_thread_ = connection->greeting.connection_id;
-    const mysql::HandshakeV10& greeting = connection->greeting;
+    refuse(client_seq_ + 1, {2003, "HY000",
+                             "Can't connect to MySQL server on '" +
+                                 candidates.front()->config().address.to_string() + "'"});
+    co_await send_refusal();
+    co_return std::nullopt;
+}
+
+awaitable<bool> Session::authenticate(const mysql::HandshakeResponse41& login,
+                                      const auth::Rule& rule) {
+    const auto backend_greeting = co_await connect_to_backend(rule);
+    if (!backend_greeting) co_return false;
+    const mysql::HandshakeV10& greeting = *backend_greeting;
+    const Backend* chosen = backend_info_;
+    const std::string& backend_name = chosen->config().name;
 
     // The client chose from what we offered; every such flag must hold on this backend too.
     const std::uint32_t taken = login.capabilities & offered_capabilities_ & ~kPerLegCapabilities;
     const std::uint32_t missing = taken & ~greeting.capabilities;
-    const bool mariadb_ext = !(login.capabilities & cap::kMysql) && !(greeting.capabilities & cap::kMysql);
+    const bool mariadb_ext =
+        !(login.capabilities & cap::kMysql) && !(greeting.capabilities & cap::kMysql);
     const std::uint32_t missing_ext =
-        mariadb_ext ? (login.mariadb_capabilities & offered_.mariadb_capabilities & ~greeting.mariadb_capabilities) : 0;
+        mariadb_ext ? (login.mariadb_capabilities & offered_.mariadb_capabilities &
+                       ~greeting.mariadb_capabilities)
+                    : 0;
     if (missing || missing_ext) {
-        spdlog::error("{}: backend {} lacks capabilities {:#x} (MariaDB {:#x}) that clients were offered",
-                      who(), chosen->describe(), missing, missing_ext);
-        refuse(client_seq_ + 1, {1105, "HY000", "Backend " + backend_name_ +
-                                                             " changed its capabilities; please reconnect"});
+        spdlog::error(
+            "{}: backend {} lacks capabilities {:#x} (MariaDB {:#x}) that clients were offered",
+            who(), chosen->describe(), missing, missing_ext);
+        refuse(client_seq_ + 1,
+               {1105, "HY000",
+                "Backend " + backend_name + " changed its capabilities; please reconnect"});
         co_await send_refusal();
         co_return false;
     }
@@ -242,29 +267,34 @@ awaitable<bool> Session::authenticate(const mysql::HandshakeResponse41& login, c
                            (backend_tls ? cap::kSsl : 0);
     forward.max_packet_size = login.max_packet_size;
     forward.character_set = login.character_set;
-    forward.mariadb_capabilities = mariadb_ext ? (login.mariadb_capabilities & greeting.mariadb_capabilities) : 0;
+    forward.mariadb_capabilities =
+        mariadb_ext ? (login.mariadb_capabilities & greeting.mariadb_capabilities) : 0;
     if (backend_tls) {
         if (!(greeting.capabilities & cap::kSsl)) {
             spdlog::error("{}: backend {} does not offer TLS", who(), chosen->describe());
-            refuse(client_seq_ + 1, {2026, "HY000", "TLS/SSL error: backend " + backend_name_ + " does not offer TLS"});
+            refuse(
+                client_seq_ + 1,
+                {2026, "HY000", "TLS/SSL error: backend " + backend_name + " does not offer TLS"});
             co_await send_refusal();
             co_return false;
         }
         protocol::Bytes ssl_request;
-        mysql::encode_ssl_request({forward.capabilities, forward.max_packet_size, forward.character_set,
-                                   forward.mariadb_capabilities},
+        mysql::encode_ssl_request({forward.capabilities, forward.max_packet_size,
+                                   forward.character_set, forward.mariadb_capabilities},
                                   ssl_request);
         co_await backend_channel.write_packet(backend_seq++, ssl_request);
         if (auto ec = co_await backend_->start_tls_client(rt_.backend_tls)) {
-            spdlog::error("{}: TLS to backend {} failed: {}", who(), chosen->describe(), ec.message());
-            refuse(client_seq_ + 1, {2026, "HY000", "TLS/SSL error: backend " + backend_name_});
+            spdlog::error("{}: TLS to backend {} failed: {}", who(), chosen->describe(),
+                          ec.message());
+            refuse(client_seq_ + 1, {2026, "HY000", "TLS/SSL error: backend " + backend_name});
             co_await send_refusal();
             co_return false;
         }
     }
     forward.username = login.username;
     forward.database = login.database;
-    if (login.capabilities & cap::kPluginAuth) forward.auth_plugin_name = std::string(kForcedSwitchPlugin);
+    if (login.capabilities & cap::kPluginAuth)
+        forward.auth_plugin_name = std::string(kForcedSwitchPlugin);
     forward.connect_attributes = login.connect_attributes;
     protocol::Bytes payload;
     mysql::encode_handshake_response(forward, payload);
@@ -275,34 +305,128 @@ awaitable<bool> Session::authenticate(const mysql::HandshakeResponse41& login, c
     for (;;) {
         auto from_backend = co_await backend_channel.read_packet();
         if (!from_backend) {
-            spdlog::warn("{}: backend {} closed during authentication: {}", who(), chosen->describe(),
-                         from_backend.error().message());
-            refuse(client_seq_ + 1, {2013, "HY000", "Lost connection to MySQL server during query"});
+            spdlog::warn("{}: backend {} closed during authentication: {}", who(),
+                         chosen->describe(), from_backend.error().message());
+            refuse(client_seq_ + 1,
+                   {2013, "HY000", "Lost connection to MySQL server during query"});
             co_await send_refusal();
             co_return false;
         }
         const auto& p = from_backend->payload;
-        co_await client_channel_.write_packet(static_cast<std::uint8_t>(from_backend->sequence_id + offset), p);
+        co_await client_channel_.write_packet(
+            static_cast<std::uint8_t>(from_backend->sequence_id + offset), p);
         const auto first = p.empty() ? 0xFF : std::to_integer<std::uint8_t>(p[0]);
         if (first == mysql::header::kOk) break;
         if (first == mysql::header::kErr) {
             const auto err = mysql::decode_err(p);
-            spdlog::info("{}: backend {} refused the login: {}", who(), chosen->describe(),
-                         err ? std::to_string(err->error_code) + " " + err->message : "malformed ERR");
+            spdlog::info(
+                "{}: backend {} refused the login: {}", who(), chosen->describe(),
+                err ? std::to_string(err->error_code) + " " + err->message : "malformed ERR");
             co_return false;
         }
         // caching_sha2_password's "fast auth success" is followed by OK without a client reply.
-        if (first == mysql::header::kAuthMoreData && p.size() == 2 && std::to_integer<std::uint8_t>(p[1]) == 3)
+        if (first == mysql::header::kAuthMoreData && p.size() == 2 &&
+            std::to_integer<std::uint8_t>(p[1]) == 3)
             continue;
         auto from_client = co_await client_channel_.read_packet();
         if (!from_client) co_return false;
-        co_await backend_channel.write_packet(static_cast<std::uint8_t>(from_client->sequence_id - offset),
-                                              from_client->payload);
+        co_await backend_channel.write_packet(
+            static_cast<std::uint8_t>(from_client->sequence_id - offset), from_client->payload);
     }
     spdlog::info("{}: allowed by {}{} -> backend {} (thread {}){}", who(), rule.account(),
                  rule.line ? " (line " + std::to_string(rule.line) + ")" : "", chosen->describe(),
                  greeting.connection_id, client_.tls() ? " TLS " + client_.tls_description() : "");
     co_return true;
+}
+
+awaitable<bool> Session::check_host() {
+    if (rt_.grants()->host_allowed(client_host())) co_return true;
+    spdlog::info("{}: refused before the greeting: no rule for this host", who());
+    refuse(0,
+           {1130, "HY000",
+            auth::deny_message(auth::DenyReason::no_rule_for_host, "", client_host(), false)},
+           false);
+    co_await send_refusal();
+    co_return false;
+}
+
+awaitable<bool> Session::greet() {
+    auto traits = rt_.backends.greeting_traits();
+    if (!traits) {
+        for (Backend* b : rt_.backends.all())
+            co_await probe_backend(*b, rt_.config.connect_timeout);
+        traits = rt_.backends.greeting_traits();
+    }
+    if (!traits) {
+        refuse(0, {2003, "HY000", "Can't connect to MySQL server: no backend answers"}, false);
+        co_await send_refusal();
+        co_return false;
+    }
+    offered_ = *traits;
+    offered_capabilities_ = (traits->capabilities & ~kPerLegCapabilities) | cap::kPluginAuth |
+                            cap::kSecureConnection | (rt_.client_tls ? cap::kSsl : 0);
+    mysql::HandshakeV10 greeting;
+    greeting.server_version = traits->server_version;
+    greeting.connection_id = id_;
+    greeting.auth_plugin_data.resize(mysql::kScrambleLength);
+    RAND_bytes(reinterpret_cast<unsigned char*>(greeting.auth_plugin_data.data()),
+               mysql::kScrambleLength);
+    for (auto& b : greeting.auth_plugin_data)  // printable and NUL-free, as servers make them
+        b = std::byte(static_cast<unsigned char>(0x21 + std::to_integer<unsigned>(b) % 94));
+    greeting.capabilities = offered_capabilities_;
+    greeting.character_set = traits->character_set;
+    greeting.status_flags = mysql::status::kAutocommit;
+    greeting.mariadb_capabilities = traits->mariadb_capabilities;
+    greeting.auth_plugin_name = "mysql_native_password";
+    protocol::Bytes payload;
+    mysql::encode_handshake_v10(greeting, payload);
+    co_return !co_await client_channel_.write_packet(0, payload);
+}
+
+awaitable<std::optional<auth::Rule>> Session::check_grants(
+    const mysql::HandshakeResponse41& login) {
+    // Without CLIENT_PLUGIN_AUTH no switch can reach the client, and its answer to our scramble
+    // is useless to the backend: only accounts without a password can log in that way (HAProxy's
+    // mysql-check does).
+    if (!(login.capabilities & cap::kPluginAuth) && !login.auth_response.empty()) {
+        refuse(client_seq_ + 1, {1251, "08004",
+                                 "Client does not support authentication protocol "
+                                 "requested by server; consider upgrading MySQL client"});
+        co_await send_refusal();
+        co_return std::nullopt;
+    }
+    const auto grants = rt_.grants();
+    const auth::Decision decision = grants->decide(login.username, client_host());
+    if (decision.allowed() && (!decision.rule->options.require_ssl || client_.tls()))
+        co_return *decision.rule;
+
+    if (decision.allowed()) {
+        spdlog::info("{}: denied: {} requires TLS", who(), decision.rule->account());
+    } else {
+        spdlog::info("{}: denied: no rule for this user from this address", who());
+    }
+    refuse(client_seq_ + 1, {1045, "28000",
+                             auth::deny_message(auth::DenyReason::no_rule_for_user, login.username,
+                                                client_host(), !login.auth_response.empty())});
+    co_await send_refusal();
+    co_return std::nullopt;
+}
+
+awaitable<void> Session::relay(const mysql::HandshakeResponse41& login) {
+    rt_.sessions.add(id_, {user_, backend_info_, backend_thread_});
+    RelayContext relay{
+        rt_, id_, backend_info_, client_host(), login.capabilities, login.character_set, user_};
+    const RelayEnd end = co_await run_relay(relay, client_, client_channel_.buffered(), *backend_);
+    rt_.sessions.remove(id_);
+    backend_->close();
+    if (const auto& refused = end.refused_change_user) {
+        spdlog::info("{}: COM_CHANGE_USER to '{}' denied: no rule for this user from this address",
+                     who(), refused->user);
+        refuse(1, {1045, "28000",
+                   auth::deny_message(auth::DenyReason::no_rule_for_user, refused->user,
+                                      client_host(), refused->using_password)});
+        co_await send_refusal();
+    }
 }
 
 awaitable<void> Session::run() {
@@ -313,102 +437,30 @@ awaitable<void> Session::run() {
     peer_.address = peer_.address.unmapped();
     client_.socket().set_option(tcp::no_delay(true), ec);
 
-    Watchdog handshake_deadline(co_await asio::this_coro::executor, rt_.config.handshake_timeout, [this] {
-        client_.close();
-        if (backend_) backend_->close();
-    });
-
+    // The handshake as a whole, backend login included, has handshake_timeout_ms.
+    Watchdog handshake_deadline(co_await asio::this_coro::executor, rt_.config.handshake_timeout,
+                                [this] {
+                                    client_.close();
+                                    if (backend_) backend_->close();
+                                });
     if (!co_await recover_client_address()) co_return;
     client_addr_.address = client_addr_.address.unmapped();
-    if (!rt_.grants()->host_allowed(client_host())) {
-        spdlog::info("{}: refused before the greeting: no rule for this host", who());
-        refuse(0, {1130, "HY000", auth::deny_message(auth::DenyReason::no_rule_for_host, "", client_host(), false)},
-                        false);
-        co_await send_refusal();
-        co_return;
-    }
-
-    // Greeting: our scramble, the backends' version and capabilities.
-    auto traits = rt_.backends.greeting_traits();
-    if (!traits) {
-        for (Backend* b : rt_.backends.all()) co_await probe_backend(*b, rt_.config.connect_timeout);
-        traits = rt_.backends.greeting_traits();
-    }
-    if (!traits) {
-        refuse(0, {2003, "HY000", "Can't connect to MySQL server: no backend answers"}, false);
-        co_await send_refusal();
-        co_return;
-    }
-    offered_ = *traits;
-    offered_capabilities_ = (traits->capabilities & ~kPerLegCapabilities) | cap::kPluginAuth | cap::kSecureConnection |
-                            (rt_.client_tls ? cap::kSsl : 0);
-    mysql::HandshakeV10 greeting;
-    greeting.server_version = traits->server_version;
-    greeting.connection_id = id_;
-    greeting.auth_plugin_data.resize(mysql::kScrambleLength);
-    RAND_bytes(reinterpret_cast<unsigned char*>(greeting.auth_plugin_data.data()), mysql::kScrambleLength);
-    for (auto& b : greeting.auth_plugin_data)  // printable and NUL-free, as servers make them
-        b = std::byte(static_cast<unsigned char>(0x21 + std::to_integer<unsigned>(b) % 94));
-    greeting.capabilities = offered_capabilities_;
-    greeting.character_set = traits->character_set;
-    greeting.status_flags = mysql::status::kAutocommit;
-    greeting.mariadb_capabilities = traits->mariadb_capabilities;
-    greeting.auth_plugin_name = "mysql_native_password";
-    protocol::Bytes payload;
-    mysql::encode_handshake_v10(greeting, payload);
-    if (co_await client_channel_.write_packet(0, payload)) co_return;
-
+    if (!co_await check_host()) co_return;
+    if (!co_await greet()) co_return;
     if (!co_await sniff_late_proxy_header()) co_return;
-    auto login = co_await read_login();
+    const auto login = co_await read_login();
     if (!login) co_return;
     user_ = login->username;
-    // Without CLIENT_PLUGIN_AUTH no switch can reach the client, and its answer to our scramble
-    // is useless to the backend: only accounts without a password can log in that way (HAProxy's
-    // mysql-check does).
-    if (!(login->capabilities & cap::kPluginAuth) && !login->auth_response.empty()) {
-        refuse(client_seq_ + 1, {1251, "08004", "Client does not support authentication protocol "
-                                                "requested by server; consider upgrading MySQL client"});
-        co_await send_refusal();
-        co_return;
-    }
-    const auto grants = rt_.grants();
-    const auth::Decision decision = grants->decide(login->username, client_host());
-    const bool using_password = !login->auth_response.empty();
-    const ErrorReply denied{1045, "28000", auth::deny_message(auth::DenyReason::no_rule_for_user, login->username,
-                                                              client_host(), using_password)};
-    if (!decision.allowed()) {
-        spdlog::info("{}: denied: no rule for this user from this address", who());
-        refuse(client_seq_ + 1, denied);
-        co_await send_refusal();
-        co_return;
-    }
-    if (decision.rule->options.require_ssl && !client_.tls()) {
-        spdlog::info("{}: denied: {} requires TLS", who(), decision.rule->account());
-        refuse(client_seq_ + 1, denied);
-        co_await send_refusal();
-        co_return;
-    }
-    const auth::Rule rule = *decision.rule;
-    if (!co_await authenticate(*login, rule)) {
+    const auto rule = co_await check_grants(*login);
+    if (!rule) co_return;
+    if (!co_await authenticate(*login, *rule)) {
         client_.close();
         if (backend_) backend_->close();
         co_return;
     }
     handshake_deadline.disarm();
 
-    rt_.sessions.add(id_, {user_, backend_info_, backend_thread_});
-    RelayContext relay{rt_, id_, backend_info_, client_host(), login->capabilities, login->character_set, user_};
-    const RelayEnd end = co_await run_relay(relay, client_, client_channel_.buffered(), *backend_);
-    rt_.sessions.remove(id_);
-    backend_->close();
-    if (end.refused_change_user) {
-        spdlog::info("{}: COM_CHANGE_USER to '{}' denied: no rule for this user from this address", who(),
-                     end.refused_change_user->user);
-        refuse(1, {1045, "28000", auth::deny_message(auth::DenyReason::no_rule_for_user,
-                                                              end.refused_change_user->user, client_host(),
-                                                              end.refused_change_user->using_password)});
-        co_await send_refusal();
-    }
+    co_await relay(*login);
     client_.close();
     spdlog::info("{}: closed", who());
 }

@@ -9,7 +9,7 @@
 namespace hostgate {
 
 class Stream {
-public:
+  public:
     explicit Stream(tcp::socket socket) : plain_(std::move(socket)) {}
 
     // Server side TLS on this connection (after the client's SSLRequest).
@@ -29,7 +29,7 @@ public:
     // Closes the TCP connection; pending operations finish with operation_aborted.
     void close();
 
-private:
+  private:
     tcp::socket plain_;
     std::unique_ptr<asio::ssl::stream<tcp::socket>> tls_;
 };

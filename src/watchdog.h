@@ -12,7 +12,7 @@
 namespace hostgate {
 
 class Watchdog {
-public:
+  public:
     template <class Executor>
     Watchdog(Executor executor, std::chrono::milliseconds timeout, std::function<void()> on_expire)
         : state_(std::make_shared<State>(std::move(on_expire))), timer_(executor, timeout) {
@@ -32,7 +32,7 @@ public:
     }
     bool fired() const { return state_->fired; }
 
-private:
+  private:
     struct State {
         explicit State(std::function<void()> f) : on_expire(std::move(f)) {}
         std::function<void()> on_expire;

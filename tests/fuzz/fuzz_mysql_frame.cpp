@@ -22,7 +22,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     const std::uint8_t next = write_packet(written, c->value.sequence_id, c->value.payload);
     const auto again = read_packet(written, kLimit);
     const auto* c2 = complete(again);
-    if (!c2 || c2->consumed != written.size() || c2->value.payload != c->value.payload) std::abort();
+    if (!c2 || c2->consumed != written.size() || c2->value.payload != c->value.payload)
+        std::abort();
     if (static_cast<std::uint8_t>(c2->value.last_sequence_id + 1) != next) std::abort();
     return 0;
 }

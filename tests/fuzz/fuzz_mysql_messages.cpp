@@ -39,10 +39,12 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
             (void)is_ssl_request(payload);
             break;
         case 2:
-            round_trip<HandshakeResponse41>(payload, decode_handshake_response, encode_handshake_response);
+            round_trip<HandshakeResponse41>(payload, decode_handshake_response,
+                                            encode_handshake_response);
             break;
         case 3:
-            round_trip<AuthSwitchRequest>(payload, decode_auth_switch_request, encode_auth_switch_request);
+            round_trip<AuthSwitchRequest>(payload, decode_auth_switch_request,
+                                          encode_auth_switch_request);
             break;
         case 4:
             round_trip<AuthMoreData>(payload, decode_auth_more_data, encode_auth_more_data);
@@ -56,7 +58,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
             // An ERR without SQL state whose message starts with '#' reads back differently in
             // every client; the protocol cannot tell them apart.
             const auto err = decode_err(payload);
-            if (err && err->sql_state.empty() && !err->message.empty() && err->message[0] == '#') break;
+            if (err && err->sql_state.empty() && !err->message.empty() && err->message[0] == '#')
+                break;
             round_trip<ErrPacket>(payload, decode_err, encode_err);
             break;
         }

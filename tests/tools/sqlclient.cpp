@@ -23,7 +23,8 @@ namespace {
 }
 
 [[noreturn]] void fail(MYSQL_STMT* s) {
-    std::printf("ERROR %u (%s): %s\n", mysql_stmt_errno(s), mysql_stmt_sqlstate(s), mysql_stmt_error(s));
+    std::printf("ERROR %u (%s): %s\n", mysql_stmt_errno(s), mysql_stmt_sqlstate(s),
+                mysql_stmt_error(s));
     std::exit(1);
 }
 
@@ -36,8 +37,10 @@ void print_results(MYSQL* m) {
                 unsigned long* lengths = mysql_fetch_lengths(res);
                 for (unsigned i = 0; i < columns; ++i) {
                     if (i) std::fputc('\t', stdout);
-                    if (row[i]) std::fwrite(row[i], 1, lengths[i], stdout);
-                    else std::fputs("\\N", stdout);
+                    if (row[i])
+                        std::fwrite(row[i], 1, lengths[i], stdout);
+                    else
+                        std::fputs("\\N", stdout);
                 }
                 std::fputc('\n', stdout);
             }
@@ -94,8 +97,11 @@ void prepared(MYSQL* m, const std::string& sql, const std::vector<std::string>& 
         if (r == 1) fail(s);
         for (unsigned i = 0; i < columns; ++i) {
             if (i) std::fputc('\t', stdout);
-            if (nulls[i]) std::fputs("\\N", stdout);
-            else std::fwrite(buffers[i].data(), 1, std::min<unsigned long>(lengths[i], buffers[i].size()), stdout);
+            if (nulls[i])
+                std::fputs("\\N", stdout);
+            else
+                std::fwrite(buffers[i].data(), 1,
+                            std::min<unsigned long>(lengths[i], buffers[i].size()), stdout);
         }
         std::fputc('\n', stdout);
     }
@@ -119,15 +125,24 @@ int main(int argc, char** argv) {
             }
             return argv[++i];
         };
-        if (a == "--host") host = value();
-        else if (a == "--port") port = static_cast<unsigned>(std::stoul(value()));
-        else if (a == "--bind") bind = value();
-        else if (a == "--user") user = value();
-        else if (a == "--password") password = value();
-        else if (a == "--database") database = value();
-        else if (a == "--ssl") ssl = true;
-        else if (a == "--local-infile") local_infile = true;
-        else break;
+        if (a == "--host")
+            host = value();
+        else if (a == "--port")
+            port = static_cast<unsigned>(std::stoul(value()));
+        else if (a == "--bind")
+            bind = value();
+        else if (a == "--user")
+            user = value();
+        else if (a == "--password")
+            password = value();
+        else if (a == "--database")
+            database = value();
+        else if (a == "--ssl")
+            ssl = true;
+        else if (a == "--local-infile")
+            local_infile = true;
+        else
+            break;
     }
 
     MYSQL* m = mysql_init(nullptr);
@@ -144,7 +159,8 @@ int main(int argc, char** argv) {
     mysql_optionsv(m, MYSQL_OPT_CONNECT_TIMEOUT, &timeout);
     mysql_optionsv(m, MYSQL_OPT_READ_TIMEOUT, &timeout);
     if (!mysql_real_connect(m, host.c_str(), user.c_str(), password.c_str(),
-                            database.empty() ? nullptr : database.c_str(), port, nullptr, CLIENT_MULTI_STATEMENTS))
+                            database.empty() ? nullptr : database.c_str(), port, nullptr,
+                            CLIENT_MULTI_STATEMENTS))
         fail(m);
     std::printf("CONNECTED %lu\n", mysql_thread_id(m));
     std::fflush(stdout);
@@ -169,8 +185,9 @@ int main(int argc, char** argv) {
         } else if (step == "prepared") {
             const std::string sql = arg();
             std::vector<std::string> params;
-            while (i < argc && std::string(argv[i]) != "query" && std::string(argv[i]) != "prepared" &&
-                   std::string(argv[i]) != "change-user" && std::string(argv[i]) != "ping")
+            while (i < argc && std::string(argv[i]) != "query" &&
+                   std::string(argv[i]) != "prepared" && std::string(argv[i]) != "change-user" &&
+                   std::string(argv[i]) != "ping")
                 params.push_back(argv[i++]);
             prepared(m, sql, params);
         } else if (step == "ping") {
