@@ -23,6 +23,7 @@ ACCOUNTS = [
     ("'app'@'127.0.0.5'", "IDENTIFIED BY 'app-secret'"),
     ("'app'@'127.0.0.1'", "IDENTIFIED BY 'app-secret'"),
     ("'app'@'127.0.0.10'", "IDENTIFIED BY 'app-secret'"),
+    ("'app'@'127.0.0.11'", "IDENTIFIED BY 'app-secret'"),
     ("'edu'@'127.0.0.5'", "IDENTIFIED VIA ed25519 USING PASSWORD('edu-secret')"),
     ("'other'@'127.0.0.5'", "IDENTIFIED BY 'other-secret'"),
     ("'report'@'127.0.0.7'", "IDENTIFIED BY 'report-secret'"),
@@ -36,6 +37,7 @@ GRANTS = """\
 'app'@'127.0.0.5'
 'app'@'127.0.0.1'
 'app'@'127.0.0.10'        BACKEND dead
+'app'@'127.0.0.11'        BACKEND failover
 'edu'@'127.0.0.5'
 'other'@'127.0.0.5'
 'report'@'127.0.0.7'
@@ -64,6 +66,8 @@ def setUpModule():
     hostgate = Hostgate(HOSTGATE, GRANTS, backends=[
         {"name": "db1", "address": f"127.0.0.1:{db.port}"},
         {"name": "gone", "address": f"127.0.0.1:{free_port()}", "group": "dead"},
+        {"name": "gone2", "address": f"127.0.0.1:{free_port()}", "group": "failover"},
+        {"name": "db1-failover", "address": f"127.0.0.1:{db.port}", "group": "failover"},
     ], server={"trusted_proxies": ["127.0.0.2"], "handshake_timeout_ms": 2000},
         tls={"cert": str(hg_cert), "key": str(hg_key)}, listen_v6=True).start()
 
@@ -176,6 +180,14 @@ class RefusedClients(unittest.TestCase):
                                                   "(using password: YES)"))
         self.assertNotIn("not-the-password-42", hostgate.log())
         self.assertNotIn("app-secret", hostgate.log())
+
+    def test_next_backend_of_the_group_when_the_first_is_down(self):
+        conn = connect("app", "app-secret", bind="127.0.0.11")
+        try:
+            self.assertEqual(one(conn, "SELECT USER()")[0], "app@127.0.0.11")
+        finally:
+            conn.close()
+        self.assertIn("backend gone2", hostgate.log())
 
     def test_backend_down_is_2003_promptly_and_others_are_served(self):
         started = time.monotonic()
@@ -296,6 +308,29 @@ class Tls(unittest.TestCase):
             self.assertEqual(one(conn, "SHOW SESSION STATUS LIKE 'Ssl_cipher'")[1], "")
         finally:
             conn.close()
+
+    def test_tls_on_one_leg_only(self):
+        # Sequence ids differ between the legs when only one of them has TLS (an SSLRequest
+        # takes a number); strict clients notice any mistake.
+        for backend_tls, client_ssl, expect_backend_cipher in (("required", None, True), ("off", True, False)):
+            with self.subTest(backend_tls=backend_tls):
+                other = Hostgate(HOSTGATE, "'app'@'127.0.0.5'\n", backends=[
+                    {"name": "db1", "address": f"127.0.0.1:{db.port}", "tls": backend_tls}],
+                    tls=hostgate.tls).start()
+                try:
+                    ssl = {"ssl": {"check_hostname": False}, "ssl_verify_cert": False} if client_ssl else {}
+                    conn = connect("app", "app-secret", port=other.port, **ssl)
+                    try:
+                        self.assertEqual(one(conn, "SELECT USER()")[0], "app@127.0.0.5")
+                        self.assertEqual(bool(one(conn, "SHOW SESSION STATUS LIKE 'Ssl_cipher'")[1]),
+                                         expect_backend_cipher)
+                    finally:
+                        conn.close()
+                    code, out = sqlclient(*(["--ssl"] if client_ssl else []), "query", "SELECT USER()",
+                                          port=other.port)
+                    self.assertEqual((code, out[1:]), (0, ["app@127.0.0.5"]))
+                finally:
+                    other.stop()
 
     def test_libmysqlclient_tls(self):
         code, out = sqlclient("--ssl", "query", "SHOW SESSION STATUS LIKE 'Ssl_version'", user="tls",
