@@ -120,7 +120,7 @@ Config parse(const std::filesystem::path& path) {
     const toml::table& server = section("server");
     r.only(server, "server.",
            {"listen", "threads", "trusted_proxies", "proxy_protocol", "handshake_timeout_ms",
-            "connect_timeout_ms", "max_connections", "max_packet_size"});
+            "connect_timeout_ms", "max_connections", "max_packet_size", "shutdown_grace_ms"});
     for (const auto& text : r.strings(server, "server.", "listen"))
         c.listen.push_back(r.endpoint(server.get("listen"), "server.listen", text));
     if (c.listen.empty()) c.listen.push_back(*protocol::parse_endpoint("127.0.0.1:3306"));
@@ -142,6 +142,9 @@ Config parse(const std::filesystem::path& path) {
     c.max_packet_size = static_cast<std::size_t>(
         r.integer(server, "server.", "max_packet_size", 64 << 20, 1024, std::int64_t{1} << 30));
 
+    c.shutdown_grace = std::chrono::milliseconds(
+        r.integer(server, "server.", "shutdown_grace_ms", 30000, 0, 86400000));
+
     const toml::table& tls = section("tls");
     r.only(tls, "tls.", {"cert", "key"});
     c.tls_cert = relative(r.string(tls, "tls.", "cert", ""));
@@ -150,8 +153,12 @@ Config parse(const std::filesystem::path& path) {
         r.fail(tls.get(c.tls_cert.empty() ? "key" : "cert"), "tls", "cert and key go together");
 
     const toml::table& grants = section("grants");
-    r.only(grants, "grants.", {"file"});
+    r.only(grants, "grants.", {"file", "revoke_existing"});
     c.grants_file = relative(r.string(grants, "grants.", "file", ""));
+    if (const toml::node* n = grants.get("revoke_existing")) {
+        if (!n->is_boolean()) r.fail(n, "grants.revoke_existing", "expected true or false");
+        c.revoke_existing = **n->as_boolean();
+    }
     if (c.grants_file.empty()) r.fail(nullptr, "grants.file", "is required");
 
     const toml::node* backends = root.get("backend");

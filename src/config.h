@@ -36,7 +36,8 @@ struct Config {
     std::chrono::milliseconds handshake_timeout{5000};
     std::chrono::milliseconds connect_timeout{3000};  // to a backend
     unsigned max_connections = 10000;
-    std::size_t max_packet_size = 64u << 20;  // largest connection-phase packet accepted
+    std::size_t max_packet_size = 64u << 20;          // largest connection-phase packet accepted
+    std::chrono::milliseconds shutdown_grace{30000};  // SIGTERM: how long sessions may finish
 
     // [tls]
     std::filesystem::path tls_cert;
@@ -45,6 +46,7 @@ struct Config {
 
     // [grants]
     std::filesystem::path grants_file;
+    bool revoke_existing = false;  // on reload, close sessions the new rules no longer allow
 
     // [[backend]]
     std::vector<BackendConfig> backends;

@@ -23,9 +23,7 @@ std::unique_ptr<hostgate::Runtime> load(const std::string& path) {
         return nullptr;
     }
     try {
-        auto runtime = std::make_unique<hostgate::Runtime>(std::move(*config));
-        runtime->set_grants(std::move(*grants));
-        return runtime;
+        return std::make_unique<hostgate::Runtime>(std::move(*config), std::move(*grants));
     } catch (const std::exception& e) {  // TLS files
         std::cerr << path << ": [tls]: " << e.what() << "\n";
         return nullptr;
@@ -66,7 +64,7 @@ int main(int argc, char** argv) {
         auto runtime = load(check_path);
         if (!runtime) return 2;
         std::cout << check_path << ": OK (" << runtime->grants()->rules().size() << " grant rules, "
-                  << runtime->config.backends.size() << " backends)\n";
+                  << runtime->config()->backends.size() << " backends)\n";
         return 0;
     }
     if (config_path.empty()) {

@@ -3,10 +3,15 @@
 // KILL [QUERY|CONNECTION] <id> from a client can be routed to the right backend thread.
 
 #include <cstdint>
+#include <functional>
 #include <mutex>
 #include <optional>
 #include <string>
 #include <unordered_map>
+#include <vector>
+
+#include "auth/host_pattern.h"
+#include "src/net.h"
 
 namespace hostgate {
 
@@ -14,8 +19,13 @@ class Backend;
 
 struct SessionEntry {
     std::string user;
+    auth::ClientHost client;
+    bool tls = false;
     const Backend* backend = nullptr;
     std::uint32_t backend_thread = 0;  // the backend's connection id for this session
+    // Closes the session; call it only on `executor`, where the session runs.
+    asio::any_io_executor executor;
+    std::function<void()> terminate;
 };
 
 class SessionRegistry {
@@ -31,6 +41,30 @@ class SessionRegistry {
     void set_user(std::uint32_t id, const std::string& user) {
         std::lock_guard lock(mutex_);
         if (auto it = sessions_.find(id); it != sessions_.end()) it->second.user = user;
+    }
+    // Asks the session to close, on its own thread; nothing happens if it has ended by then.
+    void terminate(std::uint32_t id) {
+        const auto entry = find(id);
+        if (!entry) return;
+        asio::post(entry->executor, [this, id] {
+            // On the session's thread: it cannot end while this runs.
+            std::function<void()> terminate;
+            {
+                std::lock_guard lock(mutex_);
+                auto it = sessions_.find(id);
+                if (it == sessions_.end()) return;
+                terminate = it->second.terminate;
+            }
+            terminate();
+        });
+    }
+    std::vector<std::pair<std::uint32_t, SessionEntry>> snapshot() const {
+        std::lock_guard lock(mutex_);
+        return {sessions_.begin(), sessions_.end()};
+    }
+    std::size_t size() const {
+        std::lock_guard lock(mutex_);
+        return sessions_.size();
     }
     std::optional<SessionEntry> find(std::uint32_t id) const {
         std::lock_guard lock(mutex_);

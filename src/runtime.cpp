@@ -1,24 +1,104 @@
 #include "src/runtime.h"
 
+#include <spdlog/spdlog.h>
+
 #include <fstream>
 #include <sstream>
 
 #include "auth/grants_file.h"
 
 namespace hostgate {
+namespace {
 
-Runtime::Runtime(Config c) : config(std::move(c)), backends(config.backends) {
-    if (config.tls_enabled()) {
+// The keys a reload cannot apply, named if they changed.
+std::string needs_restart(const Config& before, const Config& after) {
+    std::string out;
+    auto check = [&](bool same, const char* key) {
+        if (!same) out += (out.empty() ? "" : ", ") + std::string(key);
+    };
+    check(before.listen == after.listen, "server.listen");
+    check(before.threads == after.threads, "server.threads");
+    check(before.tls_cert == after.tls_cert && before.tls_key == after.tls_key, "[tls]");
+    bool same_backends = before.backends.size() == after.backends.size();
+    for (std::size_t i = 0; same_backends && i < before.backends.size(); ++i) {
+        const auto &a = before.backends[i], &b = after.backends[i];
+        same_backends = a.name == b.name && a.address == b.address && a.group == b.group &&
+                        a.proxy_protocol == b.proxy_protocol && a.tls == b.tls;
+    }
+    check(same_backends, "[[backend]]");
+    return out;
+}
+
+}  // namespace
+
+bool RuleCounters::acquire(const std::string& account, unsigned limit, unsigned& current) {
+    std::lock_guard lock(mutex_);
+    unsigned& n = counts_[account];
+    current = n;
+    if (limit != 0 && n >= limit) return false;
+    ++n;
+    return true;
+}
+
+void RuleCounters::release(const std::string& account) {
+    std::lock_guard lock(mutex_);
+    auto it = counts_.find(account);
+    if (it != counts_.end() && --it->second == 0) counts_.erase(it);
+}
+
+Runtime::Runtime(Config c, std::shared_ptr<const auth::GrantTable> g)
+    : backends(c.backends),
+      config_(std::make_shared<const Config>(std::move(c))),
+      grants_(std::move(g)) {
+    if (config_->tls_enabled()) {
         client_tls = std::make_unique<asio::ssl::context>(asio::ssl::context::tls_server);
         client_tls->set_options(asio::ssl::context::default_workarounds |
                                 asio::ssl::context::no_sslv2 | asio::ssl::context::no_sslv3 |
                                 asio::ssl::context::no_tlsv1 | asio::ssl::context::no_tlsv1_1);
-        client_tls->use_certificate_chain_file(config.tls_cert.string());
-        client_tls->use_private_key_file(config.tls_key.string(), asio::ssl::context::pem);
+        client_tls->use_certificate_chain_file(config_->tls_cert.string());
+        client_tls->use_private_key_file(config_->tls_key.string(), asio::ssl::context::pem);
     }
     // Backends are reached on addresses from our own configuration; like the mysql client's
     // default (--ssl without --ssl-verify-server-cert), the certificate is not verified.
     backend_tls.set_verify_mode(asio::ssl::verify_none);
+}
+
+Expected<std::string, std::string> Runtime::reload() {
+    const auto current = config();
+    auto fresh = load_config(current->source);
+    if (!fresh) return Unexpected(fresh.error());
+    auto grants = load_grants(*fresh);
+    if (!grants) return Unexpected(grants.error());
+
+    std::string summary = std::to_string((*grants)->rules().size()) + " grant rules";
+    const std::string restart = needs_restart(*current, *fresh);
+    // Keep what a reload cannot change, so the snapshot describes what really runs.
+    fresh->listen = current->listen;
+    fresh->threads = current->threads;
+    fresh->tls_cert = current->tls_cert;
+    fresh->tls_key = current->tls_key;
+    fresh->backends = current->backends;
+    const bool revoke = fresh->revoke_existing;
+    std::atomic_store(&config_,
+                      std::shared_ptr<const Config>(std::make_shared<Config>(std::move(*fresh))));
+    std::atomic_store(&grants_, std::move(*grants));
+    if (!restart.empty())
+        summary += "; changes to " + restart + " need a restart and were not applied";
+
+    if (revoke) {
+        const auto now = this->grants();
+        unsigned revoked = 0;
+        for (const auto& [id, entry] : sessions.snapshot()) {
+            const auth::Decision d = now->decide(entry.user, entry.client);
+            if (d.allowed() && (!d.rule->options.require_ssl || entry.tls)) continue;
+            spdlog::info("session {} {} user '{}': closed: revoked by the new grants", id,
+                         entry.client.address.to_string(), entry.user);
+            sessions.terminate(id);
+            ++revoked;
+        }
+        summary += "; " + std::to_string(revoked) + " sessions revoked";
+    }
+    return summary;
 }
 
 Expected<std::shared_ptr<const auth::GrantTable>, std::string> load_grants(const Config& config) {

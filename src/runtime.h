@@ -1,8 +1,11 @@
 #pragma once
-// What every session shares: the configuration, the grants in force, the backends, TLS contexts.
+// What every session shares: the configuration and grants in force, the backends, TLS contexts,
+// the registry of live sessions.
 
 #include <atomic>
+#include <map>
 #include <memory>
+#include <mutex>
 
 #include "auth/grant_table.h"
 #include "src/backends.h"
@@ -12,26 +15,47 @@
 
 namespace hostgate {
 
-struct Runtime {
-    explicit Runtime(Config c);
+// Sessions per rule, for MAX_USER_CONNECTIONS. Rules are named by their account text, so a
+// count carries over a reload that keeps the account.
+class RuleCounters {
+  public:
+    // Takes a place for the rule; false when `limit` (0: none) places are taken already.
+    bool acquire(const std::string& account, unsigned limit, unsigned& current);
+    void release(const std::string& account);
 
-    Config config;
+  private:
+    std::mutex mutex_;
+    std::map<std::string, unsigned> counts_;
+};
+
+class Runtime {
+  public:
+    // Throws on unusable TLS files.
+    Runtime(Config config, std::shared_ptr<const auth::GrantTable> grants);
+
+    // The configuration and grants in force; a session keeps the snapshot it started with.
+    std::shared_ptr<const Config> config() const { return std::atomic_load(&config_); }
+    std::shared_ptr<const auth::GrantTable> grants() const { return std::atomic_load(&grants_); }
+
+    // Re-reads the config file and the grants file. Either being bad keeps everything in force
+    // and returns why; otherwise returns what changed. Listeners, threads, [tls] and backends
+    // keep their start-up values (a change to them is reported as needing a restart). With
+    // [grants] revoke_existing, sessions the new rules do not allow are closed.
+    Expected<std::string, std::string> reload();
+
     Backends backends;
     std::unique_ptr<asio::ssl::context> client_tls;  // our certificate, when [tls] is set
     asio::ssl::context backend_tls{asio::ssl::context::tls_client};
-
-    std::shared_ptr<const auth::GrantTable> grants() const { return std::atomic_load(&grants_); }
-    void set_grants(std::shared_ptr<const auth::GrantTable> g) {
-        std::atomic_store(&grants_, std::move(g));
-    }
+    SessionRegistry sessions;  // authenticated sessions, for KILL and reloads
+    RuleCounters rule_counters;
+    std::atomic<unsigned> active_sessions{0};
 
     std::uint32_t next_session_id() {
         return next_session_id_.fetch_add(1, std::memory_order_relaxed);
     }
-    std::atomic<unsigned> active_sessions{0};
-    SessionRegistry sessions;  // authenticated sessions, for KILL
 
   private:
+    std::shared_ptr<const Config> config_;
     std::shared_ptr<const auth::GrantTable> grants_;
     std::atomic<std::uint32_t> next_session_id_{1};
 };

@@ -9,19 +9,21 @@
 namespace hostgate {
 namespace {
 
+using Loops = std::vector<std::unique_ptr<asio::io_context>>;
+using Acceptors = std::vector<std::unique_ptr<tcp::acceptor>>;
+
 awaitable<void> accept_loop(Runtime& rt, tcp::acceptor& acceptor) {
     for (;;) {
         auto [ec, socket] = co_await acceptor.async_accept(use_nothrow);
-        if (ec == asio::error::operation_aborted) co_return;
+        if (ec == asio::error::operation_aborted || !acceptor.is_open()) co_return;
         if (ec) {
-            spdlog::warn("accept on {}: {}", to_endpoint(acceptor.local_endpoint()).to_string(),
-                         ec.message());
+            spdlog::warn("accept: {}", ec.message());
             continue;
         }
         const std::uint32_t id = rt.next_session_id();
-        if (rt.active_sessions.load() >= rt.config.max_connections) {
-            spdlog::warn("session {}: refused: max_connections ({}) reached", id,
-                         rt.config.max_connections);
+        const unsigned limit = rt.config()->max_connections;
+        if (rt.active_sessions.load() >= limit) {
+            spdlog::warn("session {}: refused: max_connections ({}) reached", id, limit);
             protocol::Bytes err, framed;
             protocol::mysql::encode_err({1040, "", "Too many connections"}, err);
             protocol::mysql::write_packet(framed, 0, err);
@@ -34,31 +36,72 @@ awaitable<void> accept_loop(Runtime& rt, tcp::acceptor& acceptor) {
     }
 }
 
+Acceptors listen(const Config& config, Loops& loops) {
+    Acceptors acceptors;
+    for (const auto& address : config.listen) {
+        for (auto& loop : loops) {
+            auto acceptor = std::make_unique<tcp::acceptor>(*loop);
+            const auto endpoint = to_asio(address);
+            acceptor->open(endpoint.protocol());
+            acceptor->set_option(tcp::acceptor::reuse_address(true));
+            const int one = 1;  // one acceptor per loop; the kernel spreads connections
+            ::setsockopt(acceptor->native_handle(), SOL_SOCKET, SO_REUSEPORT, &one, sizeof one);
+            if (endpoint.address().is_v6()) acceptor->set_option(asio::ip::v6_only(true));
+            acceptor->bind(endpoint);
+            acceptor->listen(asio::socket_base::max_listen_connections);
+            acceptors.push_back(std::move(acceptor));
+        }
+        spdlog::info("listening on {}", address.to_string());
+    }
+    return acceptors;
+}
+
+// SIGTERM: stop accepting, let sessions finish for shutdown_grace_ms, close the rest, stop.
+awaitable<void> shut_down(Runtime& rt, Acceptors& acceptors, Loops& loops) {
+    asio::steady_timer timer(co_await asio::this_coro::executor);
+    // Each acceptor is closed on its own loop's thread; wait until all are.
+    auto open = std::make_shared<std::atomic<std::size_t>>(acceptors.size());
+    for (auto& acceptor : acceptors)
+        asio::post(acceptor->get_executor(), [a = acceptor.get(), open] {
+            std::error_code ignored;
+            a->close(ignored);
+            --*open;
+        });
+    while (*open > 0) {
+        timer.expires_after(std::chrono::milliseconds(5));
+        co_await timer.async_wait(use_nothrow);
+    }
+    const auto grace = rt.config()->shutdown_grace;
+    spdlog::info("stopped accepting; {} sessions may finish within {} ms",
+                 rt.active_sessions.load(), grace.count());
+    auto wait_for_sessions = [&](std::chrono::steady_clock::time_point until) -> awaitable<void> {
+        while (rt.active_sessions.load() > 0 && std::chrono::steady_clock::now() < until) {
+            timer.expires_after(std::chrono::milliseconds(20));
+            co_await timer.async_wait(use_nothrow);
+        }
+    };
+    co_await wait_for_sessions(std::chrono::steady_clock::now() + grace);
+    if (rt.active_sessions.load() > 0) {
+        spdlog::info("closing {} sessions still open", rt.active_sessions.load());
+        for (const auto& [id, entry] : rt.sessions.snapshot()) rt.sessions.terminate(id);
+        co_await wait_for_sessions(std::chrono::steady_clock::now() + std::chrono::seconds(2));
+    }
+    spdlog::info("stopped");
+    for (auto& loop : loops) loop->stop();
+}
+
 }  // namespace
 
 int run_server(Runtime& rt) {
+    const auto config = rt.config();
     const unsigned threads =
-        rt.config.threads ? rt.config.threads : std::max(1u, std::thread::hardware_concurrency());
-    std::vector<std::unique_ptr<asio::io_context>> loops;
+        config->threads ? config->threads : std::max(1u, std::thread::hardware_concurrency());
+    Loops loops;
     for (unsigned i = 0; i < threads; ++i) loops.push_back(std::make_unique<asio::io_context>(1));
 
-    std::vector<std::unique_ptr<tcp::acceptor>> acceptors;
+    Acceptors acceptors;
     try {
-        for (const auto& address : rt.config.listen) {
-            for (auto& loop : loops) {
-                auto acceptor = std::make_unique<tcp::acceptor>(*loop);
-                const auto endpoint = to_asio(address);
-                acceptor->open(endpoint.protocol());
-                acceptor->set_option(tcp::acceptor::reuse_address(true));
-                const int one = 1;
-                ::setsockopt(acceptor->native_handle(), SOL_SOCKET, SO_REUSEPORT, &one, sizeof one);
-                if (endpoint.address().is_v6()) acceptor->set_option(asio::ip::v6_only(true));
-                acceptor->bind(endpoint);
-                acceptor->listen(asio::socket_base::max_listen_connections);
-                acceptors.push_back(std::move(acceptor));
-            }
-            spdlog::info("listening on {}", address.to_string());
-        }
+        acceptors = listen(*config, loops);
     } catch (const std::system_error& e) {
         spdlog::critical("cannot listen: {}", e.what());
         return 1;
@@ -68,15 +111,27 @@ int run_server(Runtime& rt) {
 
     // Learn the backends' greetings before the first client arrives.
     for (Backend* b : rt.backends.all())
-        asio::co_spawn(*loops.front(), probe_backend(*b, rt.config.connect_timeout),
-                       asio::detached);
+        asio::co_spawn(*loops.front(), probe_backend(*b, config->connect_timeout), asio::detached);
 
-    asio::signal_set signals(*loops.front(), SIGTERM, SIGINT);
-    signals.async_wait([&](std::error_code ec, int signal) {
+    asio::signal_set stop_signals(*loops.front(), SIGTERM, SIGINT);
+    stop_signals.async_wait([&](std::error_code ec, int signal) {
         if (ec) return;
-        spdlog::info("signal {}: stopping", signal);
-        for (auto& loop : loops) loop->stop();
+        spdlog::info("signal {}: shutting down", signal);
+        asio::co_spawn(*loops.front(), shut_down(rt, acceptors, loops), asio::detached);
     });
+    asio::signal_set reload_signal(*loops.front(), SIGHUP);
+    std::function<void(std::error_code, int)> on_reload = [&](std::error_code ec, int) {
+        if (ec) return;
+        auto result = rt.reload();
+        if (result) {
+            spdlog::info("reloaded {}: {}", rt.config()->source.string(), *result);
+        } else {
+            spdlog::error("reload failed, the previous configuration and grants stay in force: {}",
+                          result.error());
+        }
+        reload_signal.async_wait(on_reload);
+    };
+    reload_signal.async_wait(on_reload);
 
     std::vector<std::thread> workers;
     for (unsigned i = 1; i < threads; ++i) workers.emplace_back([&, i] { loops[i]->run(); });

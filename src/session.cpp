@@ -32,10 +32,12 @@ class Session {
   public:
     Session(Runtime& runtime, tcp::socket socket, std::uint32_t id)
         : rt_(runtime),
+          config_(runtime.config()),
           id_(id),
           client_(std::move(socket)),
-          client_channel_(client_, runtime.config.max_packet_size) {}
+          client_channel_(client_, config_->max_packet_size) {}
 
+    ~Session();
     awaitable<void> run();
 
   private:
@@ -58,6 +60,7 @@ class Session {
     auth::ClientHost client_host() const { return {client_addr_.address.unmapped(), std::nullopt}; }
 
     Runtime& rt_;
+    const std::shared_ptr<const Config> config_;  // as it was when the session started
     std::uint32_t id_;
     Stream client_;
     PacketChannel client_channel_;
@@ -73,6 +76,7 @@ class Session {
     std::uint8_t client_seq_ = 0;  // sequence id of the client's last packet
     std::string user_;
     const Backend* backend_info_ = nullptr;
+    std::optional<std::string> rule_place_;  // the rule whose MAX_USER_CONNECTIONS place we hold
     std::uint32_t backend_thread_ = 0;
     protocol::Bytes refusal_;  // the ERR packet refuse() sends
 };
@@ -99,9 +103,9 @@ awaitable<void> Session::send_refusal() {
 awaitable<bool> Session::recover_client_address() {
     client_addr_ = peer_;
     destination_ = local_;
-    if (!rt_.config.trusted_proxies.contains(peer_.address)) co_return true;
+    if (!config_->trusted_proxies.contains(peer_.address)) co_return true;
     via_ = peer_;
-    if (rt_.config.proxy_protocol == ProxyProtocolMode::optional &&
+    if (config_->proxy_protocol == ProxyProtocolMode::optional &&
         client_.socket().available() == 0) {
         // Nothing waiting: serve at once, and sniff for a late header after the greeting.
         co_return true;
@@ -212,8 +216,8 @@ awaitable<std::optional<mysql::HandshakeV10>> Session::connect_to_backend(const 
     // The first backend of the group that answers.
     for (Backend* b : candidates) {
         const protocol::Bytes header = proxy_header_for(*b, client_addr_, destination_);
-        auto c = co_await connect_backend(*b, header, rt_.config.connect_timeout,
-                                          rt_.config.max_packet_size);
+        auto c = co_await connect_backend(*b, header, config_->connect_timeout,
+                                          config_->max_packet_size);
         if (!c) {
             spdlog::warn("{}: backend {}: {}", who(), b->describe(), c.error());
             continue;
@@ -258,7 +262,7 @@ awaitable<bool> Session::authenticate(const mysql::HandshakeResponse41& login,
         co_return false;
     }
 
-    PacketChannel backend_channel(*backend_, rt_.config.max_packet_size);
+    PacketChannel backend_channel(*backend_, config_->max_packet_size);
     std::uint8_t backend_seq = 1;
     const bool backend_tls = chosen->config().tls == BackendTls::required ||
                              (chosen->config().tls == BackendTls::mirror && client_.tls());
@@ -353,8 +357,7 @@ awaitable<bool> Session::check_host() {
 awaitable<bool> Session::greet() {
     auto traits = rt_.backends.greeting_traits();
     if (!traits) {
-        for (Backend* b : rt_.backends.all())
-            co_await probe_backend(*b, rt_.config.connect_timeout);
+        for (Backend* b : rt_.backends.all()) co_await probe_backend(*b, config_->connect_timeout);
         traits = rt_.backends.greeting_traits();
     }
     if (!traits) {
@@ -397,8 +400,24 @@ awaitable<std::optional<auth::Rule>> Session::check_grants(
     }
     const auto grants = rt_.grants();
     const auth::Decision decision = grants->decide(login.username, client_host());
-    if (decision.allowed() && (!decision.rule->options.require_ssl || client_.tls()))
-        co_return *decision.rule;
+    if (decision.allowed() && (!decision.rule->options.require_ssl || client_.tls())) {
+        const auth::Rule& rule = *decision.rule;
+        unsigned current = 0;
+        if (!rt_.rule_counters.acquire(rule.account(), rule.options.max_user_connections,
+                                       current)) {
+            spdlog::info("{}: refused: {} has {} sessions, its MAX_USER_CONNECTIONS", who(),
+                         rule.account(), current);
+            refuse(client_seq_ + 1,
+                   {1226, "42000",
+                    "User '" + login.username +
+                        "' has exceeded the 'max_user_connections' resource (current value: " +
+                        std::to_string(current) + ")"});
+            co_await send_refusal();
+            co_return std::nullopt;
+        }
+        rule_place_ = rule.account();
+        co_return rule;
+    }
 
     if (decision.allowed()) {
         spdlog::info("{}: denied: {} requires TLS", who(), decision.rule->account());
@@ -413,7 +432,12 @@ awaitable<std::optional<auth::Rule>> Session::check_grants(
 }
 
 awaitable<void> Session::relay(const mysql::HandshakeResponse41& login) {
-    rt_.sessions.add(id_, {user_, backend_info_, backend_thread_});
+    auto executor = co_await asio::this_coro::executor;
+    rt_.sessions.add(id_, {user_, client_host(), client_.tls(), backend_info_, backend_thread_,
+                           executor, [this] {
+                               client_.close();
+                               if (backend_) backend_->close();
+                           }});
     RelayContext relay{
         rt_, id_, backend_info_, client_host(), login.capabilities, login.character_set, user_};
     const RelayEnd end = co_await run_relay(relay, client_, client_channel_.buffered(), *backend_);
@@ -438,7 +462,7 @@ awaitable<void> Session::run() {
     client_.socket().set_option(tcp::no_delay(true), ec);
 
     // The handshake as a whole, backend login included, has handshake_timeout_ms.
-    Watchdog handshake_deadline(co_await asio::this_coro::executor, rt_.config.handshake_timeout,
+    Watchdog handshake_deadline(co_await asio::this_coro::executor, config_->handshake_timeout,
                                 [this] {
                                     client_.close();
                                     if (backend_) backend_->close();
@@ -463,6 +487,10 @@ awaitable<void> Session::run() {
     co_await relay(*login);
     client_.close();
     spdlog::info("{}: closed", who());
+}
+
+Session::~Session() {
+    if (rule_place_) rt_.rule_counters.release(*rule_place_);
 }
 
 }  // namespace

@@ -1,0 +1,167 @@
+"""Running hostgate: reload on SIGHUP, graceful shutdown on SIGTERM, connection limits."""
+import os
+import signal
+import socket
+import subprocess
+import time
+import unittest
+
+import pymysql
+
+from support import raw_mysql
+from support.servers import Hostgate, MariaDB, wait_until
+
+HOSTGATE = os.environ["HOSTGATE"]
+SQLCLIENT = os.environ["SQLCLIENT"]
+
+db = None
+
+
+def setUpModule():
+    global db
+    db = MariaDB().start()
+    for host in ("127.0.0.5", "127.0.0.6"):
+        db.execute(f"CREATE USER 'app'@'{host}' IDENTIFIED BY 'app-secret'")
+
+
+def tearDownModule():
+    db.stop()
+
+
+def connect(hg, bind, **kwargs):
+    return pymysql.connect(host="127.0.0.1", port=hg.port, user="app", password="app-secret",
+                           bind_address=bind, connect_timeout=30, read_timeout=60, **kwargs)
+
+
+def user_of(conn):
+    with conn.cursor() as cur:
+        cur.execute("SELECT USER()")
+        return cur.fetchone()[0]
+
+
+def error_code(hg, bind):
+    try:
+        connect(hg, bind).close()
+        return 0
+    except pymysql.err.OperationalError as e:
+        return e.args[0]
+
+
+class Reload(unittest.TestCase):
+    def setUp(self):
+        self.hg = Hostgate(HOSTGATE, "'app'@'127.0.0.5'\n",
+                           backends=[{"name": "db1", "address": f"127.0.0.1:{db.port}"}]).start()
+        self.addCleanup(self.hg.stop)
+
+    def reload(self, grants=None, config=None):
+        before = self.hg.log().count("reload")
+        if grants is not None:
+            (self.hg.dir / "grants.conf").write_text(grants)
+        if config is not None:
+            (self.hg.dir / "hostgate.toml").write_text(config)
+        self.hg.process.send_signal(signal.SIGHUP)
+        wait_until(lambda: self.hg.log().count("reload") > before, 30, "the reload to be logged")
+        return [line for line in self.hg.log().splitlines() if "reload" in line][-1]
+
+    def test_new_rules_for_new_sessions_old_sessions_kept(self):
+        old = connect(self.hg, "127.0.0.5")
+        self.assertEqual(error_code(self.hg, "127.0.0.6"), 1130)
+        line = self.reload("'app'@'127.0.0.6'\n")
+        self.assertIn("reloaded", line)
+        self.assertIn("1 grant rules", line)
+        new = connect(self.hg, "127.0.0.6")
+        self.assertEqual(user_of(new), "app@127.0.0.6")
+        self.assertEqual(error_code(self.hg, "127.0.0.5"), 1130)
+        self.assertEqual(user_of(old), "app@127.0.0.5")  # not dropped
+        old.close()
+        new.close()
+
+    def test_bad_grants_keep_the_old_rules(self):
+        line = self.reload("'app'@'127.0.0.6'\n'app'@'10.0.0.300'\n")
+        self.assertIn("reload failed, the previous configuration and grants stay in force", line)
+        self.assertIn("grants.conf:2:7: '10.0.0.300' is not a valid IP address", line)
+        self.assertEqual(error_code(self.hg, "127.0.0.5"), 0)
+        self.assertEqual(error_code(self.hg, "127.0.0.6"), 1130)
+
+    def test_bad_config_keeps_everything(self):
+        config = (self.hg.dir / "hostgate.toml").read_text()
+        line = self.reload(config=config.replace("threads = 2", "threads = 2\nbogus = 1"))
+        self.assertIn("server.bogus: unknown key", line)
+        self.assertEqual(error_code(self.hg, "127.0.0.5"), 0)
+
+    def test_revoke_existing_closes_sessions_no_longer_allowed(self):
+        config = (self.hg.dir / "hostgate.toml").read_text()
+        config = config.replace('file = "grants.conf"', 'file = "grants.conf"\nrevoke_existing = true')
+        self.reload(config=config, grants="'app'@'127.0.0.5'\n'app'@'127.0.0.6'\n")
+        keep = connect(self.hg, "127.0.0.5")
+        drop = connect(self.hg, "127.0.0.6")
+        line = self.reload(grants="'app'@'127.0.0.5'\n")
+        self.assertIn("1 sessions revoked", line)
+        self.assertEqual(user_of(keep), "app@127.0.0.5")
+        with self.assertRaises(pymysql.err.OperationalError):
+            user_of(drop)
+        keep.close()
+
+    def test_restart_only_keys_are_reported(self):
+        config = (self.hg.dir / "hostgate.toml").read_text()
+        line = self.reload(config=config.replace("threads = 2", "threads = 3"))
+        self.assertIn("changes to server.threads need a restart and were not applied", line)
+
+
+class Shutdown(unittest.TestCase):
+    def test_sigterm_lets_running_queries_finish(self):
+        hg = Hostgate(HOSTGATE, "'app'@'127.0.0.5'\n", backends=[{"name": "db1", "address": f"127.0.0.1:{db.port}"}],
+                      server={"shutdown_grace_ms": 30000}).start()
+        self.addCleanup(hg.stop)
+        sleeper = subprocess.Popen([SQLCLIENT, "--port", str(hg.port), "--bind", "127.0.0.5", "--user", "app",
+                                    "--password", "app-secret", "query", "SELECT SLEEP(2)"],
+                                   stdout=subprocess.PIPE, text=True)
+        self.assertTrue(sleeper.stdout.readline().startswith("CONNECTED"))
+        hg.process.send_signal(signal.SIGTERM)
+        hg.wait_for_log("stopped accepting")
+        with self.assertRaises(ConnectionRefusedError):
+            socket.create_connection(("127.0.0.1", hg.port), timeout=10)
+        self.assertEqual(sleeper.stdout.read().strip(), "0")  # SLEEP finished normally
+        self.assertEqual(sleeper.wait(timeout=30), 0)
+        self.assertEqual(hg.process.wait(timeout=30), 0)
+
+    def test_sigterm_closes_idle_sessions_after_the_grace_period(self):
+        hg = Hostgate(HOSTGATE, "'app'@'127.0.0.5'\n", backends=[{"name": "db1", "address": f"127.0.0.1:{db.port}"}],
+                      server={"shutdown_grace_ms": 500}).start()
+        self.addCleanup(hg.stop)
+        idle = connect(hg, "127.0.0.5")
+        started = time.monotonic()
+        hg.process.send_signal(signal.SIGTERM)
+        self.assertEqual(hg.process.wait(timeout=30), 0)
+        self.assertLess(time.monotonic() - started, 10)
+        self.assertIn("closing 1 sessions still open", hg.log())
+        with self.assertRaises(pymysql.err.OperationalError):
+            user_of(idle)
+
+
+class Limits(unittest.TestCase):
+    def test_max_user_connections_per_rule(self):
+        hg = Hostgate(HOSTGATE, "'app'@'127.0.0.5'  MAX_USER_CONNECTIONS 2\n'app'@'127.0.0.6'\n",
+                      backends=[{"name": "db1", "address": f"127.0.0.1:{db.port}"}]).start()
+        self.addCleanup(hg.stop)
+        first, second = connect(hg, "127.0.0.5"), connect(hg, "127.0.0.5")
+        with self.assertRaises(pymysql.err.OperationalError) as e:
+            connect(hg, "127.0.0.5")
+        self.assertEqual(e.exception.args, (1226, "User 'app' has exceeded the 'max_user_connections' "
+                                                  "resource (current value: 2)"))
+        other_rule = connect(hg, "127.0.0.6")  # another rule, its own count
+        first.close()
+        wait_until(lambda: error_code(hg, "127.0.0.5") == 0, 30, "a place to free up")
+        second.close()
+        other_rule.close()
+
+    def test_max_connections(self):
+        hg = Hostgate(HOSTGATE, "'app'@'127.0.0.5'\n", backends=[{"name": "db1", "address": f"127.0.0.1:{db.port}"}],
+                      server={"max_connections": 2}).start()
+        self.addCleanup(hg.stop)
+        held = [connect(hg, "127.0.0.5"), connect(hg, "127.0.0.5")]
+        with socket.create_connection(("127.0.0.1", hg.port), timeout=30, source_address=("127.0.0.5", 0)) as s:
+            seq, payload = raw_mysql.read_packet(s)
+        self.assertEqual((seq, payload), (0, b"\xff\x10\x04Too many connections"))
+        for c in held:
+            c.close()
