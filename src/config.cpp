@@ -101,7 +101,7 @@ Config parse(const std::filesystem::path& path) {
                           std::string(e.description())};
     }
     const Reader r(path.string());
-    r.only(root, "", {"server", "tls", "grants", "backend"});
+    r.only(root, "", {"server", "tls", "grants", "audit", "backend"});
     const auto base = path.parent_path();
     auto relative = [&](const std::string& p) {
         return p.empty() ? std::filesystem::path() : base / p;
@@ -160,6 +160,10 @@ Config parse(const std::filesystem::path& path) {
         c.revoke_existing = **n->as_boolean();
     }
     if (c.grants_file.empty()) r.fail(nullptr, "grants.file", "is required");
+
+    const toml::table& audit = section("audit");
+    r.only(audit, "audit.", {"file"});
+    c.audit_file = relative(r.string(audit, "audit.", "file", ""));
 
     const toml::node* backends = root.get("backend");
     if (!backends) r.fail(nullptr, "backend", "at least one [[backend]] is required");

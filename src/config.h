@@ -48,6 +48,9 @@ struct Config {
     std::filesystem::path grants_file;
     bool revoke_existing = false;  // on reload, close sessions the new rules no longer allow
 
+    // [audit]
+    std::filesystem::path audit_file;  // empty: no audit log
+
     // [[backend]]
     std::vector<BackendConfig> backends;
 };

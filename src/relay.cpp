@@ -17,12 +17,13 @@ constexpr std::size_t kMaxKillStatement = 64;  // longer COM_QUERY packets are n
 constexpr std::string_view kForcedSwitchPlugin = "hostgate_forced_switch";
 
 // Backend to client: bytes as they come.
-awaitable<RelayEnd> pump_backend_to_client(Stream& backend, Stream& client) {
+awaitable<RelayEnd> pump_backend_to_client(RelayContext& ctx, Stream& backend, Stream& client) {
     std::vector<std::byte> buffer(kRelayBuffer);
     for (;;) {
         auto [ec, n] = co_await backend.read_some(asio::buffer(buffer));
         if (ec) co_return RelayEnd{};
         if (co_await client.write(asio::buffer(buffer.data(), n))) co_return RelayEnd{};
+        ctx.bytes_out += n;
     }
 }
 
@@ -101,6 +102,7 @@ class ClientPump {
     awaitable<std::error_code> flush(std::size_t to) {
         if (to == start_) co_return std::error_code{};
         auto ec = co_await backend_.write(asio::buffer(buffer_.data() + start_, to - start_));
+        ctx_.bytes_in += to - start_;
         start_ = to;
         co_return ec;
     }
@@ -124,10 +126,17 @@ class ClientPump {
             co_return RelayEnd{};
         }
         const auth::Decision d = ctx_.runtime.grants()->decide(request->username, ctx_.client);
+        AuditEvent event{
+            .event = "change_user", .user = request->username, .db = request->database};
         if (!d.allowed()) {
+            event.reason = "denied: no rule for this user from this address";
+            ctx_.audit(std::move(event));
             co_return RelayEnd{
                 RefusedChangeUser{request->username, !request->auth_response.empty()}};
         }
+        event.rule = d.rule->account();
+        event.reason = "allowed; from user '" + ctx_.user + "'";
+        ctx_.audit(std::move(event));
         spdlog::info("session {}: COM_CHANGE_USER from '{}' to '{}' allowed by {}", ctx_.session_id,
                      ctx_.user, request->username, d.rule->account());
         ctx_.user = request->username;
@@ -201,7 +210,7 @@ awaitable<RelayEnd> pump_client_to_backend(RelayContext& context, Stream& client
 awaitable<RelayEnd> run_relay(RelayContext& context, Stream& client,
                               protocol::ByteSpan client_pending, Stream& backend) {
     auto result = co_await (pump_client_to_backend(context, client, backend, client_pending) ||
-                            pump_backend_to_client(backend, client));
+                            pump_backend_to_client(context, backend, client));
     co_return std::visit([](RelayEnd e) { return e; }, result);
 }
 

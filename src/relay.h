@@ -2,11 +2,13 @@
 // The command phase: bytes pumped both ways, with the client's commands framed so that
 // COM_CHANGE_USER is checked against the grants before it reaches the backend.
 
+#include <functional>
 #include <optional>
 #include <string>
 
 #include "auth/grant_table.h"
 #include "protocol/byte_io.h"
+#include "src/audit.h"
 #include "src/runtime.h"
 #include "src/stream.h"
 
@@ -19,7 +21,10 @@ struct RelayContext {
     auth::ClientHost client;
     std::uint32_t client_capabilities;
     std::uint8_t character_set;
-    std::string& user;  // updated by an allowed COM_CHANGE_USER
+    std::string& user;                      // updated by an allowed COM_CHANGE_USER
+    std::uint64_t bytes_in = 0;             // client to backend
+    std::uint64_t bytes_out = 0;            // backend to client
+    std::function<void(AuditEvent)> audit;  // the session's fields are filled in by the session
 };
 
 struct RefusedChangeUser {

@@ -26,6 +26,7 @@ std::string needs_restart(const Config& before, const Config& after) {
                         a.proxy_protocol == b.proxy_protocol && a.tls == b.tls;
     }
     check(same_backends, "[[backend]]");
+    check(before.audit_file == after.audit_file, "audit.file");
     return out;
 }
 
@@ -78,6 +79,7 @@ Expected<std::string, std::string> Runtime::reload() {
     fresh->tls_cert = current->tls_cert;
     fresh->tls_key = current->tls_key;
     fresh->backends = current->backends;
+    fresh->audit_file = current->audit_file;
     const bool revoke = fresh->revoke_existing;
     std::atomic_store(&config_,
                       std::shared_ptr<const Config>(std::make_shared<Config>(std::move(*fresh))));

@@ -8,6 +8,7 @@
 #include <mutex>
 
 #include "auth/grant_table.h"
+#include "src/audit.h"
 #include "src/backends.h"
 #include "src/config.h"
 #include "src/net.h"
@@ -48,6 +49,7 @@ class Runtime {
     asio::ssl::context backend_tls{asio::ssl::context::tls_client};
     SessionRegistry sessions;  // authenticated sessions, for KILL and reloads
     RuleCounters rule_counters;
+    std::unique_ptr<AuditLog> audit;  // when [audit] file is set; opened by the server
     std::atomic<unsigned> active_sessions{0};
 
     std::uint32_t next_session_id() {

@@ -101,9 +101,10 @@ int run_server(Runtime& rt) {
 
     Acceptors acceptors;
     try {
+        if (!config->audit_file.empty()) rt.audit = std::make_unique<AuditLog>(config->audit_file);
         acceptors = listen(*config, loops);
     } catch (const std::system_error& e) {
-        spdlog::critical("cannot listen: {}", e.what());
+        spdlog::critical("cannot start: {}", e.what());
         return 1;
     }
     for (auto& acceptor : acceptors)
@@ -130,14 +131,29 @@ int run_server(Runtime& rt) {
                           result.error());
         }
         reload_signal.async_wait(on_reload);
+        asio::signal_set reopen_signal(*loops.front(), SIGUSR1);
+        std::function<void(std::error_code, int)> on_reopen = [&](std::error_code error, int) {
+            if (error) return;
+            if (rt.audit) rt.audit->reopen();
+            reopen_signal.async_wait(on_reopen);
+        };
+        reopen_signal.async_wait(on_reopen);
     };
     reload_signal.async_wait(on_reload);
+    asio::signal_set reopen_signal(*loops.front(), SIGUSR1);
+    std::function<void(std::error_code, int)> on_reopen = [&](std::error_code error, int) {
+        if (error) return;
+        if (rt.audit) rt.audit->reopen();
+        reopen_signal.async_wait(on_reopen);
+    };
+    reopen_signal.async_wait(on_reopen);
 
     std::vector<std::thread> workers;
     for (unsigned i = 1; i < threads; ++i) workers.emplace_back([&, i] { loops[i]->run(); });
     loops.front()->run();
     for (auto& loop : loops) loop->stop();
     for (auto& w : workers) w.join();
+    rt.audit.reset();  // writes what is queued
     return 0;
 }
 

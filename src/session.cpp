@@ -57,6 +57,14 @@ class Session {
     void refuse(std::uint8_t seq, const ErrorReply& e, bool with_sql_state = true);
     awaitable<void> send_refusal();
     std::string who() const;
+    // One connection event: a log line "<who>: <reason>" and, with [audit], a JSON line.
+    void report(spdlog::level::level_enum level, const char* event, const std::string& reason,
+                AuditEvent details = {});
+    // The session's own fields (session, client, via, user, db) added to an event.
+    AuditEvent common(AuditEvent e) const;
+    static std::string rule_text(const auth::Rule& r) {
+        return r.account() + (r.line ? " (line " + std::to_string(r.line) + ")" : "");
+    }
     auth::ClientHost client_host() const { return {client_addr_.address.unmapped(), std::nullopt}; }
 
     Runtime& rt_;
@@ -76,6 +84,9 @@ class Session {
     std::uint8_t client_seq_ = 0;  // sequence id of the client's last packet
     std::string user_;
     const Backend* backend_info_ = nullptr;
+    std::string db_;
+    std::uint64_t bytes_in_ = 0, bytes_out_ = 0;
+    const std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
     std::optional<std::string> rule_place_;  // the rule whose MAX_USER_CONNECTIONS place we hold
     std::uint32_t backend_thread_ = 0;
     protocol::Bytes refusal_;  // the ERR packet refuse() sends
@@ -93,6 +104,24 @@ void Session::refuse(std::uint8_t seq, const ErrorReply& e, bool with_sql_state)
     mysql::encode_err({e.code, with_sql_state ? e.sql_state : "", e.message}, payload);
     refusal_.clear();
     mysql::write_packet(refusal_, seq, payload);
+}
+
+AuditEvent Session::common(AuditEvent e) const {
+    e.session = id_;
+    e.client = client_addr_.to_string();
+    if (via_) e.via = via_->to_string();
+    if (e.user.empty()) e.user = user_;
+    if (e.db.empty()) e.db = db_;
+    return e;
+}
+
+void Session::report(spdlog::level::level_enum level, const char* event, const std::string& reason,
+                     AuditEvent details) {
+    spdlog::log(level, "{}: {}", who(), reason);
+    if (!rt_.audit) return;
+    details.event = event;
+    details.reason = reason;
+    rt_.audit->record(common(std::move(details)));
 }
 
 awaitable<void> Session::send_refusal() {
@@ -113,13 +142,13 @@ awaitable<bool> Session::recover_client_address() {
     auto header = co_await client_channel_.read_proxy_header({});
     if (!header) {
         if (header.error().category() == proxy::error_category()) {
-            spdlog::warn("session {} {}: malformed PROXY header: {}", id_, peer_.to_string(),
-                         header.error().message());
+            report(spdlog::level::warn, "proxy_rejected",
+                   "malformed PROXY header: " + header.error().message());
             refuse(0, {1105, "HY000", "Failed to parse proxy header"}, false);
             co_await send_refusal();
         } else {
-            spdlog::info("session {} {}: no PROXY header: {}", id_, peer_.to_string(),
-                         header.error().message());
+            report(spdlog::level::info, "proxy_rejected",
+                   "no PROXY header: " + header.error().message());
         }
         co_return false;
     }
@@ -145,7 +174,8 @@ awaitable<bool> Session::sniff_late_proxy_header() {
     if (kind == proxy::Detected::none) co_return true;
 
     if (!via_ || header_seen_) {
-        spdlog::warn("{}: refused: PROXY header from a peer not in trusted_proxies", who());
+        report(spdlog::level::warn, "proxy_rejected",
+               "PROXY header from a peer not in trusted_proxies");
         refuse(1, {1130, "HY000",
                    "Proxy header is not accepted from " + peer_.address.unmapped().to_string()});
         co_await send_refusal();
@@ -153,7 +183,8 @@ awaitable<bool> Session::sniff_late_proxy_header() {
     }
     auto header = co_await client_channel_.read_proxy_header({});
     if (!header) {
-        spdlog::warn("{}: malformed PROXY header: {}", who(), header.error().message());
+        report(spdlog::level::warn, "proxy_rejected",
+               "malformed PROXY header: " + header.error().message());
         refuse(1, {1105, "HY000", "Failed to parse proxy header"});
         co_await send_refusal();
         co_return false;
@@ -163,7 +194,7 @@ awaitable<bool> Session::sniff_late_proxy_header() {
         client_addr_ = *client;
         destination_ = header->destination;
         if (!rt_.grants()->host_allowed(client_host())) {
-            spdlog::info("{}: refused: no rule for this host", who());
+            report(spdlog::level::info, "denied_host", "no rule for this host");
             refuse(1, {1130, "HY000",
                        auth::deny_message(auth::DenyReason::no_rule_for_host, "", client_host(),
                                           false)});
@@ -206,8 +237,9 @@ awaitable<std::optional<mysql::HandshakeV10>> Session::connect_to_backend(const 
     const std::string group = rule.options.backend.empty() ? "default" : rule.options.backend;
     const auto candidates = rt_.backends.group(group);
     if (candidates.empty()) {
-        spdlog::error("{}: rule {} names backend group '{}', which has no backend", who(),
-                      rule.account(), group);
+        report(spdlog::level::err, "auth_failed",
+               "rule " + rule.account() + " names backend group '" + group +
+                   "', which has no backend");
         refuse(client_seq_ + 1,
                {2003, "HY000", "Can't connect to MySQL server: no backend group '" + group + "'"});
         co_await send_refusal();
@@ -227,6 +259,7 @@ awaitable<std::optional<mysql::HandshakeV10>> Session::connect_to_backend(const 
         backend_thread_ = c->greeting.connection_id;
         co_return std::move(c->greeting);
     }
+    report(spdlog::level::warn, "auth_failed", "no backend of group '" + group + "' answers");
     refuse(client_seq_ + 1, {2003, "HY000",
                              "Can't connect to MySQL server on '" +
                                  candidates.front()->config().address.to_string() + "'"});
@@ -252,9 +285,10 @@ awaitable<bool> Session::authenticate(const mysql::HandshakeResponse41& login,
                        ~greeting.mariadb_capabilities)
                     : 0;
     if (missing || missing_ext) {
-        spdlog::error(
-            "{}: backend {} lacks capabilities {:#x} (MariaDB {:#x}) that clients were offered",
-            who(), chosen->describe(), missing, missing_ext);
+        report(spdlog::level::err, "auth_failed",
+               fmt::format(
+                   "backend {} lacks capabilities {:#x} (MariaDB {:#x}) that clients were offered",
+                   chosen->describe(), missing, missing_ext));
         refuse(client_seq_ + 1,
                {1105, "HY000",
                 "Backend " + backend_name + " changed its capabilities; please reconnect"});
@@ -275,7 +309,8 @@ awaitable<bool> Session::authenticate(const mysql::HandshakeResponse41& login,
         mariadb_ext ? (login.mariadb_capabilities & greeting.mariadb_capabilities) : 0;
     if (backend_tls) {
         if (!(greeting.capabilities & cap::kSsl)) {
-            spdlog::error("{}: backend {} does not offer TLS", who(), chosen->describe());
+            report(spdlog::level::err, "auth_failed",
+                   "backend " + chosen->describe() + " does not offer TLS");
             refuse(
                 client_seq_ + 1,
                 {2026, "HY000", "TLS/SSL error: backend " + backend_name + " does not offer TLS"});
@@ -288,8 +323,8 @@ awaitable<bool> Session::authenticate(const mysql::HandshakeResponse41& login,
                                   ssl_request);
         co_await backend_channel.write_packet(backend_seq++, ssl_request);
         if (auto ec = co_await backend_->start_tls_client(rt_.backend_tls)) {
-            spdlog::error("{}: TLS to backend {} failed: {}", who(), chosen->describe(),
-                          ec.message());
+            report(spdlog::level::err, "auth_failed",
+                   "TLS to backend " + chosen->describe() + " failed: " + ec.message());
             refuse(client_seq_ + 1, {2026, "HY000", "TLS/SSL error: backend " + backend_name});
             co_await send_refusal();
             co_return false;
@@ -309,8 +344,9 @@ awaitable<bool> Session::authenticate(const mysql::HandshakeResponse41& login,
     for (;;) {
         auto from_backend = co_await backend_channel.read_packet();
         if (!from_backend) {
-            spdlog::warn("{}: backend {} closed during authentication: {}", who(),
-                         chosen->describe(), from_backend.error().message());
+            report(spdlog::level::warn, "auth_failed",
+                   "backend " + chosen->describe() +
+                       " closed during authentication: " + from_backend.error().message());
             refuse(client_seq_ + 1,
                    {2013, "HY000", "Lost connection to MySQL server during query"});
             co_await send_refusal();
@@ -323,9 +359,14 @@ awaitable<bool> Session::authenticate(const mysql::HandshakeResponse41& login,
         if (first == mysql::header::kOk) break;
         if (first == mysql::header::kErr) {
             const auto err = mysql::decode_err(p);
-            spdlog::info(
-                "{}: backend {} refused the login: {}", who(), chosen->describe(),
-                err ? std::to_string(err->error_code) + " " + err->message : "malformed ERR");
+            report(
+                spdlog::level::info, "auth_failed",
+                "backend " + chosen->describe() + " refused the login: " +
+                    (err ? std::to_string(err->error_code) + " " + err->message : "malformed ERR"),
+                {.rule = rule.account(),
+                 .backend = chosen->config().name,
+                 .backend_id = greeting.connection_id,
+                 .tls = client_.tls()});
             co_return false;
         }
         // caching_sha2_password's "fast auth success" is followed by OK without a client reply.
@@ -337,15 +378,22 @@ awaitable<bool> Session::authenticate(const mysql::HandshakeResponse41& login,
         co_await backend_channel.write_packet(
             static_cast<std::uint8_t>(from_client->sequence_id - offset), from_client->payload);
     }
-    spdlog::info("{}: allowed by {}{} -> backend {} (thread {}){}", who(), rule.account(),
-                 rule.line ? " (line " + std::to_string(rule.line) + ")" : "", chosen->describe(),
-                 greeting.connection_id, client_.tls() ? " TLS " + client_.tls_description() : "");
+    report(spdlog::level::info, "auth_ok",
+           fmt::format("allowed by {}{} -> backend {} (thread {}){}", rule.account(),
+                       rule.line ? " (line " + std::to_string(rule.line) + ")" : "",
+                       chosen->describe(), greeting.connection_id,
+                       client_.tls() ? " TLS " + client_.tls_description() : ""),
+           {.rule = rule_text(rule),
+            .backend = chosen->config().name,
+            .backend_id = greeting.connection_id,
+            .tls = client_.tls()});
     co_return true;
 }
 
 awaitable<bool> Session::check_host() {
     if (rt_.grants()->host_allowed(client_host())) co_return true;
-    spdlog::info("{}: refused before the greeting: no rule for this host", who());
+    report(spdlog::level::info, "denied_host",
+           "refused before the greeting: no rule for this host");
     refuse(0,
            {1130, "HY000",
             auth::deny_message(auth::DenyReason::no_rule_for_host, "", client_host(), false)},
@@ -405,8 +453,10 @@ awaitable<std::optional<auth::Rule>> Session::check_grants(
         unsigned current = 0;
         if (!rt_.rule_counters.acquire(rule.account(), rule.options.max_user_connections,
                                        current)) {
-            spdlog::info("{}: refused: {} has {} sessions, its MAX_USER_CONNECTIONS", who(),
-                         rule.account(), current);
+            report(spdlog::level::info, "denied_user",
+                   fmt::format("{} has {} sessions, its MAX_USER_CONNECTIONS", rule.account(),
+                               current),
+                   {.rule = rule_text(rule)});
             refuse(client_seq_ + 1,
                    {1226, "42000",
                     "User '" + login.username +
@@ -420,9 +470,10 @@ awaitable<std::optional<auth::Rule>> Session::check_grants(
     }
 
     if (decision.allowed()) {
-        spdlog::info("{}: denied: {} requires TLS", who(), decision.rule->account());
+        report(spdlog::level::info, "denied_user", decision.rule->account() + " requires TLS",
+               {.rule = rule_text(*decision.rule)});
     } else {
-        spdlog::info("{}: denied: no rule for this user from this address", who());
+        report(spdlog::level::info, "denied_user", "no rule for this user from this address");
     }
     refuse(client_seq_ + 1, {1045, "28000",
                              auth::deny_message(auth::DenyReason::no_rule_for_user, login.username,
@@ -440,7 +491,13 @@ awaitable<void> Session::relay(const mysql::HandshakeResponse41& login) {
                            }});
     RelayContext relay{
         rt_, id_, backend_info_, client_host(), login.capabilities, login.character_set, user_};
+    relay.audit = [this](AuditEvent e) {
+        const std::string event = e.event, reason = e.reason;
+        report(spdlog::level::debug, event.c_str(), reason, std::move(e));
+    };
     const RelayEnd end = co_await run_relay(relay, client_, client_channel_.buffered(), *backend_);
+    bytes_in_ = relay.bytes_in;
+    bytes_out_ = relay.bytes_out;
     rt_.sessions.remove(id_);
     backend_->close();
     if (const auto& refused = end.refused_change_user) {
@@ -469,12 +526,14 @@ awaitable<void> Session::run() {
                                 });
     if (!co_await recover_client_address()) co_return;
     client_addr_.address = client_addr_.address.unmapped();
+    if (rt_.audit) rt_.audit->record(common({.event = "connect"}));
     if (!co_await check_host()) co_return;
     if (!co_await greet()) co_return;
     if (!co_await sniff_late_proxy_header()) co_return;
     const auto login = co_await read_login();
     if (!login) co_return;
     user_ = login->username;
+    db_ = login->database;
     const auto rule = co_await check_grants(*login);
     if (!rule) co_return;
     if (!co_await authenticate(*login, *rule)) {
@@ -486,7 +545,15 @@ awaitable<void> Session::run() {
 
     co_await relay(*login);
     client_.close();
-    spdlog::info("{}: closed", who());
+    report(
+        spdlog::level::info, "disconnect", "closed",
+        {.backend = backend_info_->config().name,
+         .backend_id = backend_thread_,
+         .tls = client_.tls(),
+         .bytes_in = bytes_in_,
+         .bytes_out = bytes_out_,
+         .duration_s =
+             std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count()});
 }
 
 Session::~Session() {

@@ -1,5 +1,7 @@
 """Running hostgate: reload on SIGHUP, graceful shutdown on SIGTERM, connection limits."""
+import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -8,7 +10,7 @@ import unittest
 
 import pymysql
 
-from support import raw_mysql
+from support import proxy_header, raw_mysql
 from support.servers import Hostgate, MariaDB, wait_until
 
 HOSTGATE = os.environ["HOSTGATE"]
@@ -28,9 +30,10 @@ def tearDownModule():
     db.stop()
 
 
-def connect(hg, bind, **kwargs):
+def connect(hg, bind, database=None, **kwargs):
     return pymysql.connect(host="127.0.0.1", port=hg.port, user="app", password="app-secret",
-                           bind_address=bind, connect_timeout=30, read_timeout=60, **kwargs)
+                           bind_address=bind, database=database, connect_timeout=30, read_timeout=60,
+                           **kwargs)
 
 
 def user_of(conn):
@@ -165,3 +168,80 @@ class Limits(unittest.TestCase):
         self.assertEqual((seq, payload), (0, b"\xff\x10\x04Too many connections"))
         for c in held:
             c.close()
+
+
+class Audit(unittest.TestCase):
+    def setUp(self):
+        self.hg = Hostgate(HOSTGATE, "'app'@'127.0.0.5'\n'app'@'127.0.0.6'\n",
+                           backends=[{"name": "db1", "address": f"127.0.0.1:{db.port}"}],
+                           server={"shutdown_grace_ms": 500},
+                           extra_config='[audit]\nfile = "audit.log"\n').start()
+        self.addCleanup(self.hg.stop)
+        self.path = self.hg.dir / "audit.log"
+
+    def events(self, path=None):
+        lines = (path or self.path).read_text().splitlines() if (path or self.path).exists() else []
+        return [json.loads(line) for line in lines]
+
+    def wait_events(self, predicate, what):
+        return wait_until(lambda: [e for e in self.events() if predicate(e)] or None, 30, what)
+
+    def test_session_events(self):
+        conn = connect(self.hg, "127.0.0.5", database=None)
+        port = conn._sock.getsockname()[1]
+        self.assertEqual(user_of(conn), "app@127.0.0.5")
+        conn.close()
+        done = self.wait_events(lambda e: e["event"] == "disconnect", "the disconnect event")[0]
+        mine = [e for e in self.events() if e["session"] == done["session"]]
+        self.assertEqual([e["event"] for e in mine], ["connect", "auth_ok", "disconnect"])
+        for e in mine:
+            self.assertRegex(e["time"], r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$")
+            self.assertEqual(e["client"], f"127.0.0.5:{port}")
+        ok = mine[1]
+        self.assertEqual((ok["user"], ok["rule"], ok["backend"], ok["tls"]),
+                         ("app", "'app'@'127.0.0.5' (line 1)", "db1", False))
+        self.assertIsInstance(ok["backend_id"], int)
+        self.assertGreater(done["bytes_in"], 0)
+        self.assertGreater(done["bytes_out"], 0)
+        self.assertGreaterEqual(done["duration_s"], 0)
+
+    def test_refusals(self):
+        self.assertEqual(error_code(self.hg, "127.0.0.9"), 1130)
+        with self.assertRaises(pymysql.err.OperationalError):
+            pymysql.connect(host="127.0.0.1", port=self.hg.port, user="nobody", password="x",
+                            bind_address="127.0.0.5", connect_timeout=30)
+        with socket.create_connection(("127.0.0.1", self.hg.port), timeout=30,
+                                      source_address=("127.0.0.6", 0)) as s:
+            raw_mysql.read_packet(s)
+            s.sendall(proxy_header.v1("10.0.0.1", 1, "127.0.0.1", 2))
+            raw_mysql.read_packet(s)
+        self.wait_events(lambda e: e["event"] == "proxy_rejected", "proxy_rejected")
+        by_event = {e["event"]: e for e in self.events()}
+        self.assertEqual(by_event["denied_host"]["reason"], "refused before the greeting: no rule for this host")
+        self.assertEqual((by_event["denied_user"]["user"], by_event["denied_user"]["reason"]),
+                         ("nobody", "no rule for this user from this address"))
+        self.assertEqual(by_event["proxy_rejected"]["reason"], "PROXY header from a peer not in trusted_proxies")
+
+    def test_change_user_event(self):
+        r = subprocess.run([SQLCLIENT, "--port", str(self.hg.port), "--bind", "127.0.0.5", "--user", "app",
+                            "--password", "app-secret", "change-user", "app", "app-secret"],
+                           capture_output=True, text=True, timeout=60)
+        self.assertEqual(r.returncode, 0, r.stdout)
+        e = self.wait_events(lambda e: e["event"] == "change_user", "change_user")[0]
+        self.assertEqual((e["user"], e["rule"]), ("app", "'app'@'127.0.0.5'"))
+
+    def test_reopen_on_sigusr1_and_nothing_lost_on_sigterm(self):
+        connect(self.hg, "127.0.0.5").close()
+        self.wait_events(lambda e: e["event"] == "disconnect", "the first session's events")
+        rotated = self.hg.dir / "audit.log.1"
+        self.path.rename(rotated)
+        self.hg.process.send_signal(signal.SIGUSR1)
+        self.hg.wait_for_log("reopened")
+        held = connect(self.hg, "127.0.0.6")
+        self.hg.process.send_signal(signal.SIGTERM)
+        self.assertEqual(self.hg.process.wait(timeout=60), 0)
+        old, new = self.events(rotated), self.events()
+        self.assertEqual([e["event"] for e in old], ["connect", "auth_ok", "disconnect"])
+        self.assertEqual([e["event"] for e in new], ["connect", "auth_ok", "disconnect"])
+        self.assertTrue(new[0]["client"].startswith("127.0.0.6:"))
+        held.close()

@@ -133,7 +133,7 @@ class Hostgate(ManagedServer):
     """hostgate with a generated config and grants file, on free loopback ports."""
 
     def __init__(self, binary: str, grants: str, backends: list, server: dict = None,
-                 tls: dict = None, listen_v6: bool = False):
+                 tls: dict = None, listen_v6: bool = False, extra_config: str = ""):
         self.binary = binary
         self.dir = pathlib.Path(tempfile.mkdtemp(prefix="hostgate-"))
         self.port = free_port()
@@ -142,6 +142,7 @@ class Hostgate(ManagedServer):
         self.backends = backends
         self.server = dict(server or {})
         self.tls = tls
+        self.extra_config = extra_config
         self.process = None
         self.log_path = self.dir / "hostgate.log"
 
@@ -156,7 +157,7 @@ class Hostgate(ManagedServer):
         for b in self.backends:
             lines.append("[[backend]]")
             lines += [f"{k} = {toml_value(v)}" for k, v in b.items()]
-        return "\n".join(lines) + "\n"
+        return "\n".join(lines) + "\n" + self.extra_config
 
     def start(self) -> "Hostgate":
         (self.dir / "grants.conf").write_text(self.grants)

@@ -1,0 +1,68 @@
+#pragma once
+// The audit log: one JSON object per line per session event. Writers only queue a line; a
+// thread of its own writes them, so the event loops never wait on the disk.
+
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <cstdio>
+#include <filesystem>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace hostgate {
+
+// One event. Empty strings and absent numbers are left out of the JSON object.
+struct AuditEvent {
+    std::string event;  // connect, proxy_rejected, denied_host, denied_user, auth_ok,
+                        // auth_failed, change_user, disconnect
+    std::uint32_t session = 0;
+    std::string client;  // real client ip:port
+    std::string via;     // trusted proxy ip:port, empty if direct
+    std::string user;
+    std::string db;
+    std::string rule;  // "'app'@'10.1.%' (line 7)"
+    std::string backend;
+    std::optional<std::uint32_t> backend_id;
+    std::optional<bool> tls;
+    std::string reason;
+    std::optional<std::uint64_t> bytes_in;   // client to backend
+    std::optional<std::uint64_t> bytes_out;  // backend to client
+    std::optional<double> duration_s;
+
+    // The JSON line, without the newline; `time` is RFC 3339 UTC with microseconds.
+    std::string to_json(std::chrono::system_clock::time_point time) const;
+};
+
+class AuditLog {
+  public:
+    // Opens (appends to) the file; throws std::system_error when it cannot.
+    explicit AuditLog(std::filesystem::path path);
+    ~AuditLog();  // writes everything queued, then closes
+    AuditLog(const AuditLog&) = delete;
+    AuditLog& operator=(const AuditLog&) = delete;
+
+    void record(const AuditEvent& event);
+    // Closes and reopens the file by name (after log rotation moved it).
+    void reopen();
+
+  private:
+    void run();
+
+    std::filesystem::path path_;
+    std::FILE* file_ = nullptr;
+    std::mutex mutex_;
+    std::condition_variable wake_;
+    std::vector<std::string> queue_;
+    bool reopen_ = false;
+    bool stop_ = false;
+    std::thread writer_;
+};
+
+// Escapes a string for a JSON string literal (quotes included).
+std::string json_string(std::string_view s);
+
+}  // namespace hostgate
