@@ -9,7 +9,7 @@ packages=(
   libasio-dev libssl-dev libfmt-dev libspdlog-dev libtomlplusplus-dev libcli11-dev
   default-libmysqlclient-dev
   # tests
-  catch2 python3 python3-pymysql python3-nacl mariadb-server mariadb-client haproxy sysbench openssl
+  catch2 python3 python3-pymysql python3-nacl mariadb-server mariadb-client haproxy sysbench openssl curl
   # fuzz targets (built with clang's libFuzzer)
   clang libclang-rt-14-dev
 )

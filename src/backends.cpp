@@ -78,6 +78,7 @@ awaitable<Expected<BackendConnection, std::string>> connect_backend(
 
     auto fail = [&](const std::string& what,
                     std::error_code ec) -> Expected<BackendConnection, std::string> {
+        backend.record_attempt(false);
         return Unexpected(what + ": " +
                           (deadline.fired() ? std::string("timed out") : ec.message()));
     };
@@ -94,12 +95,14 @@ awaitable<Expected<BackendConnection, std::string>> connect_backend(
     if (!packet) co_return fail("greeting", packet.error());
     auto greeting = mysql::decode_handshake_v10(packet->payload);
     if (!greeting) {
+        backend.record_attempt(false);
         if (auto err = mysql::decode_err(packet->payload))
             co_return Unexpected("refused: ERROR " + std::to_string(err->error_code) + " " +
                                  err->message);
         co_return Unexpected("greeting: " + greeting.error().message());
     }
     deadline.disarm();
+    backend.record_attempt(true);
     backend.learn(*greeting);
     co_return BackendConnection{std::move(stream), std::move(*greeting)};
 }

@@ -1,6 +1,7 @@
 #pragma once
 // The configured backends, grouped, with what their greetings said.
 
+#include <atomic>
 #include <chrono>
 #include <map>
 #include <mutex>
@@ -33,10 +34,20 @@ class Backend {
     void learn(const protocol::mysql::HandshakeV10& greeting);
     std::optional<ServerTraits> traits() const;
 
+    // Whether the last connection attempt succeeded, and how many have failed.
+    bool up() const { return up_.load(); }
+    std::uint64_t connect_errors() const { return connect_errors_.load(); }
+    void record_attempt(bool ok) {
+        up_ = ok;
+        if (!ok) ++connect_errors_;
+    }
+
   private:
     BackendConfig config_;
     mutable std::mutex mutex_;
     std::optional<ServerTraits> traits_;
+    std::atomic<bool> up_{false};
+    std::atomic<std::uint64_t> connect_errors_{0};
 };
 
 class Backends {

@@ -101,7 +101,7 @@ Config parse(const std::filesystem::path& path) {
                           std::string(e.description())};
     }
     const Reader r(path.string());
-    r.only(root, "", {"server", "tls", "grants", "audit", "backend"});
+    r.only(root, "", {"server", "tls", "grants", "audit", "metrics", "backend"});
     const auto base = path.parent_path();
     auto relative = [&](const std::string& p) {
         return p.empty() ? std::filesystem::path() : base / p;
@@ -160,6 +160,11 @@ Config parse(const std::filesystem::path& path) {
         c.revoke_existing = **n->as_boolean();
     }
     if (c.grants_file.empty()) r.fail(nullptr, "grants.file", "is required");
+
+    const toml::table& metrics = section("metrics");
+    r.only(metrics, "metrics.", {"listen"});
+    if (const std::string listen = r.string(metrics, "metrics.", "listen", ""); !listen.empty())
+        c.metrics_listen = r.endpoint(metrics.get("listen"), "metrics.listen", listen);
 
     const toml::table& audit = section("audit");
     r.only(audit, "audit.", {"file"});

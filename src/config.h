@@ -3,6 +3,7 @@
 
 #include <chrono>
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -47,6 +48,9 @@ struct Config {
     // [grants]
     std::filesystem::path grants_file;
     bool revoke_existing = false;  // on reload, close sessions the new rules no longer allow
+
+    // [metrics]
+    std::optional<protocol::Endpoint> metrics_listen;  // Prometheus /metrics over HTTP
 
     // [audit]
     std::filesystem::path audit_file;  // empty: no audit log

@@ -11,6 +11,7 @@
 #include "src/audit.h"
 #include "src/backends.h"
 #include "src/config.h"
+#include "src/metrics.h"
 #include "src/net.h"
 #include "src/registry.h"
 
@@ -50,6 +51,7 @@ class Runtime {
     SessionRegistry sessions;  // authenticated sessions, for KILL and reloads
     RuleCounters rule_counters;
     std::unique_ptr<AuditLog> audit;  // when [audit] file is set; opened by the server
+    Metrics metrics;
     std::atomic<unsigned> active_sessions{0};
 
     std::uint32_t next_session_id() {

@@ -27,6 +27,7 @@ awaitable<void> accept_loop(Runtime& rt, tcp::acceptor& acceptor) {
             protocol::Bytes err, framed;
             protocol::mysql::encode_err({1040, "", "Too many connections"}, err);
             protocol::mysql::write_packet(framed, 0, err);
+            rt.metrics.count_event("too_many_connections");
             std::error_code ignored;
             asio::write(socket, asio::buffer(framed), ignored);
             continue;
@@ -100,15 +101,23 @@ int run_server(Runtime& rt) {
     for (unsigned i = 0; i < threads; ++i) loops.push_back(std::make_unique<asio::io_context>(1));
 
     Acceptors acceptors;
+    std::unique_ptr<tcp::acceptor> metrics_acceptor;
     try {
         if (!config->audit_file.empty()) rt.audit = std::make_unique<AuditLog>(config->audit_file);
         acceptors = listen(*config, loops);
+        if (config->metrics_listen) {
+            metrics_acceptor =
+                std::make_unique<tcp::acceptor>(*loops.front(), to_asio(*config->metrics_listen));
+            spdlog::info("metrics on http://{}/metrics", config->metrics_listen->to_string());
+        }
     } catch (const std::system_error& e) {
         spdlog::critical("cannot start: {}", e.what());
         return 1;
     }
     for (auto& acceptor : acceptors)
         asio::co_spawn(acceptor->get_executor(), accept_loop(rt, *acceptor), asio::detached);
+    if (metrics_acceptor)
+        asio::co_spawn(*loops.front(), serve_metrics(rt, *metrics_acceptor), asio::detached);
 
     // Learn the backends' greetings before the first client arrives.
     for (Backend* b : rt.backends.all())
@@ -124,6 +133,7 @@ int run_server(Runtime& rt) {
     std::function<void(std::error_code, int)> on_reload = [&](std::error_code ec, int) {
         if (ec) return;
         auto result = rt.reload();
+        rt.metrics.count_reload(result.has_value());
         if (result) {
             spdlog::info("reloaded {}: {}", rt.config()->source.string(), *result);
         } else {

@@ -118,6 +118,10 @@ AuditEvent Session::common(AuditEvent e) const {
 void Session::report(spdlog::level::level_enum level, const char* event, const std::string& reason,
                      AuditEvent details) {
     spdlog::log(level, "{}: {}", who(), reason);
+    rt_.metrics.count_event(event);
+    if (std::string_view(event) == "auth_ok")
+        rt_.metrics.observe_handshake(std::chrono::steady_clock::now() - started_);
+    if (std::string_view(event) == "disconnect") rt_.metrics.add_bytes(bytes_in_, bytes_out_);
     if (!rt_.audit) return;
     details.event = event;
     details.reason = reason;

@@ -245,3 +245,51 @@ class Audit(unittest.TestCase):
         self.assertEqual([e["event"] for e in new], ["connect", "auth_ok", "disconnect"])
         self.assertTrue(new[0]["client"].startswith("127.0.0.6:"))
         held.close()
+
+
+class PrometheusMetrics(unittest.TestCase):
+    def scrape(self, path="/metrics"):
+        r = subprocess.run(["curl", "-s", "-o", "-", "-w", "\n%{http_code}", f"http://127.0.0.1:{self.port}{path}"],
+                           capture_output=True, text=True, timeout=30)
+        body, _, code = r.stdout.rpartition("\n")
+        return int(code), body
+
+    def value(self, body, name):
+        for line in body.splitlines():
+            if line.startswith(name + " "):
+                return float(line.split()[-1])
+        raise AssertionError(f"{name} not in the scrape")
+
+    def test_scrape(self):
+        from support.servers import free_port
+        self.port = free_port()
+        hg = Hostgate(HOSTGATE, "'app'@'127.0.0.5'\n", server={"shutdown_grace_ms": 500},
+                      backends=[{"name": "db1", "address": f"127.0.0.1:{db.port}"},
+                                {"name": "gone", "address": f"127.0.0.1:{free_port()}", "group": "dead"}],
+                      extra_config=f'[metrics]\nlisten = "127.0.0.1:{self.port}"\n').start()
+        self.addCleanup(hg.stop)
+        conn = connect(hg, "127.0.0.5")
+        user_of(conn)
+        conn.close()
+        self.assertEqual(error_code(hg, "127.0.0.9"), 1130)
+        hg.process.send_signal(signal.SIGHUP)
+        hg.wait_for_log("reloaded")
+
+        def settled():
+            code, body = self.scrape()
+            return body if code == 200 and self.value(body, "hostgate_active_sessions") == 0 else None
+
+        body = wait_until(settled, 30, "the sessions to end")
+        self.assertEqual(self.value(body, 'hostgate_connections_total{outcome="auth_ok"}'), 1)
+        self.assertEqual(self.value(body, 'hostgate_connections_total{outcome="denied_host"}'), 1)
+        self.assertEqual(self.value(body, 'hostgate_connections_total{outcome="denied_user"}'), 0)
+        self.assertGreater(self.value(body, 'hostgate_bytes_total{direction="client_to_backend"}'), 0)
+        self.assertGreater(self.value(body, 'hostgate_bytes_total{direction="backend_to_client"}'), 0)
+        self.assertEqual(self.value(body, "hostgate_handshake_seconds_count"), 1)
+        self.assertEqual(self.value(body, 'hostgate_handshake_seconds_bucket{le="+Inf"}'), 1)
+        self.assertEqual(self.value(body, 'hostgate_backend_up{backend="db1"}'), 1)
+        self.assertEqual(self.value(body, 'hostgate_backend_up{backend="gone"}'), 0)
+        self.assertGreaterEqual(self.value(body, 'hostgate_backend_connect_errors_total{backend="gone"}'), 1)
+        self.assertEqual(self.value(body, 'hostgate_reloads_total{result="ok"}'), 1)
+        self.assertIn("# TYPE hostgate_handshake_seconds histogram", body)
+        self.assertEqual(self.scrape("/")[0], 404)

@@ -1,0 +1,126 @@
+#include "src/metrics.h"
+
+#include <spdlog/spdlog.h>
+
+#include "src/runtime.h"
+#include "src/watchdog.h"
+
+namespace hostgate {
+
+void Metrics::count_event(std::string_view event) {
+    for (std::size_t i = 0; i < kOutcomes.size(); ++i)
+        if (kOutcomes[i] == event) ++outcomes_[i];
+}
+
+void Metrics::add_bytes(std::uint64_t in, std::uint64_t out) {
+    bytes_in_ += in;
+    bytes_out_ += out;
+}
+
+void Metrics::observe_handshake(std::chrono::steady_clock::duration d) {
+    const double seconds = std::chrono::duration<double>(d).count();
+    std::size_t i = 0;
+    while (i < kBuckets.size() && seconds > kBuckets[i]) ++i;
+    ++handshake_buckets_[i];
+    ++handshake_count_;
+    handshake_micros_ += static_cast<std::uint64_t>(
+        std::chrono::duration_cast<std::chrono::microseconds>(d).count());
+}
+
+void Metrics::count_reload(bool ok) {
+    ++(ok ? reloads_ok_ : reloads_failed_);
+}
+
+std::string Metrics::render(Runtime& rt) const {
+    std::string out;
+    auto line = [&](const std::string& s) { out += s + "\n"; };
+    line("# HELP hostgate_connections_total Client connections by outcome.");
+    line("# TYPE hostgate_connections_total counter");
+    for (std::size_t i = 0; i < kOutcomes.size(); ++i)
+        line("hostgate_connections_total{outcome=\"" + std::string(kOutcomes[i]) + "\"} " +
+             std::to_string(outcomes_[i].load()));
+    line("# HELP hostgate_active_sessions Client connections open now.");
+    line("# TYPE hostgate_active_sessions gauge");
+    line("hostgate_active_sessions " + std::to_string(rt.active_sessions.load()));
+    line("# HELP hostgate_bytes_total Bytes relayed after authentication, by direction.");
+    line("# TYPE hostgate_bytes_total counter");
+    line("hostgate_bytes_total{direction=\"client_to_backend\"} " +
+         std::to_string(bytes_in_.load()));
+    line("hostgate_bytes_total{direction=\"backend_to_client\"} " +
+         std::to_string(bytes_out_.load()));
+
+    line("# HELP hostgate_handshake_seconds Time from accept to the backend's OK.");
+    line("# TYPE hostgate_handshake_seconds histogram");
+    std::uint64_t cumulative = 0;
+    for (std::size_t i = 0; i < kBuckets.size(); ++i) {
+        cumulative += handshake_buckets_[i].load();
+        line(fmt::format("hostgate_handshake_seconds_bucket{{le=\"{}\"}} {}", kBuckets[i],
+                         cumulative));
+    }
+    cumulative += handshake_buckets_[kBuckets.size()].load();
+    line("hostgate_handshake_seconds_bucket{le=\"+Inf\"} " + std::to_string(cumulative));
+    line(fmt::format("hostgate_handshake_seconds_sum {:.6f}",
+                     static_cast<double>(handshake_micros_.load()) / 1e6));
+    line("hostgate_handshake_seconds_count " + std::to_string(handshake_count_.load()));
+
+    line("# HELP hostgate_backend_up 1 if the last connection to the backend succeeded.");
+    line("# TYPE hostgate_backend_up gauge");
+    for (Backend* b : rt.backends.all())
+        line("hostgate_backend_up{backend=\"" + b->config().name + "\"} " + (b->up() ? "1" : "0"));
+    line("# HELP hostgate_backend_connect_errors_total Failed connections to the backend.");
+    line("# TYPE hostgate_backend_connect_errors_total counter");
+    for (Backend* b : rt.backends.all())
+        line("hostgate_backend_connect_errors_total{backend=\"" + b->config().name + "\"} " +
+             std::to_string(b->connect_errors()));
+    line("# HELP hostgate_reloads_total Configuration reloads by result.");
+    line("# TYPE hostgate_reloads_total counter");
+    line("hostgate_reloads_total{result=\"ok\"} " + std::to_string(reloads_ok_.load()));
+    line("hostgate_reloads_total{result=\"failed\"} " + std::to_string(reloads_failed_.load()));
+    return out;
+}
+
+namespace {
+
+constexpr std::size_t kMaxRequest = 8192;
+
+awaitable<void> serve_one(Runtime& rt, tcp::socket socket) {
+    auto executor = co_await asio::this_coro::executor;
+    Watchdog deadline(executor, std::chrono::seconds(5), [&socket] {
+        std::error_code ignored;
+        socket.close(ignored);
+    });
+    std::string request;
+    std::array<char, 1024> chunk;
+    while (request.find("\r\n\r\n") == std::string::npos && request.size() < kMaxRequest) {
+        auto [ec, n] = co_await socket.async_read_some(asio::buffer(chunk), use_nothrow);
+        if (ec) co_return;
+        request.append(chunk.data(), n);
+    }
+    std::string status = "200 OK", body;
+    if (request.starts_with("GET /metrics ") || request.starts_with("GET /metrics?")) {
+        body = rt.metrics.render(rt);
+    } else {
+        status = "404 Not Found";
+        body = "try /metrics\n";
+    }
+    const std::string response =
+        "HTTP/1.1 " + status +
+        "\r\nContent-Type: text/plain; version=0.0.4; charset=utf-8\r\nContent-Length: " +
+        std::to_string(body.size()) + "\r\nConnection: close\r\n\r\n" + body;
+    co_await asio::async_write(socket, asio::buffer(response), use_nothrow);
+    std::error_code ignored;
+    socket.shutdown(tcp::socket::shutdown_both, ignored);
+}
+
+}  // namespace
+
+awaitable<void> serve_metrics(Runtime& rt, tcp::acceptor& acceptor) {
+    for (;;) {
+        auto [ec, socket] = co_await acceptor.async_accept(use_nothrow);
+        if (ec == asio::error::operation_aborted || !acceptor.is_open()) co_return;
+        if (ec) continue;
+        asio::co_spawn(acceptor.get_executor(), serve_one(rt, std::move(socket)), asio::detached);
+    }
+}
+
+}  // namespace hostgate
