@@ -2,7 +2,10 @@
 // Live sessions by hostgate's connection id (the id in our greeting), so that
 // KILL [QUERY|CONNECTION] <id> from a client can be routed to the right backend thread.
 
+#include <atomic>
+#include <chrono>
 #include <cstdint>
+#include <memory>
 #include <functional>
 #include <mutex>
 #include <optional>
@@ -17,9 +20,23 @@ namespace hostgate {
 
 class Backend;
 
+// What the relay updates as a session runs, read by SHOW PROCESSLIST.
+struct SessionStats {
+    std::atomic<std::uint8_t> command{0};                  // last command byte from the client
+    std::atomic<std::int64_t> command_started_ns{0};       // steady clock
+    std::atomic<std::int64_t> backend_active_ns{0};        // last bytes from the backend
+    std::atomic<std::uint64_t> bytes_in{0}, bytes_out{0};  // client to backend, backend to client
+};
+
 struct SessionEntry {
     std::string user;
+    std::string via;  // trusted proxy ip:port, empty if direct
+    std::string db;
+    std::string backend_name;
+    std::chrono::steady_clock::time_point connected;
+    std::shared_ptr<SessionStats> stats;
     auth::ClientHost client;
+    std::uint16_t client_port = 0;
     bool tls = false;
     const Backend* backend = nullptr;
     std::uint32_t backend_thread = 0;  // the backend's connection id for this session

@@ -16,6 +16,11 @@ constexpr std::size_t kMaxChangeUserPacket = 64 * 1024;
 constexpr std::size_t kMaxKillStatement = 64;  // longer COM_QUERY packets are not looked at
 constexpr std::string_view kForcedSwitchPlugin = "hostgate_forced_switch";
 
+std::int64_t now_ns() {
+    return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch())
+        .count();
+}
+
 // Backend to client: bytes as they come.
 awaitable<RelayEnd> pump_backend_to_client(RelayContext& ctx, Stream& backend, Stream& client) {
     std::vector<std::byte> buffer(kRelayBuffer);
@@ -23,7 +28,8 @@ awaitable<RelayEnd> pump_backend_to_client(RelayContext& ctx, Stream& backend, S
         auto [ec, n] = co_await backend.read_some(asio::buffer(buffer));
         if (ec) co_return RelayEnd{};
         if (co_await client.write(asio::buffer(buffer.data(), n))) co_return RelayEnd{};
-        ctx.bytes_out += n;
+        ctx.stats.bytes_out.fetch_add(n, std::memory_order_relaxed);
+        ctx.stats.backend_active_ns.store(now_ns(), std::memory_order_relaxed);
     }
 }
 
@@ -60,6 +66,8 @@ class ClientPump {
                     if (end_ - pos < mysql::kFrameHeaderLength + 1) break;
                     const auto command =
                         std::to_integer<std::uint8_t>(buffer_[pos + mysql::kFrameHeaderLength]);
+                    ctx_.stats.command.store(command, std::memory_order_relaxed);
+                    ctx_.stats.command_started_ns.store(now_ns(), std::memory_order_relaxed);
                     const std::size_t whole = mysql::kFrameHeaderLength + header.payload_length;
                     const bool change_user_command = command == mysql::command::kChangeUser;
                     const bool maybe_kill = command == mysql::command::kQuery &&
@@ -102,7 +110,7 @@ class ClientPump {
     awaitable<std::error_code> flush(std::size_t to) {
         if (to == start_) co_return std::error_code{};
         auto ec = co_await backend_.write(asio::buffer(buffer_.data() + start_, to - start_));
-        ctx_.bytes_in += to - start_;
+        ctx_.stats.bytes_in.fetch_add(to - start_, std::memory_order_relaxed);
         start_ = to;
         co_return ec;
     }

@@ -9,6 +9,7 @@
 #include "auth/grant_table.h"
 #include "protocol/byte_io.h"
 #include "src/audit.h"
+#include "src/registry.h"
 #include "src/runtime.h"
 #include "src/stream.h"
 
@@ -22,8 +23,7 @@ struct RelayContext {
     std::uint32_t client_capabilities;
     std::uint8_t character_set;
     std::string& user;                      // updated by an allowed COM_CHANGE_USER
-    std::uint64_t bytes_in = 0;             // client to backend
-    std::uint64_t bytes_out = 0;            // backend to client
+    SessionStats& stats;  // bytes, the last command, backend activity
     std::function<void(AuditEvent)> audit;  // the session's fields are filled in by the session
 };
 

@@ -488,20 +488,34 @@ awaitable<std::optional<auth::Rule>> Session::check_grants(
 
 awaitable<void> Session::relay(const mysql::HandshakeResponse41& login) {
     auto executor = co_await asio::this_coro::executor;
-    rt_.sessions.add(id_, {user_, client_host(), client_.tls(), backend_info_, backend_thread_,
-                           executor, [this] {
-                               client_.close();
-                               if (backend_) backend_->close();
-                           }});
-    RelayContext relay{
-        rt_, id_, backend_info_, client_host(), login.capabilities, login.character_set, user_};
+    auto stats = std::make_shared<SessionStats>();
+    SessionEntry entry;
+    entry.user = user_;
+    entry.via = via_ ? via_->to_string() : "";
+    entry.db = db_;
+    entry.backend_name = backend_info_->config().name;
+    entry.connected = started_;
+    entry.stats = stats;
+    entry.client = client_host();
+    entry.client_port = client_addr_.port;
+    entry.tls = client_.tls();
+    entry.backend = backend_info_;
+    entry.backend_thread = backend_thread_;
+    entry.executor = executor;
+    entry.terminate = [this] {
+        client_.close();
+        if (backend_) backend_->close();
+    };
+    rt_.sessions.add(id_, std::move(entry));
+    RelayContext relay{rt_,          id_, backend_info_, client_host(), login.capabilities, login.character_set,
+                       user_,        *stats};
     relay.audit = [this](AuditEvent e) {
         const std::string event = e.event, reason = e.reason;
         report(spdlog::level::debug, event.c_str(), reason, std::move(e));
     };
     const RelayEnd end = co_await run_relay(relay, client_, client_channel_.buffered(), *backend_);
-    bytes_in_ = relay.bytes_in;
-    bytes_out_ = relay.bytes_out;
+    bytes_in_ = stats->bytes_in.load();
+    bytes_out_ = stats->bytes_out.load();
     rt_.sessions.remove(id_);
     backend_->close();
     if (const auto& refused = end.refused_change_user) {
