@@ -101,7 +101,9 @@ struct AuthMoreData {
 Decoded<AuthMoreData> decode_auth_more_data(ByteSpan payload);
 void encode_auth_more_data(const AuthMoreData& m, Bytes& out);
 
-// OK_Packet. Its layout depends on the capabilities both ends agreed on.
+// OK_Packet. Its layout depends on the capabilities both ends agreed on. The info string is
+// length-encoded, as servers write it (the protocol documentation's string<EOF> is not what
+// MySQL or MariaDB send, nor what Connector/C reads).
 struct OkPacket {
     std::uint8_t header = header::kOk;  // 0xFE when it stands for EOF (CLIENT_DEPRECATE_EOF)
     std::uint64_t affected_rows = 0;

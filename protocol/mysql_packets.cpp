@@ -70,15 +70,13 @@ Decoded<OkPacket> decode_ok(ByteSpan payload, std::uint32_t capabilities) {
     } else if (capabilities & cap::kTransactions) {
         ok.status_flags = r.le16();
     }
-    if (capabilities & cap::kSessionTrack) {
-        // Servers leave both out when there is nothing to say.
-        if (!r.at_end()) ok.info = r.lenenc_string();  // info
-        if ((ok.status_flags & status::kSessionStateChanged) && !r.at_end()) {
-            const auto changes = r.lenenc_bytes();  // session state changes
-            ok.session_state_changes.assign(changes.begin(), changes.end());
-        }
-    } else {
-        ok.info = r.rest_string();  // info, to the end
+    // The info is length-encoded, as MySQL and MariaDB write it (net_store_data), and left out
+    // when there is none; with CLIENT_SESSION_TRACK the session state changes may follow.
+    if (!r.at_end()) ok.info = r.lenenc_string();  // info
+    if ((capabilities & cap::kSessionTrack) && (ok.status_flags & status::kSessionStateChanged) &&
+        !r.at_end()) {
+        const auto changes = r.lenenc_bytes();  // session state changes
+        ok.session_state_changes.assign(changes.begin(), changes.end());
     }
     if (auto e = finish_error(r)) return Unexpected(e);
     return ok;
@@ -95,14 +93,11 @@ void encode_ok(const OkPacket& ok, std::uint32_t capabilities, Bytes& out) {
     } else if (capabilities & cap::kTransactions) {
         w.le16(ok.status_flags);
     }
-    if (capabilities & cap::kSessionTrack) {
-        const bool changes =
-            (ok.status_flags & status::kSessionStateChanged) && !ok.session_state_changes.empty();
-        if (!ok.info.empty() || changes) w.lenenc_string(ok.info);
-        if (changes) w.lenenc_bytes(ok.session_state_changes);
-    } else {
-        w.string(ok.info);
-    }
+    const bool changes = (capabilities & cap::kSessionTrack) &&
+                         (ok.status_flags & status::kSessionStateChanged) &&
+                         !ok.session_state_changes.empty();
+    if (!ok.info.empty() || changes) w.lenenc_string(ok.info);
+    if (changes) w.lenenc_bytes(ok.session_state_changes);
 }
 
 Decoded<ErrPacket> decode_err(ByteSpan payload) {

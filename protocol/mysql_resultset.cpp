@@ -7,12 +7,12 @@ namespace hostgate::protocol::mysql {
 Decoded<ColumnDefinition> decode_column_definition(ByteSpan payload) {
     ByteReader r(payload);
     ColumnDefinition c;
-    c.catalog = r.lenenc_string();    // catalog, always "def"
-    c.schema = r.lenenc_string();     // schema
-    c.table = r.lenenc_string();      // table (alias)
-    c.org_table = r.lenenc_string();  // org_table
-    c.name = r.lenenc_string();       // name (alias)
-    c.org_name = r.lenenc_string();   // org_name
+    c.catalog = r.lenenc_string();         // catalog, always "def"
+    c.schema = r.lenenc_string();          // schema
+    c.table = r.lenenc_string();           // table (alias)
+    c.org_table = r.lenenc_string();       // org_table
+    c.name = r.lenenc_string();            // name (alias)
+    c.org_name = r.lenenc_string();        // org_name
     if (r.lenenc_int() != 0x0C && r.ok())  // length of the fixed fields
         return Unexpected(make_error_code(errc::unexpected_header));
     c.character_set = r.le16();  // character_set
@@ -69,7 +69,8 @@ void encode_text_row(const TextRow& row, Bytes& out) {
 }
 
 std::uint8_t write_result_set(Bytes& out, std::uint8_t seq, std::uint32_t caps,
-                              const std::vector<ColumnDefinition>& columns, const std::vector<TextRow>& rows) {
+                              const std::vector<ColumnDefinition>& columns,
+                              const std::vector<TextRow>& rows) {
     const bool deprecate_eof = caps & cap::kDeprecateEof;
     auto eof = [&] {
         Bytes p;

@@ -47,7 +47,9 @@ void encode_text_row(const TextRow& row, Bytes& out);
 
 // A whole result set as framed packets starting at `sequence_id` (1 for a COM_QUERY answer),
 // shaped by the client's capabilities (CLIENT_DEPRECATE_EOF). Returns the next sequence id.
-std::uint8_t write_result_set(Bytes& out, std::uint8_t sequence_id, std::uint32_t client_capabilities,
-                              const std::vector<ColumnDefinition>& columns, const std::vector<TextRow>& rows);
+std::uint8_t write_result_set(Bytes& out, std::uint8_t sequence_id,
+                              std::uint32_t client_capabilities,
+                              const std::vector<ColumnDefinition>& columns,
+                              const std::vector<TextRow>& rows);
 
 }  // namespace hostgate::protocol::mysql

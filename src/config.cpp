@@ -101,7 +101,7 @@ Config parse(const std::filesystem::path& path) {
                           std::string(e.description())};
     }
     const Reader r(path.string());
-    r.only(root, "", {"server", "tls", "grants", "audit", "metrics", "backend"});
+    r.only(root, "", {"server", "tls", "grants", "audit", "metrics", "admin", "backend"});
     const auto base = path.parent_path();
     auto relative = [&](const std::string& p) {
         return p.empty() ? std::filesystem::path() : base / p;
@@ -160,6 +160,31 @@ Config parse(const std::filesystem::path& path) {
         c.revoke_existing = **n->as_boolean();
     }
     if (c.grants_file.empty()) r.fail(nullptr, "grants.file", "is required");
+
+    const toml::table& admin = section("admin");
+    r.only(admin, "admin.", {"listen", "user", "password_hash"});
+    if (const std::string listen = r.string(admin, "admin.", "listen", ""); !listen.empty()) {
+        c.admin_listen = r.endpoint(admin.get("listen"), "admin.listen", listen);
+        c.admin_user = r.string(admin, "admin.", "user", "admin");
+        const std::string hash = r.string(admin, "admin.", "password_hash", "");
+        auto hex = [](char ch) -> int {
+            if (ch >= '0' && ch <= '9') return ch - '0';
+            if (ch >= 'A' && ch <= 'F') return ch - 'A' + 10;
+            if (ch >= 'a' && ch <= 'f') return ch - 'a' + 10;
+            return -1;
+        };
+        bool ok = hash.size() == 41 && hash[0] == '*';
+        for (std::size_t i = 0; ok && i < 20; ++i) {
+            const int hi = hex(hash[1 + 2 * i]), lo = hex(hash[2 + 2 * i]);
+            ok = hi >= 0 && lo >= 0;
+            c.admin_password_stage2[i] = static_cast<std::uint8_t>(hi << 4 | lo);
+        }
+        if (!ok)
+            r.fail(admin.get("password_hash") ? admin.get("password_hash") : admin.get("listen"),
+                   "admin.password_hash",
+                   "expected the '*' and 40 hex digits of MySQL's PASSWORD('...') (SELECT "
+                   "PASSWORD('secret'))");
+    }
 
     const toml::table& metrics = section("metrics");
     r.only(metrics, "metrics.", {"listen"});

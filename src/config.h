@@ -1,6 +1,7 @@
 #pragma once
 // hostgate's TOML configuration: what the daemon listens on, whom it trusts, where it forwards.
 
+#include <array>
 #include <chrono>
 #include <filesystem>
 #include <optional>
@@ -48,6 +49,11 @@ struct Config {
     // [grants]
     std::filesystem::path grants_file;
     bool revoke_existing = false;  // on reload, close sessions the new rules no longer allow
+
+    // [admin]: a MySQL-protocol port for operators
+    std::optional<protocol::Endpoint> admin_listen;
+    std::string admin_user = "admin";
+    std::array<std::uint8_t, 20> admin_password_stage2{};  // SHA1(SHA1(password)), from "*HEX"
 
     // [metrics]
     std::optional<protocol::Endpoint> metrics_listen;  // Prometheus /metrics over HTTP

@@ -17,7 +17,8 @@ constexpr std::size_t kMaxKillStatement = 64;  // longer COM_QUERY packets are n
 constexpr std::string_view kForcedSwitchPlugin = "hostgate_forced_switch";
 
 std::int64_t now_ns() {
-    return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch())
+    return std::chrono::duration_cast<std::chrono::nanoseconds>(
+               std::chrono::steady_clock::now().time_since_epoch())
         .count();
 }
 
@@ -115,6 +116,12 @@ class ClientPump {
         co_return ec;
     }
 
+    // Bytes the pump wrote itself (a rewritten command), counted like relayed ones.
+    awaitable<std::error_code> to_backend(const protocol::Bytes& bytes) {
+        ctx_.stats.bytes_in.fetch_add(bytes.size(), std::memory_order_relaxed);
+        co_return co_await backend_.write(asio::buffer(bytes));
+    }
+
     void compact() {
         std::copy(buffer_.begin() + static_cast<std::ptrdiff_t>(start_),
                   buffer_.begin() + static_cast<std::ptrdiff_t>(end_), buffer_.begin());
@@ -158,7 +165,7 @@ class ClientPump {
             mysql::encode_change_user(*request, ctx_.client_capabilities, p);
             return p;
         }());
-        if (co_await backend_.write(asio::buffer(forward))) co_return RelayEnd{};
+        if (co_await to_backend(forward)) co_return RelayEnd{};
         co_return std::nullopt;
     }
 
@@ -171,7 +178,7 @@ class ClientPump {
         const auto target = kill ? ctx_.runtime.sessions.find(kill->id) : std::nullopt;
         if (!target) {
             mysql::write_packet(forward, 0, payload);
-            co_return co_await backend_.write(asio::buffer(forward));
+            co_return co_await to_backend(forward);
         }
         std::optional<mysql::ErrPacket> refusal;
         if (target->user != ctx_.user) {
@@ -196,7 +203,7 @@ class ClientPump {
                      kill->with_id(kill->id), rewritten);
         const std::string statement = static_cast<char>(mysql::command::kQuery) + rewritten;
         mysql::write_packet(forward, 0, protocol::as_bytes(statement));
-        co_return co_await backend_.write(asio::buffer(forward));
+        co_return co_await to_backend(forward);
     }
 
     RelayContext& ctx_;

@@ -23,7 +23,7 @@ struct RelayContext {
     std::uint32_t client_capabilities;
     std::uint8_t character_set;
     std::string& user;                      // updated by an allowed COM_CHANGE_USER
-    SessionStats& stats;  // bytes, the last command, backend activity
+    SessionStats& stats;                    // bytes, the last command, backend activity
     std::function<void(AuditEvent)> audit;  // the session's fields are filled in by the session
 };
 

@@ -28,6 +28,7 @@ std::string needs_restart(const Config& before, const Config& after) {
     check(same_backends, "[[backend]]");
     check(before.audit_file == after.audit_file, "audit.file");
     check(before.metrics_listen == after.metrics_listen, "metrics.listen");
+    check(before.admin_listen == after.admin_listen, "admin.listen");
     return out;
 }
 
@@ -82,6 +83,7 @@ Expected<std::string, std::string> Runtime::reload() {
     fresh->backends = current->backends;
     fresh->audit_file = current->audit_file;
     fresh->metrics_listen = current->metrics_listen;
+    fresh->admin_listen = current->admin_listen;
     const bool revoke = fresh->revoke_existing;
     std::atomic_store(&config_,
                       std::shared_ptr<const Config>(std::make_shared<Config>(std::move(*fresh))));

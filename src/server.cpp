@@ -4,6 +4,7 @@
 
 #include <thread>
 
+#include "src/admin.h"
 #include "src/session.h"
 
 namespace hostgate {
@@ -101,10 +102,15 @@ int run_server(Runtime& rt) {
     for (unsigned i = 0; i < threads; ++i) loops.push_back(std::make_unique<asio::io_context>(1));
 
     Acceptors acceptors;
-    std::unique_ptr<tcp::acceptor> metrics_acceptor;
+    std::unique_ptr<tcp::acceptor> metrics_acceptor, admin_acceptor;
     try {
         if (!config->audit_file.empty()) rt.audit = std::make_unique<AuditLog>(config->audit_file);
         acceptors = listen(*config, loops);
+        if (config->admin_listen) {
+            admin_acceptor =
+                std::make_unique<tcp::acceptor>(*loops.front(), to_asio(*config->admin_listen));
+            spdlog::info("admin port on {}", config->admin_listen->to_string());
+        }
         if (config->metrics_listen) {
             metrics_acceptor =
                 std::make_unique<tcp::acceptor>(*loops.front(), to_asio(*config->metrics_listen));
@@ -118,6 +124,8 @@ int run_server(Runtime& rt) {
         asio::co_spawn(acceptor->get_executor(), accept_loop(rt, *acceptor), asio::detached);
     if (metrics_acceptor)
         asio::co_spawn(*loops.front(), serve_metrics(rt, *metrics_acceptor), asio::detached);
+    if (admin_acceptor)
+        asio::co_spawn(*loops.front(), serve_admin(rt, *admin_acceptor), asio::detached);
 
     // Learn the backends' greetings before the first client arrives.
     for (Backend* b : rt.backends.all())

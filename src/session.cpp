@@ -507,8 +507,9 @@ awaitable<void> Session::relay(const mysql::HandshakeResponse41& login) {
         if (backend_) backend_->close();
     };
     rt_.sessions.add(id_, std::move(entry));
-    RelayContext relay{rt_,          id_, backend_info_, client_host(), login.capabilities, login.character_set,
-                       user_,        *stats};
+    RelayContext relay{
+        rt_,   id_,   backend_info_, client_host(), login.capabilities, login.character_set,
+        user_, *stats};
     relay.audit = [this](AuditEvent e) {
         const std::string event = e.event, reason = e.reason;
         report(spdlog::level::debug, event.c_str(), reason, std::move(e));

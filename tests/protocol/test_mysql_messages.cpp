@@ -232,7 +232,7 @@ std::vector<Golden> golden() {
         eof.last_insert_id = 70000;
         eof.info = "Rows matched: 1";
         rows.push_back(row("ok_as_eof_with_lenenc_counts_and_info",
-                           concat({hex("fe fc2c01 fd701101 0000 0000"), text("Rows matched: 1")}), eof, decode,
+                           concat({hex("fe fc2c01 fd701101 0000 0000 0f"), text("Rows matched: 1")}), eof, decode,
                            encode, true));
     }
     rows.push_back(row("mariadb_10_11_err_1045",

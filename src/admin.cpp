@@ -1,0 +1,449 @@
+#include "src/admin.h"
+
+#include <openssl/evp.h>
+#include <openssl/rand.h>
+#include <spdlog/spdlog.h>
+
+#include <cctype>
+
+#include "auth/explain.h"
+#include "auth/grants_file.h"
+#include "protocol/mysql_messages.h"
+#include "protocol/mysql_resultset.h"
+#include "src/kill_statement.h"
+#include "src/packet_channel.h"
+#include "src/runtime.h"
+#include "src/watchdog.h"
+
+namespace hostgate {
+namespace {
+
+namespace mysql = protocol::mysql;
+namespace cap = protocol::mysql::cap;
+
+constexpr std::uint32_t kAdminCapabilities =
+    cap::kLongPassword | cap::kFoundRows | cap::kConnectWithDb | cap::kProtocol41 |
+    cap::kTransactions | cap::kSecureConnection | cap::kMultiResults | cap::kPluginAuth |
+    cap::kPluginAuthLenencClientData | cap::kConnectAttrs | cap::kDeprecateEof;
+constexpr std::string_view kNativePassword = "mysql_native_password";
+
+using Sha1 = std::array<std::uint8_t, 20>;
+
+Sha1 sha1(std::initializer_list<protocol::ByteSpan> parts) {
+    EVP_MD_CTX* ctx = EVP_MD_CTX_new();
+    EVP_DigestInit_ex(ctx, EVP_sha1(), nullptr);
+    for (auto p : parts) EVP_DigestUpdate(ctx, p.data(), p.size());
+    Sha1 out{};
+    EVP_DigestFinal_ex(ctx, out.data(), nullptr);
+    EVP_MD_CTX_free(ctx);
+    return out;
+}
+
+protocol::ByteSpan span(const Sha1& h) {
+    return {reinterpret_cast<const std::byte*>(h.data()), h.size()};
+}
+
+// mysql_native_password: the client sends SHA1(pw) XOR SHA1(scramble + SHA1(SHA1(pw))); the
+// server knows SHA1(SHA1(pw)) only, recovers SHA1(pw) and hashes it once more.
+bool native_password_matches(protocol::ByteSpan scramble, protocol::ByteSpan response,
+                             const Sha1& stage2) {
+    if (response.size() != 20) return false;
+    const Sha1 mix = sha1({scramble, span(stage2)});
+    Sha1 stage1{};
+    for (std::size_t i = 0; i < 20; ++i)
+        stage1[i] = std::to_integer<std::uint8_t>(response[i]) ^ mix[i];
+    return sha1({span(stage1)}) == stage2;
+}
+
+std::string upper_trimmed(std::string_view sql) {
+    while (!sql.empty() &&
+           (std::isspace(static_cast<unsigned char>(sql.back())) || sql.back() == ';'))
+        sql.remove_suffix(1);
+    while (!sql.empty() && std::isspace(static_cast<unsigned char>(sql.front())))
+        sql.remove_prefix(1);
+    std::string out;
+    bool space = false;
+    for (char c : sql) {
+        if (std::isspace(static_cast<unsigned char>(c))) {
+            space = true;
+            continue;
+        }
+        if (space && !out.empty()) out += ' ';
+        space = false;
+        out += static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+    }
+    return out;
+}
+
+// The non-empty lines of a text.
+std::vector<std::string_view> lines(std::string_view text) {
+    std::vector<std::string_view> out;
+    while (!text.empty()) {
+        const auto end = text.find('\n');
+        if (end != 0) out.push_back(text.substr(0, end));
+        if (end == std::string_view::npos) break;
+        text.remove_prefix(end + 1);
+    }
+    return out;
+}
+
+std::string command_name(std::uint8_t c) {
+    switch (c) {
+        case mysql::command::kQuery:
+            return "Query";
+        case mysql::command::kInitDb:
+            return "Init DB";
+        case mysql::command::kPing:
+            return "Ping";
+        case mysql::command::kChangeUser:
+            return "Change user";
+        case mysql::command::kResetConnection:
+            return "Reset connection";
+        case 0x16:
+            return "Prepare";
+        case 0x17:
+            return "Execute";
+        case 0x19:
+            return "Close stmt";
+        case 0:
+            return "Sleep";
+        default:
+            return "Command " + std::to_string(c);
+    }
+}
+
+struct Answer {
+    std::vector<mysql::ColumnDefinition> columns;  // empty: an OK packet
+    std::vector<mysql::TextRow> rows;
+    std::optional<mysql::ErrPacket> error;
+    std::string info;  // for OK
+    bool quit = false;
+};
+
+mysql::ColumnDefinition text_column(std::string name) {
+    return {.name = std::move(name)};
+}
+mysql::ColumnDefinition number_column(std::string name) {
+    return {.name = std::move(name),
+            .character_set = mysql::kBinary,
+            .type = mysql::column_type::kLongLong};
+}
+
+Answer table(std::initializer_list<mysql::ColumnDefinition> columns,
+             std::vector<mysql::TextRow> rows) {
+    return {std::vector<mysql::ColumnDefinition>(columns), std::move(rows), std::nullopt, "",
+            false};
+}
+
+Answer error(std::uint16_t code, const char* state, std::string message) {
+    Answer a;
+    a.error = mysql::ErrPacket{code, state, std::move(message)};
+    return a;
+}
+
+class AdminSession {
+  public:
+    AdminSession(Runtime& rt, tcp::socket socket)
+        : rt_(rt), stream_(std::move(socket)), channel_(stream_, 1 << 20) {}
+
+    awaitable<void> run() {
+        std::error_code ec;
+        peer_ = to_endpoint(stream_.socket().remote_endpoint(ec));
+        if (ec) co_return;
+        if (!co_await login()) co_return;
+        for (;;) {
+            auto packet = co_await channel_.read_packet();
+            if (!packet || packet->payload.empty()) co_return;
+            const auto command = std::to_integer<std::uint8_t>(packet->payload[0]);
+            Answer answer;
+            switch (command) {
+                case mysql::command::kQuit:
+                    co_return;
+                case mysql::command::kPing:
+                case mysql::command::kInitDb:
+                case mysql::command::kResetConnection:
+                    break;
+                case mysql::command::kQuery:
+                    answer = query(std::string(
+                        protocol::as_chars(protocol::ByteSpan(packet->payload).subspan(1))));
+                    break;
+                default:
+                    answer = error(1047, "08S01", "Unknown command " + std::to_string(command));
+            }
+            if (co_await send(answer)) co_return;
+        }
+    }
+
+  private:
+    awaitable<bool> login() {
+        const auto config = rt_.config();
+        Watchdog deadline(co_await asio::this_coro::executor, config->handshake_timeout,
+                          [this] { stream_.close(); });
+        mysql::HandshakeV10 greeting;
+        greeting.server_version = "5.5.5-hostgate-admin";
+        greeting.connection_id = 0;
+        greeting.auth_plugin_data.resize(mysql::kScrambleLength);
+        RAND_bytes(reinterpret_cast<unsigned char*>(greeting.auth_plugin_data.data()),
+                   mysql::kScrambleLength);
+        for (auto& b : greeting.auth_plugin_data)
+            b = std::byte(static_cast<unsigned char>(0x21 + std::to_integer<unsigned>(b) % 94));
+        greeting.capabilities = kAdminCapabilities;
+        greeting.character_set = mysql::kUtf8GeneralCi;
+        greeting.status_flags = mysql::status::kAutocommit;
+        greeting.auth_plugin_name = std::string(kNativePassword);
+        protocol::Bytes out;
+        mysql::encode_handshake_v10(greeting, out);
+        if (co_await channel_.write_packet(0, out)) co_return false;
+
+        auto packet = co_await channel_.read_packet();
+        if (!packet) co_return false;
+        std::uint8_t seq = packet->last_sequence_id;
+        auto response = mysql::decode_handshake_response(packet->payload);
+        if (!response) {
+            refuse(seq + 1, {1043, "08S01", "Bad handshake"});
+            co_await send_refusal();
+            co_return false;
+        }
+        capabilities_ = response->capabilities & kAdminCapabilities;
+        user_ = response->username;
+        protocol::Bytes auth = response->auth_response;
+        if ((response->capabilities & cap::kPluginAuth) &&
+            response->auth_plugin_name != kNativePassword) {
+            // Ask for mysql_native_password with our scramble (and its NUL, which clients expect).
+            protocol::Bytes data = greeting.auth_plugin_data;
+            data.push_back(std::byte{0});
+            out.clear();
+            mysql::encode_auth_switch_request({std::string(kNativePassword), data}, out);
+            if (co_await channel_.write_packet(++seq, out)) co_return false;
+            auto reply = co_await channel_.read_packet();
+            if (!reply) co_return false;
+            seq = reply->last_sequence_id;
+            auth = reply->payload;
+        }
+        if (user_ != config->admin_user ||
+            !native_password_matches(greeting.auth_plugin_data, auth,
+                                     config->admin_password_stage2)) {
+            spdlog::warn("admin {}: login refused for user '{}'", peer_.to_string(), user_);
+            refuse(seq + 1,
+                   {1045, "28000",
+                    "Access denied for user '" + user_ + "'@'" + peer_.address.to_string() +
+                        "' (using password: " + (auth.empty() ? "NO" : "YES") + ")"});
+            co_await send_refusal();
+            co_return false;
+        }
+        deadline.disarm();
+        out.clear();
+        mysql::encode_ok({.status_flags = mysql::status::kAutocommit}, capabilities_, out);
+        if (co_await channel_.write_packet(seq + 1, out)) co_return false;
+        spdlog::info("admin {}: '{}' logged in", peer_.to_string(), user_);
+        co_return true;
+    }
+
+    Answer query(const std::string& sql) {
+        const std::string q = upper_trimmed(sql);
+        if (q == "SHOW PROCESSLIST" || q == "SHOW FULL PROCESSLIST") return processlist();
+        if (q == "SHOW GRANTS") return grants();
+        if (q == "SHOW BACKENDS") return backends();
+        if (q == "SHOW STATUS") return status();
+        if (q == "RELOAD GRANTS") return reload();
+        if (q.starts_with("EXPLAIN ")) return explain(sql);
+        if (q.starts_with("KILL ")) return kill(sql);
+        if (q.starts_with("SET ")) return {};  // session settings clients send on connect
+        if (q == "SELECT @@VERSION_COMMENT LIMIT 1")
+            return table({text_column("@@version_comment")}, {{std::string("hostgate admin")}});
+        return error(1064, "42000",
+                     "Unknown admin command '" + sql +
+                         "'; try SHOW PROCESSLIST, SHOW FULL PROCESSLIST, SHOW GRANTS, SHOW "
+                         "BACKENDS, SHOW STATUS, "
+                         "KILL <id>, RELOAD GRANTS, EXPLAIN 'user'@'address'");
+    }
+
+    Answer processlist() {
+        std::vector<mysql::TextRow> rows;
+        auto sessions = rt_.sessions.snapshot();
+        std::sort(sessions.begin(), sessions.end(),
+                  [](const auto& a, const auto& b) { return a.first < b.first; });
+        const auto now = std::chrono::steady_clock::now();
+        const auto now_ns =
+            std::chrono::duration_cast<std::chrono::nanoseconds>(now.time_since_epoch()).count();
+        for (const auto& [id, e] : sessions) {
+            const auto& s = *e.stats;
+            const std::int64_t started = s.command_started_ns.load(),
+                               active = s.backend_active_ns.load();
+            // A command is running while the backend has sent nothing since it started.
+            const bool running = s.command.load() != 0 && started > active;
+            const std::int64_t since = running ? started : std::max(active, started);
+            const auto seconds =
+                since ? (now_ns - since) / 1000000000
+                      : std::chrono::duration_cast<std::chrono::seconds>(now - e.connected).count();
+            rows.push_back({std::to_string(id), e.user,
+                            protocol::Endpoint{e.client.address, e.client_port}.to_string(), e.via,
+                            e.backend_name, std::to_string(e.backend_thread),
+                            e.db.empty() ? std::nullopt : std::optional(e.db),
+                            running ? command_name(s.command.load()) : std::string("Sleep"),
+                            std::to_string(seconds), std::string(), e.tls ? "Yes" : "No",
+                            std::to_string(s.bytes_in.load()), std::to_string(s.bytes_out.load())});
+        }
+        return table(
+            {number_column("Id"), text_column("User"), text_column("Host"), text_column("Via"),
+             text_column("Backend"), number_column("Backend_id"), text_column("db"),
+             text_column("Command"), number_column("Time"), text_column("State"),
+             text_column("TLS"), number_column("Bytes_in"), number_column("Bytes_out")},
+            std::move(rows));
+    }
+
+    Answer grants() {
+        std::vector<mysql::TextRow> rows;
+        const auto g = rt_.grants();
+        std::size_t order = 0;
+        for (const auth::Rule& r : g->rules())
+            rows.push_back({std::to_string(++order), r.account(), auth::format_options(r.options),
+                            r.host.describe(),
+                            rt_.config()->grants_file.string() + ":" + std::to_string(r.line)});
+        return table({number_column("Order"), text_column("Account"), text_column("Options"),
+                      text_column("Host"), text_column("Source")},
+                     std::move(rows));
+    }
+
+    Answer backends() {
+        std::vector<mysql::TextRow> rows;
+        for (Backend* b : rt_.backends.all()) {
+            const auto& c = b->config();
+            const auto traits = b->traits();
+            const char* pp = c.proxy_protocol == BackendProxyProtocol::v1   ? "v1"
+                             : c.proxy_protocol == BackendProxyProtocol::v2 ? "v2"
+                                                                            : "off";
+            const char* tls = c.tls == BackendTls::off      ? "off"
+                              : c.tls == BackendTls::mirror ? "mirror"
+                                                            : "required";
+            rows.push_back({c.name, c.address.to_string(), c.group, std::string(pp),
+                            std::string(tls), b->up() ? "Yes" : "No",
+                            std::to_string(b->connect_errors()),
+                            traits ? std::optional(traits->server_version) : std::nullopt});
+        }
+        return table({text_column("Name"), text_column("Address"), text_column("Group"),
+                      text_column("Proxy_protocol"), text_column("TLS"), text_column("Up"),
+                      number_column("Connect_errors"), text_column("Version")},
+                     std::move(rows));
+    }
+
+    Answer status() {
+        std::vector<mysql::TextRow> rows;
+        const std::string metrics = rt_.metrics.render(rt_);
+        for (const std::string_view l : lines(metrics)) {
+            if (l[0] == '#') continue;
+            const auto space = l.rfind(' ');
+            rows.push_back({std::string(l.substr(0, space)), std::string(l.substr(space + 1))});
+        }
+        return table({text_column("Variable_name"), text_column("Value")}, std::move(rows));
+    }
+
+    Answer reload() {
+        auto result = rt_.reload();
+        rt_.metrics.count_reload(result.has_value());
+        if (!result) {
+            spdlog::error("admin RELOAD GRANTS failed, the previous rules stay in force: {}",
+                          result.error());
+            return error(1105, "HY000",
+                         "Reload failed, the previous rules stay in force: " + result.error());
+        }
+        spdlog::info("admin RELOAD GRANTS: {}", *result);
+        Answer a;
+        a.info = *result;
+        return a;
+    }
+
+    Answer explain(const std::string& sql) {
+        // EXPLAIN 'user'@'address': the account is read as a grants-file line would be.
+        const auto at = sql.find_first_not_of(" \t", upper_trimmed(sql).find("EXPLAIN") + 7);
+        std::string account = sql.substr(std::min(at, sql.size()));
+        while (!account.empty() &&
+               (account.back() == ';' || std::isspace(static_cast<unsigned char>(account.back()))))
+            account.pop_back();
+        auto parsed = auth::parse_grants(account);
+        const auto address = parsed && parsed->size() == 1
+                                 ? protocol::parse_ip((*parsed)[0].host.text())
+                                 : std::nullopt;
+        if (!address)
+            return error(1064, "42000",
+                         "EXPLAIN takes 'user'@'address' with an IPv4 or IPv6 address");
+        std::vector<mysql::TextRow> rows;
+        const std::string text =
+            auth::explain(*rt_.grants(), (*parsed)[0].user, {*address, std::nullopt});
+        for (const std::string_view l : lines(text)) rows.push_back({std::string(l)});
+        return table({text_column("Explain")}, std::move(rows));
+    }
+
+    Answer kill(const std::string& sql) {
+        const auto k = parse_kill(sql);
+        if (!k || k->modifiers.find("QUERY") != std::string::npos)
+            return error(1064, "42000", "KILL takes a session id from SHOW PROCESSLIST: KILL <id>");
+        const auto entry = rt_.sessions.find(k->id);
+        if (!entry) return error(1094, "HY000", "Unknown thread id: " + std::to_string(k->id));
+        spdlog::info("admin {}: KILL {} (user '{}', {})", peer_.to_string(), k->id, entry->user,
+                     entry->client.address.to_string());
+        rt_.sessions.terminate(k->id);
+        return {};
+    }
+
+    awaitable<std::error_code> send(const Answer& a) {
+        protocol::Bytes out;
+        if (a.error) {
+            protocol::Bytes p;
+            mysql::encode_err(*a.error, p);
+            mysql::write_packet(out, 1, p);
+        } else if (a.columns.empty()) {
+            protocol::Bytes p;
+            mysql::encode_ok({.status_flags = mysql::status::kAutocommit, .info = a.info},
+                             capabilities_, p);
+            mysql::write_packet(out, 1, p);
+        } else {
+            mysql::write_result_set(out, 1, capabilities_, a.columns, a.rows);
+        }
+        co_return co_await channel_.write_raw(out);
+    }
+
+    // Refusing takes two statements, refuse() then `co_await send_refusal()`: g++ 12 destroys
+    // temporaries built in a co_await expression twice.
+    void refuse(std::uint8_t seq, const mysql::ErrPacket& err) {
+        protocol::Bytes p;
+        mysql::encode_err(err, p);
+        refusal_.clear();
+        mysql::write_packet(refusal_, seq, p);
+    }
+    awaitable<void> send_refusal() {
+        co_await channel_.write_raw(refusal_);
+        stream_.close();
+    }
+
+    Runtime& rt_;
+    Stream stream_;
+    PacketChannel channel_;
+    protocol::Endpoint peer_;
+    std::uint32_t capabilities_ = 0;
+    std::string user_;
+    protocol::Bytes refusal_;
+};
+
+awaitable<void> run_admin_session(Runtime& rt, tcp::socket socket) {
+    try {
+        AdminSession session(rt, std::move(socket));
+        co_await session.run();
+    } catch (const std::exception& e) {
+        spdlog::error("admin session: {}", e.what());
+    }
+}
+
+}  // namespace
+
+awaitable<void> serve_admin(Runtime& rt, tcp::acceptor& acceptor) {
+    for (;;) {
+        auto [ec, socket] = co_await acceptor.async_accept(use_nothrow);
+        if (ec == asio::error::operation_aborted || !acceptor.is_open()) co_return;
+        if (ec) continue;
+        asio::co_spawn(acceptor.get_executor(), run_admin_session(rt, std::move(socket)),
+                       asio::detached);
+    }
+}
+
+}  // namespace hostgate
