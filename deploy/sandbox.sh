@@ -22,7 +22,7 @@ stop() {
       fi
     fi
   done
-  rm -rf "$state"
+  rm -rf "$state" /tmp/hostgate-audit.log  # the audit file named in deploy/examples/hostgate.toml
 }
 
 wait_for() {  # wait_for SECONDS DESCRIPTION COMMAND...
@@ -50,7 +50,7 @@ if [[ -d $state ]]; then
   echo "sandbox: already running in $state (deploy/sandbox.sh stop first)" >&2
   exit 1
 fi
-for port in $db_port $proxy_port; do
+for port in $db_port $proxy_port 4333 9104; do
   if (exec 3<>/dev/tcp/127.0.0.1/$port) 2>/dev/null; then
     echo "sandbox: port $port on 127.0.0.1 is taken" >&2
     exit 1
@@ -89,6 +89,9 @@ wait_for 30 "the session on the backend" \
 echo
 echo "== the backend's process list, while it runs: HOST is the real client address and port"
 root -t -e "SELECT ID, USER, HOST, COMMAND, INFO FROM information_schema.processlist WHERE USER = 'app'"
+echo
+echo "== hostgate's own process list (admin port 127.0.0.1:4333): Backend_id is the backend's ID above"
+mariadb --no-defaults -h127.0.0.1 -P4333 -uadmin -psandbox-admin --ssl=0 -t -e "SHOW PROCESSLIST"
 wait $client || true
 sed 's/^/   /' "$state/allowed.out"
 
@@ -107,6 +110,10 @@ The sandbox keeps running. Connect through hostgate with:
    build/tests/sqlclient --port $proxy_port --bind 127.0.0.5 --user app --password sandbox query "SELECT USER()"
 Ask hostgate why a client is allowed or refused:
    build/src/hostgate explain --grants deploy/examples/grants.conf app 127.0.0.9
+The admin port, metrics and audit log:
+   mariadb -h127.0.0.1 -P4333 -uadmin -psandbox-admin --ssl=0 -e "SHOW PROCESSLIST; SHOW GRANTS"
+   curl -s http://127.0.0.1:9104/metrics
+   tail /tmp/hostgate-audit.log
 Stop it with:
    deploy/sandbox.sh stop
 EOF
