@@ -1,6 +1,5 @@
 #include "src/admin.h"
 
-#include <openssl/evp.h>
 #include <openssl/rand.h>
 #include <spdlog/spdlog.h>
 
@@ -11,6 +10,7 @@
 #include "protocol/mysql_messages.h"
 #include "protocol/mysql_resultset.h"
 #include "src/kill_statement.h"
+#include "src/native_password.h"
 #include "src/packet_channel.h"
 #include "src/runtime.h"
 #include "src/watchdog.h"
@@ -26,34 +26,6 @@ constexpr std::uint32_t kAdminCapabilities =
     cap::kTransactions | cap::kSecureConnection | cap::kMultiResults | cap::kPluginAuth |
     cap::kPluginAuthLenencClientData | cap::kConnectAttrs | cap::kDeprecateEof;
 constexpr std::string_view kNativePassword = "mysql_native_password";
-
-using Sha1 = std::array<std::uint8_t, 20>;
-
-Sha1 sha1(std::initializer_list<protocol::ByteSpan> parts) {
-    EVP_MD_CTX* ctx = EVP_MD_CTX_new();
-    EVP_DigestInit_ex(ctx, EVP_sha1(), nullptr);
-    for (auto p : parts) EVP_DigestUpdate(ctx, p.data(), p.size());
-    Sha1 out{};
-    EVP_DigestFinal_ex(ctx, out.data(), nullptr);
-    EVP_MD_CTX_free(ctx);
-    return out;
-}
-
-protocol::ByteSpan span(const Sha1& h) {
-    return {reinterpret_cast<const std::byte*>(h.data()), h.size()};
-}
-
-// mysql_native_password: the client sends SHA1(pw) XOR SHA1(scramble + SHA1(SHA1(pw))); the
-// server knows SHA1(SHA1(pw)) only, recovers SHA1(pw) and hashes it once more.
-bool native_password_matches(protocol::ByteSpan scramble, protocol::ByteSpan response,
-                             const Sha1& stage2) {
-    if (response.size() != 20) return false;
-    const Sha1 mix = sha1({scramble, span(stage2)});
-    Sha1 stage1{};
-    for (std::size_t i = 0; i < 20; ++i)
-        stage1[i] = std::to_integer<std::uint8_t>(response[i]) ^ mix[i];
-    return sha1({span(stage1)}) == stage2;
-}
 
 std::string upper_trimmed(std::string_view sql) {
     while (!sql.empty() &&
@@ -321,10 +293,11 @@ class AdminSession {
                             std::to_string(b->connect_errors()),
                             traits ? std::optional(traits->server_version) : std::nullopt});
         }
-        return table({text_column("Name"), text_column("Address"), text_column("Group"),
-                      text_column("Proxy_protocol"), text_column("TLS"), text_column("Up"),
-                      number_column("Connect_errors"), text_column("Version")},
-                     std::move(rows));
+        return table(
+            {text_column("Name"), text_column("Address"), text_column("Group"),
+             text_column("Proxy_protocol"), text_column("TLS"), text_column("Up"),
+             text_column("Down_reason"), number_column("Connect_errors"), text_column("Version")},
+            std::move(rows));
     }
 
     Answer status() {

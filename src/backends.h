@@ -42,11 +42,27 @@ class Backend {
         if (!ok) ++connect_errors_;
     }
 
+    // The health monitor's verdict: sessions skip a backend it found down. Healthy until a check
+    // says otherwise (and always, without [monitor]).
+    bool healthy() const { return healthy_.load(); }
+    std::string health_reason() const {
+        std::lock_guard lock(mutex_);
+        return health_reason_;
+    }
+    // Returns true when the verdict changed.
+    bool set_health(bool healthy, std::string reason) {
+        std::lock_guard lock(mutex_);
+        health_reason_ = std::move(reason);
+        return healthy_.exchange(healthy) != healthy;
+    }
+
   private:
     BackendConfig config_;
     mutable std::mutex mutex_;
     std::optional<ServerTraits> traits_;
     std::atomic<bool> up_{false};
+    std::atomic<bool> healthy_{true};
+    std::string health_reason_;  // guarded by mutex_
     std::atomic<std::uint64_t> connect_errors_{0};
 };
 

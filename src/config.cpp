@@ -101,7 +101,8 @@ Config parse(const std::filesystem::path& path) {
                           std::string(e.description())};
     }
     const Reader r(path.string());
-    r.only(root, "", {"server", "tls", "grants", "audit", "metrics", "admin", "backend"});
+    r.only(root, "",
+           {"server", "tls", "grants", "audit", "metrics", "admin", "monitor", "backend"});
     const auto base = path.parent_path();
     auto relative = [&](const std::string& p) {
         return p.empty() ? std::filesystem::path() : base / p;
@@ -185,6 +186,14 @@ Config parse(const std::filesystem::path& path) {
                    "expected the '*' and 40 hex digits of MySQL's PASSWORD('...') (SELECT "
                    "PASSWORD('secret'))");
     }
+
+    const toml::table& monitor = section("monitor");
+    r.only(monitor, "monitor.", {"user", "password", "interval_ms"});
+    c.monitor_user = r.string(monitor, "monitor.", "user", "");
+    c.monitor_password = r.string(monitor, "monitor.", "password", "");
+    c.monitor_enabled = !c.monitor_user.empty();
+    c.monitor_interval = std::chrono::milliseconds(
+        r.integer(monitor, "monitor.", "interval_ms", 2000, 100, 3600000));
 
     const toml::table& metrics = section("metrics");
     r.only(metrics, "metrics.", {"listen"});

@@ -55,6 +55,12 @@ struct Config {
     std::string admin_user = "admin";
     std::array<std::uint8_t, 20> admin_password_stage2{};  // SHA1(SHA1(password)), from "*HEX"
 
+    // [monitor]: health checks that log in to every backend
+    bool monitor_enabled = false;
+    std::string monitor_user;
+    std::string monitor_password;
+    std::chrono::milliseconds monitor_interval{2000};
+
     // [metrics]
     std::optional<protocol::Endpoint> metrics_listen;  // Prometheus /metrics over HTTP
 

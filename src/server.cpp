@@ -5,6 +5,7 @@
 #include <thread>
 
 #include "src/admin.h"
+#include "src/monitor.h"
 #include "src/session.h"
 
 namespace hostgate {
@@ -127,9 +128,13 @@ int run_server(Runtime& rt) {
     if (admin_acceptor)
         asio::co_spawn(*loops.front(), serve_admin(rt, *admin_acceptor), asio::detached);
 
-    // Learn the backends' greetings before the first client arrives.
-    for (Backend* b : rt.backends.all())
-        asio::co_spawn(*loops.front(), probe_backend(*b, config->connect_timeout), asio::detached);
+    asio::co_spawn(*loops.front(), run_monitor(rt), asio::detached);
+    // Learn the backends' greetings before the first client arrives; the monitor's first round
+    // does that when it runs (and, logging in, leaves no aborted connection on the backend).
+    if (!config->monitor_enabled)
+        for (Backend* b : rt.backends.all())
+            asio::co_spawn(*loops.front(), probe_backend(*b, config->connect_timeout),
+                           asio::detached);
 
     asio::signal_set stop_signals(*loops.front(), SIGTERM, SIGINT);
     stop_signals.async_wait([&](std::error_code ec, int signal) {

@@ -249,8 +249,11 @@ awaitable<std::optional<mysql::HandshakeV10>> Session::connect_to_backend(const 
         co_await send_refusal();
         co_return std::nullopt;
     }
-    // The first backend of the group that answers.
+    // The first healthy backend of the group that answers.
+    bool any_healthy = false;
     for (Backend* b : candidates) {
+        if (!b->healthy()) continue;
+        any_healthy = true;
         const protocol::Bytes header = proxy_header_for(*b, client_addr_, destination_);
         auto c = co_await connect_backend(*b, header, config_->connect_timeout,
                                           config_->max_packet_size);
@@ -263,7 +266,9 @@ awaitable<std::optional<mysql::HandshakeV10>> Session::connect_to_backend(const 
         backend_thread_ = c->greeting.connection_id;
         co_return std::move(c->greeting);
     }
-    report(spdlog::level::warn, "auth_failed", "no backend of group '" + group + "' answers");
+    report(spdlog::level::warn, "auth_failed",
+           any_healthy ? "no backend of group '" + group + "' answers"
+                       : "every backend of group '" + group + "' is down (health monitor)");
     refuse(client_seq_ + 1, {2003, "HY000",
                              "Can't connect to MySQL server on '" +
                                  candidates.front()->config().address.to_string() + "'"});

@@ -293,3 +293,40 @@ class PrometheusMetrics(unittest.TestCase):
         self.assertEqual(self.value(body, 'hostgate_reloads_total{result="ok"}'), 1)
         self.assertIn("# TYPE hostgate_handshake_seconds histogram", body)
         self.assertEqual(self.scrape("/")[0], 404)
+
+
+class HealthMonitor(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        db.execute("CREATE USER IF NOT EXISTS 'monitor'@'127.0.0.1' IDENTIFIED BY 'monitor-secret'")
+
+    def start(self, password, backends):
+        hg = Hostgate(HOSTGATE, "'app'@'127.0.0.5'\n", backends=backends, server={"shutdown_grace_ms": 500},
+                      extra_config=f'[monitor]\nuser = "monitor"\npassword = "{password}"\ninterval_ms = 200\n')
+        self.addCleanup(hg.stop)
+        return hg.start()
+
+    def test_down_backends_are_skipped_and_checks_leave_no_aborted_connects(self):
+        from support.servers import free_port
+        aborted_before = db.status("Aborted_connects")
+        hg = self.start("monitor-secret", [
+            {"name": "ghost", "address": f"127.0.0.1:{free_port()}"},
+            {"name": "db1", "address": f"127.0.0.1:{db.port}"}])
+        hg.wait_for_log("backend ghost")
+        wait_until(lambda: "down: connect" in hg.log(), 30, "the monitor to mark ghost down")
+        checks_before = db.status("Connections")
+        wait_until(lambda: db.status("Connections") >= checks_before + 6, 30, "a few monitor rounds")
+        conn = connect(hg, "127.0.0.5")
+        self.assertEqual(user_of(conn), "app@127.0.0.5")
+        conn.close()
+        session_lines = [l for l in hg.log().splitlines() if "session" in l and "ghost" in l]
+        self.assertEqual(session_lines, [])  # sessions never tried the down backend
+        self.assertEqual(db.status("Aborted_connects"), aborted_before)
+
+    def test_failed_monitor_login_takes_the_group_down(self):
+        hg = self.start("wrong", [{"name": "db1", "address": f"127.0.0.1:{db.port}"}])
+        wait_until(lambda: "down: login as 'monitor': ERROR 1045" in hg.log(), 30, "the monitor to mark db1 down")
+        started = time.monotonic()
+        self.assertEqual(error_code(hg, "127.0.0.5"), 2003)
+        self.assertLess(time.monotonic() - started, 5)
+        self.assertIn("every backend of group 'default' is down (health monitor)", hg.log())
