@@ -6,6 +6,7 @@ namespace hostgate::auth {
 namespace {
 
 std::string where(const Rule& r) {
+    if (!r.origin.empty()) return " (" + r.origin + ")";
     return r.line ? " (line " + std::to_string(r.line) + ")" : "";
 }
 
@@ -49,9 +50,10 @@ std::string explain(const GrantTable& table, std::string_view user, const Client
     std::size_t width = 0;
     for (const Rule& r : table.rules()) width = std::max(width, r.account().size());
     for (const RuleCheck& c : table.check_all(user, client)) {
-        std::string line = "  " +
-                           pad(c.rule->line ? "line " + std::to_string(c.rule->line) : "", 10) +
-                           pad(c.rule->account(), width + 2);
+        const std::string source = !c.rule->origin.empty() ? c.rule->origin
+                                   : c.rule->line          ? "line " + std::to_string(c.rule->line)
+                                                           : "";
+        std::string line = "  " + pad(source, 10) + pad(c.rule->account(), width + 2);
         line += c.host_matches ? "host yes" : "host no ";
         if (c.host_matches) line += c.user_matches ? "  user yes" : "  user no";
         if (c.rule == d.rule) line += "  <- applies";

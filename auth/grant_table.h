@@ -24,6 +24,7 @@ struct Rule {
     HostPattern host;
     RuleOptions options;
     std::size_t line = 0;  // where it was defined, for people; 0 if not from a file
+    std::string origin;    // empty: the grants file; otherwise where else it came from
 
     // "'app'@'10.1.%'", quoted as MySQL prints accounts.
     std::string account() const;

@@ -271,7 +271,9 @@ class AdminSession {
         for (const auth::Rule& r : g->rules())
             rows.push_back({std::to_string(++order), r.account(), auth::format_options(r.options),
                             r.host.describe(),
-                            rt_.config()->grants_file.string() + ":" + std::to_string(r.line)});
+                            r.origin.empty()
+                                ? rt_.config()->grants_file.string() + ":" + std::to_string(r.line)
+                                : r.origin});
         return table({number_column("Order"), text_column("Account"), text_column("Options"),
                       text_column("Host"), text_column("Source")},
                      std::move(rows));

@@ -154,11 +154,15 @@ Config parse(const std::filesystem::path& path) {
         r.fail(tls.get(c.tls_cert.empty() ? "key" : "cert"), "tls", "cert and key go together");
 
     const toml::table& grants = section("grants");
-    r.only(grants, "grants.", {"file", "revoke_existing"});
+    r.only(grants, "grants.", {"file", "revoke_existing", "from_backend"});
     c.grants_file = relative(r.string(grants, "grants.", "file", ""));
     if (const toml::node* n = grants.get("revoke_existing")) {
         if (!n->is_boolean()) r.fail(n, "grants.revoke_existing", "expected true or false");
         c.revoke_existing = **n->as_boolean();
+    }
+    if (const toml::node* n = grants.get("from_backend")) {
+        if (!n->is_boolean()) r.fail(n, "grants.from_backend", "expected true or false");
+        c.grants_from_backend = **n->as_boolean();
     }
     if (c.grants_file.empty()) r.fail(nullptr, "grants.file", "is required");
 
@@ -230,6 +234,10 @@ Config parse(const std::filesystem::path& path) {
                            {"required", BackendTls::required}});
         c.backends.push_back(std::move(bc));
     }
+    if (c.grants_from_backend && c.monitor_user.empty())
+        r.fail(
+            grants.get("from_backend"), "grants.from_backend",
+            "needs [monitor] user and password (with SELECT on mysql.user) to read the accounts");
     return c;
 }
 

@@ -48,7 +48,8 @@ struct Config {
 
     // [grants]
     std::filesystem::path grants_file;
-    bool revoke_existing = false;  // on reload, close sessions the new rules no longer allow
+    bool revoke_existing = false;      // on reload, close sessions the new rules no longer allow
+    bool grants_from_backend = false;  // also read User, Host from a backend's mysql.user
 
     // [admin]: a MySQL-protocol port for operators
     std::optional<protocol::Endpoint> admin_listen;

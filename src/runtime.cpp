@@ -6,6 +6,7 @@
 #include <sstream>
 
 #include "auth/grants_file.h"
+#include "src/backend_accounts.h"
 
 namespace hostgate {
 namespace {
@@ -114,6 +115,13 @@ Expected<std::shared_ptr<const auth::GrantTable>, std::string> load_grants(const
     text << file.rdbuf();
     auto rules = auth::parse_grants(text.str());
     if (!rules) return Unexpected(rules.error().to_string(config.grants_file.string()));
+    if (config.grants_from_backend) {
+        std::vector<std::string> skipped;
+        auto accounts = read_backend_accounts(config, skipped);
+        if (!accounts) return Unexpected(accounts.error());
+        for (const auto& s : skipped) spdlog::warn("grants from backend: left out {}", s);
+        rules = merge_rules(std::move(*rules), std::move(*accounts));
+    }
     return std::shared_ptr<const auth::GrantTable>(
         std::make_shared<auth::GrantTable>(std::move(*rules)));
 }

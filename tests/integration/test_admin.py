@@ -167,3 +167,43 @@ class Login(unittest.TestCase):
                                     connect_timeout=30)
                 self.assertEqual(e.exception.args[0], 1045)
         wait_until(lambda: rows("SHOW PROCESSLIST") is not None, 10, "the admin port to answer")
+
+
+class GrantsFromBackend(unittest.TestCase):
+    def test_accounts_of_mysql_user_are_rules_and_follow_reloads(self):
+        db.execute("CREATE USER IF NOT EXISTS 'monitor'@'127.0.0.1' IDENTIFIED BY 'monitor-secret'",
+                   "GRANT SELECT ON mysql.* TO 'monitor'@'127.0.0.1'",
+                   "CREATE USER IF NOT EXISTS 'dbonly'@'127.0.0.8' IDENTIFIED BY 'dbonly-secret'")
+        admin_port = free_port()
+        password_hash = db.execute(f"SELECT PASSWORD('{ADMIN_PASSWORD}')")[0][0]
+        other = Hostgate(HOSTGATE, "'app'@'127.0.0.5'  MAX_USER_CONNECTIONS 3\n",
+                         backends=[{"name": "db1", "address": f"127.0.0.1:{db.port}"}],
+                         grants_options={"from_backend": True},
+                         extra_config=f'[monitor]\nuser = "monitor"\npassword = "monitor-secret"\n'
+                                      f'[admin]\nlisten = "127.0.0.1:{admin_port}"\nuser = "ops"\n'
+                                      f'password_hash = "{password_hash}"\n')
+        other.start()
+        self.addCleanup(other.stop)
+
+        def grants():
+            conn = pymysql.connect(host="127.0.0.1", port=admin_port, user="ops", password=ADMIN_PASSWORD,
+                                   connect_timeout=30, cursorclass=pymysql.cursors.DictCursor)
+            with conn.cursor() as cur:
+                cur.execute("SHOW GRANTS")
+                rows = {r["Account"]: r for r in cur.fetchall()}
+            conn.close()
+            return rows
+
+        rows = grants()
+        self.assertEqual(rows["'app'@'127.0.0.5'"]["Options"], "MAX_USER_CONNECTIONS 3")  # the file's rule wins
+        self.assertTrue(rows["'app'@'127.0.0.5'"]["Source"].endswith("grants.conf:1"))
+        self.assertEqual(rows["'dbonly'@'127.0.0.8'"]["Source"], "backend db1")
+        conn = pymysql.connect(host="127.0.0.1", port=other.port, user="dbonly", password="dbonly-secret",
+                               bind_address="127.0.0.8", connect_timeout=30)
+        conn.close()
+
+        db.execute("CREATE USER IF NOT EXISTS 'later'@'127.0.0.9' IDENTIFIED BY 'later-secret'")
+        self.assertNotIn("'later'@'127.0.0.9'", rows)
+        other.process.send_signal(__import__("signal").SIGHUP)
+        other.wait_for_log("reloaded")
+        self.assertEqual(grants()["'later'@'127.0.0.9'"]["Source"], "backend db1")

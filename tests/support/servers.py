@@ -133,7 +133,8 @@ class Hostgate(ManagedServer):
     """hostgate with a generated config and grants file, on free loopback ports."""
 
     def __init__(self, binary: str, grants: str, backends: list, server: dict = None,
-                 tls: dict = None, listen_v6: bool = False, extra_config: str = ""):
+                 tls: dict = None, listen_v6: bool = False, extra_config: str = "",
+                 grants_options: dict = None):
         self.binary = binary
         self.dir = pathlib.Path(tempfile.mkdtemp(prefix="hostgate-"))
         self.port = free_port()
@@ -143,6 +144,7 @@ class Hostgate(ManagedServer):
         self.server = dict(server or {})
         self.tls = tls
         self.extra_config = extra_config
+        self.grants_options = dict(grants_options or {})
         self.process = None
         self.log_path = self.dir / "hostgate.log"
 
@@ -154,6 +156,7 @@ class Hostgate(ManagedServer):
         if self.tls:
             lines += ["[tls]", f'cert = "{self.tls["cert"]}"', f'key = "{self.tls["key"]}"']
         lines += ["[grants]", 'file = "grants.conf"']
+        lines += [f"{k} = {toml_value(v)}" for k, v in self.grants_options.items()]
         for b in self.backends:
             lines.append("[[backend]]")
             lines += [f"{k} = {toml_value(v)}" for k, v in b.items()]
