@@ -412,13 +412,8 @@ awaitable<void> run_admin_session(Runtime& rt, tcp::socket socket) {
 }  // namespace
 
 awaitable<void> serve_admin(Runtime& rt, tcp::acceptor& acceptor) {
-    for (;;) {
-        auto [ec, socket] = co_await acceptor.async_accept(use_nothrow);
-        if (ec == asio::error::operation_aborted || !acceptor.is_open()) co_return;
-        if (ec) continue;
-        asio::co_spawn(acceptor.get_executor(), run_admin_session(rt, std::move(socket)),
-                       asio::detached);
-    }
+    co_await accept_each(
+        acceptor, [&rt](tcp::socket socket) { return run_admin_session(rt, std::move(socket)); });
 }
 
 }  // namespace hostgate

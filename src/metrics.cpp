@@ -115,12 +115,8 @@ awaitable<void> serve_one(Runtime& rt, tcp::socket socket) {
 }  // namespace
 
 awaitable<void> serve_metrics(Runtime& rt, tcp::acceptor& acceptor) {
-    for (;;) {
-        auto [ec, socket] = co_await acceptor.async_accept(use_nothrow);
-        if (ec == asio::error::operation_aborted || !acceptor.is_open()) co_return;
-        if (ec) continue;
-        asio::co_spawn(acceptor.get_executor(), serve_one(rt, std::move(socket)), asio::detached);
-    }
+    co_await accept_each(acceptor,
+                         [&rt](tcp::socket socket) { return serve_one(rt, std::move(socket)); });
 }
 
 }  // namespace hostgate

@@ -17,6 +17,18 @@ using namespace asio::experimental::awaitable_operators;
 // A completion token that returns (error_code, results...) instead of throwing.
 inline constexpr auto use_nothrow = asio::experimental::as_tuple(asio::use_awaitable);
 
+// Accepts connections until the acceptor is closed, spawning `serve(socket)` for each on the
+// acceptor's executor. `serve` must return an awaitable<void> and never throw.
+template <class Serve>
+awaitable<void> accept_each(tcp::acceptor& acceptor, Serve serve) {
+    for (;;) {
+        auto [ec, socket] = co_await acceptor.async_accept(use_nothrow);
+        if (ec == asio::error::operation_aborted || !acceptor.is_open()) co_return;
+        if (ec) continue;
+        asio::co_spawn(acceptor.get_executor(), serve(std::move(socket)), asio::detached);
+    }
+}
+
 // asio endpoint <-> protocol::Endpoint.
 protocol::Endpoint to_endpoint(const tcp::endpoint& e);
 tcp::endpoint to_asio(const protocol::Endpoint& e);

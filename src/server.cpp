@@ -39,6 +39,16 @@ awaitable<void> accept_loop(Runtime& rt, tcp::acceptor& acceptor) {
     }
 }
 
+// Calls `handler` on every delivery of the set's signals until the set is cancelled.
+void on_every(asio::signal_set& signals, std::function<void(int)> handler) {
+    signals.async_wait(
+        [&signals, handler = std::move(handler)](std::error_code ec, int signal) mutable {
+            if (ec) return;
+            handler(signal);
+            on_every(signals, std::move(handler));
+        });
+}
+
 Acceptors listen(const Config& config, Loops& loops) {
     Acceptors acceptors;
     for (const auto& address : config.listen) {
@@ -143,8 +153,7 @@ int run_server(Runtime& rt) {
         asio::co_spawn(*loops.front(), shut_down(rt, acceptors, loops), asio::detached);
     });
     asio::signal_set reload_signal(*loops.front(), SIGHUP);
-    std::function<void(std::error_code, int)> on_reload = [&](std::error_code ec, int) {
-        if (ec) return;
+    on_every(reload_signal, [&](int) {
         auto result = rt.reload();
         rt.metrics.count_reload(result.has_value());
         if (result) {
@@ -153,23 +162,11 @@ int run_server(Runtime& rt) {
             spdlog::error("reload failed, the previous configuration and grants stay in force: {}",
                           result.error());
         }
-        reload_signal.async_wait(on_reload);
-        asio::signal_set reopen_signal(*loops.front(), SIGUSR1);
-        std::function<void(std::error_code, int)> on_reopen = [&](std::error_code error, int) {
-            if (error) return;
-            if (rt.audit) rt.audit->reopen();
-            reopen_signal.async_wait(on_reopen);
-        };
-        reopen_signal.async_wait(on_reopen);
-    };
-    reload_signal.async_wait(on_reload);
+    });
     asio::signal_set reopen_signal(*loops.front(), SIGUSR1);
-    std::function<void(std::error_code, int)> on_reopen = [&](std::error_code error, int) {
-        if (error) return;
+    on_every(reopen_signal, [&](int) {
         if (rt.audit) rt.audit->reopen();
-        reopen_signal.async_wait(on_reopen);
-    };
-    reopen_signal.async_wait(on_reopen);
+    });
 
     std::vector<std::thread> workers;
     for (unsigned i = 1; i < threads; ++i) workers.emplace_back([&, i] { loops[i]->run(); });

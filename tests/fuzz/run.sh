@@ -16,8 +16,14 @@ build=build-fuzz
 if [[ ! -f $build/build.ninja ]]; then
   CXX=clang++ meson setup "$build" -Dfuzz=true -Dtests=false -Db_sanitize=address,undefined \
     -Db_lundef=false -Dbuildtype=debugoptimized >/dev/null
+  mkdir -p "$build"
 fi
-meson compile -C "$build" >/dev/null
+if ! meson compile -C "$build" >"$build/compile.log" 2>&1; then
+  tail -30 "$build/compile.log"
+  echo "fuzz targets: build failed (log: $build/compile.log)"
+  [[ -n $junit ]] && printf '<?xml version="1.0"?><testsuites><testsuite name="fuzz"><testcase name="fuzz_build"><failure>build failed</failure></testcase></testsuite></testsuites>\n' >"$junit"
+  exit 1
+fi
 
 targets=(fuzz_proxy_protocol fuzz_mysql_frame fuzz_mysql_messages fuzz_grants_file)
 mkdir -p "$build/findings"
