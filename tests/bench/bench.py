@@ -1,0 +1,119 @@
+#!/usr/bin/env python3
+"""hostgate against direct MariaDB and HAProxy (send-proxy-v2), side by side, on loopback.
+
+Runs sysbench oltp_point_select and oltp_read_only at several thread counts and a connection-rate
+test against each target, alternating targets in every round, and prints medians: QPS, p95
+latency, connections/s, CPU seconds of the proxy process per 100k queries, and the ratios
+hostgate/direct and hostgate/HAProxy.
+
+    tests/bench/run.sh [--seconds N] [--rounds N] [--threads 1,8,64]
+"""
+import argparse
+import os
+import pathlib
+import re
+import statistics
+import subprocess
+import sys
+import time
+
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
+from support.servers import HAProxy, Hostgate, MariaDB  # noqa: E402
+
+HERE = pathlib.Path(__file__).resolve().parent
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds(pid):
+    if pid is None:
+        return 0.0
+    fields = pathlib.Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / CLK_TCK  # utime + stime
+
+
+def sysbench(port, test, threads, seconds, extra=()):
+    args = ["sysbench", test, "--db-driver=mysql", "--mysql-host=127.0.0.1", f"--mysql-port={port}",
+            "--mysql-user=sbtest", "--mysql-password=sbtest-secret", "--mysql-db=sbtest", "--tables=4",
+            "--table-size=10000", f"--threads={threads}", f"--time={seconds}", "--report-interval=0",
+            "--percentile=95", "--mysql-ssl=off", *extra, "run"]
+    r = subprocess.run(args, capture_output=True, text=True, timeout=seconds * 4 + 120)
+    if r.returncode != 0:
+        raise RuntimeError(f"sysbench failed: {r.stdout[-2000:]} {r.stderr[-2000:]}")
+    queries = float(re.search(r"queries:\s+(\d+)", r.stdout).group(1))
+    qps = float(re.search(r"queries:\s+\d+\s+\(([\d.]+) per sec", r.stdout).group(1))
+    events = float(re.search(r"transactions:\s+\d+\s+\(([\d.]+) per sec", r.stdout).group(1))
+    p95 = float(re.search(r"95th percentile:\s+([\d.]+)", r.stdout).group(1))
+    return {"queries": queries, "qps": qps, "eps": events, "p95_ms": p95}
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--seconds", type=int, default=10)
+    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--threads", default="1,8,64")
+    ap.add_argument("--hostgate", default=str(HERE.parents[1] / "build" / "src" / "hostgate"))
+    args = ap.parse_args()
+    threads = [int(t) for t in args.threads.split(",")]
+
+    db = MariaDB(extra_args=["--max-connections=1000", "--innodb-buffer-pool-size=128M"]).start()
+    hg = haproxy = None
+    try:
+        db.execute("CREATE DATABASE sbtest", "CREATE USER 'sbtest'@'127.0.0.1' IDENTIFIED BY 'sbtest-secret'",
+                   "GRANT ALL ON sbtest.* TO 'sbtest'@'127.0.0.1'")
+        subprocess.run(["sysbench", "oltp_read_only", "--db-driver=mysql", "--mysql-host=127.0.0.1",
+                        f"--mysql-port={db.port}", "--mysql-user=sbtest", "--mysql-password=sbtest-secret",
+                        "--mysql-db=sbtest", "--tables=4", "--table-size=10000", "--mysql-ssl=off", "prepare"],
+                       check=True, capture_output=True, timeout=600)
+        hg = Hostgate(args.hostgate, "'sbtest'@'127.0.0.1'\n",
+                      backends=[{"name": "db1", "address": f"127.0.0.1:{db.port}"}],
+                      server={"max_connections": 2000}).start()
+        haproxy = HAProxy(db.port, send_proxy="send-proxy-v2").start()
+        targets = {"direct": (db.port, None), "haproxy": (haproxy.port, haproxy.process.pid),
+                   "hostgate": (hg.port, hg.process.pid)}
+        tests = [(t, n, ()) for t in ("oltp_point_select", "oltp_read_only") for n in threads]
+        tests.append(("connect", 8, ()))
+        results = {}  # (test, threads, target) -> list of samples
+        for round_no in range(args.rounds):
+            for test, n, extra in tests:
+                order = list(targets.items())
+                if round_no % 2:
+                    order.reverse()  # alternate who goes first
+                for name, (port, pid) in order:
+                    script = str(HERE / "connect.lua") if test == "connect" else test
+                    before = cpu_seconds(pid)
+                    r = sysbench(port, script, n, args.seconds, extra)
+                    r["cpu_per_100k"] = (cpu_seconds(pid) - before) / max(r["queries"], 1) * 1e5 if pid else None
+                    results.setdefault((test, n, name), []).append(r)
+                    print(f"round {round_no + 1} {test} {n:>2} threads {name:>8}: {r['qps']:10.0f} qps "
+                          f"{r['eps']:9.0f} events/s p95 {r['p95_ms']:.2f} ms", flush=True)
+        report(results, tests, args)
+    finally:
+        for s in (haproxy, hg, db):
+            if s:
+                s.stop()
+
+
+def report(results, tests, args):
+    def med(test, n, target, key):
+        values = [r[key] for r in results[(test, n, target)] if r[key] is not None]
+        return statistics.median(values) if values else None
+
+    print()
+    print(f"Medians of {args.rounds} alternating rounds of {args.seconds} s; "
+          f"{os.cpu_count()} cores; {time.strftime('%Y-%m-%d')}")
+    print()
+    print("| test | threads | direct | HAProxy | hostgate | hostgate/direct | hostgate/HAProxy "
+          "| p95 ms direct / HAProxy / hostgate | CPU s per 100k queries HAProxy / hostgate |")
+    print("|---|---|---|---|---|---|---|---|---|")
+    for test, n, _ in tests:
+        key = "eps" if test == "connect" else "qps"
+        d, h, g = (med(test, n, t, key) for t in ("direct", "haproxy", "hostgate"))
+        p = [med(test, n, t, "p95_ms") for t in ("direct", "haproxy", "hostgate")]
+        c = [med(test, n, t, "cpu_per_100k") for t in ("haproxy", "hostgate")]
+        unit = "conn/s" if test == "connect" else "qps"
+        print(f"| {test} | {n} | {d:.0f} {unit} | {h:.0f} | {g:.0f} | {g / d:.2f} | {g / h:.2f} "
+              f"| {p[0]:.2f} / {p[1]:.2f} / {p[2]:.2f} | {c[0]:.2f} / {c[1]:.2f} |")
+
+
+if __name__ == "__main__":
+    main()
