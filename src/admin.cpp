@@ -1,6 +1,5 @@
 #include "src/admin.h"
 
-#include <openssl/rand.h>
 #include <spdlog/spdlog.h>
 
 #include <cctype>
@@ -154,11 +153,7 @@ class AdminSession {
         mysql::HandshakeV10 greeting;
         greeting.server_version = "5.5.5-hostgate-admin";
         greeting.connection_id = 0;
-        greeting.auth_plugin_data.resize(mysql::kScrambleLength);
-        RAND_bytes(reinterpret_cast<unsigned char*>(greeting.auth_plugin_data.data()),
-                   mysql::kScrambleLength);
-        for (auto& b : greeting.auth_plugin_data)
-            b = std::byte(static_cast<unsigned char>(0x21 + std::to_integer<unsigned>(b) % 94));
+        greeting.auth_plugin_data = make_scramble();
         greeting.capabilities = kAdminCapabilities;
         greeting.character_set = mysql::kUtf8GeneralCi;
         greeting.status_flags = mysql::status::kAutocommit;

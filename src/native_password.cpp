@@ -1,6 +1,7 @@
 #include "src/native_password.h"
 
 #include <openssl/evp.h>
+#include <openssl/rand.h>
 
 namespace hostgate {
 namespace {
@@ -18,6 +19,15 @@ Sha1 sha1(std::initializer_list<protocol::ByteSpan> parts) {
     Sha1 out{};
     EVP_DigestFinal_ex(ctx, out.data(), nullptr);
     EVP_MD_CTX_free(ctx);
+    return out;
+}
+
+protocol::Bytes make_scramble() {
+    constexpr std::size_t kLength = 20;
+    protocol::Bytes out(kLength);
+    RAND_bytes(reinterpret_cast<unsigned char*>(out.data()), kLength);
+    for (auto& b : out)
+        b = std::byte(static_cast<unsigned char>(0x21 + std::to_integer<unsigned>(b) % 94));
     return out;
 }
 

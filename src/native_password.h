@@ -13,6 +13,9 @@ using Sha1 = std::array<std::uint8_t, 20>;
 
 Sha1 sha1(std::initializer_list<protocol::ByteSpan> parts);
 
+// A fresh 20-byte scramble, printable and NUL-free as servers make them.
+protocol::Bytes make_scramble();
+
 // The client's answer to a scramble; empty for an empty password.
 protocol::Bytes native_password_response(std::string_view password, protocol::ByteSpan scramble);
 

@@ -14,7 +14,6 @@ namespace mysql = protocol::mysql;
 constexpr std::size_t kRelayBuffer = 16 * 1024;
 constexpr std::size_t kMaxChangeUserPacket = 64 * 1024;
 constexpr std::size_t kMaxKillStatement = 64;  // longer COM_QUERY packets are not looked at
-constexpr std::string_view kForcedSwitchPlugin = "hostgate_forced_switch";
 
 std::int64_t now_ns() {
     return std::chrono::duration_cast<std::chrono::nanoseconds>(

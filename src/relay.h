@@ -15,6 +15,10 @@
 
 namespace hostgate {
 
+// The plugin name hostgate logs in to backends with (a login and COM_CHANGE_USER): no server knows
+// it, so the backend answers with its own AuthSwitchRequest, which the client then answers.
+inline constexpr std::string_view kForcedSwitchPlugin = "hostgate_forced_switch";
+
 struct RelayContext {
     Runtime& runtime;
     std::uint32_t session_id;

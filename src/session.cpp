@@ -1,11 +1,11 @@
 #include "src/session.h"
 
-#include <openssl/rand.h>
 #include <spdlog/spdlog.h>
 
 #include "auth/grant_table.h"
 #include "protocol/mysql_messages.h"
 #include "protocol/proxy_protocol.h"
+#include "src/native_password.h"
 #include "src/relay.h"
 #include "src/watchdog.h"
 
@@ -16,8 +16,6 @@ namespace mysql = protocol::mysql;
 namespace proxy = protocol::proxy;
 namespace cap = protocol::mysql::cap;
 
-// The plugin name sent to backends so that they answer with their own AuthSwitchRequest.
-constexpr std::string_view kForcedSwitchPlugin = "hostgate_forced_switch";
 // Capabilities the proxy never passes on: it does not compress, and TLS is per leg.
 constexpr std::uint32_t kPerLegCapabilities =
     cap::kCompress | cap::kSsl | cap::kZstdCompressionAlgorithm;
@@ -428,11 +426,7 @@ awaitable<bool> Session::greet() {
     mysql::HandshakeV10 greeting;
     greeting.server_version = traits->server_version;
     greeting.connection_id = id_;
-    greeting.auth_plugin_data.resize(mysql::kScrambleLength);
-    RAND_bytes(reinterpret_cast<unsigned char*>(greeting.auth_plugin_data.data()),
-               mysql::kScrambleLength);
-    for (auto& b : greeting.auth_plugin_data)  // printable and NUL-free, as servers make them
-        b = std::byte(static_cast<unsigned char>(0x21 + std::to_integer<unsigned>(b) % 94));
+    greeting.auth_plugin_data = make_scramble();
     greeting.capabilities = offered_capabilities_;
     greeting.character_set = traits->character_set;
     greeting.status_flags = mysql::status::kAutocommit;
