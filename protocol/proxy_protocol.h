@@ -43,9 +43,10 @@ inline std::error_code make_error_code(errc e) {
     return {static_cast<int>(e), error_category()};
 }
 
-enum class Command : std::uint8_t { local, proxy };
-enum class Family : std::uint8_t { unspec, inet, inet6, unix_socket };
-enum class Transport : std::uint8_t { unspec, stream, dgram };
+// Values as on the v2 wire: the command nibble, the family's high nibble, the transport's low one.
+enum class Command : std::uint8_t { local = 0x0, proxy = 0x1 };
+enum class Family : std::uint8_t { unspec = 0x0, inet = 0x1, inet6 = 0x2, unix_socket = 0x3 };
+enum class Transport : std::uint8_t { unspec = 0x0, stream = 0x1, dgram = 0x2 };
 
 // TLV types from the spec.
 namespace tlv_type {

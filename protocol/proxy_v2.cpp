@@ -13,8 +13,6 @@ std::error_code fail(errc e) {
 }
 
 constexpr std::uint8_t kVersion2 = 0x20;
-constexpr std::uint8_t kCommandLocal = 0x00;
-constexpr std::uint8_t kCommandProxy = 0x01;
 constexpr std::uint8_t kSslFixedLength = 5;  // client (1) + verify (4)
 constexpr std::size_t kUnixPathLength = kV2UnixAddressLength / 2;
 
@@ -88,6 +86,16 @@ std::uint32_t header_crc(ByteSpan header, std::size_t crc_value_offset) {
     return crc32c(header.subspan(crc_value_offset + 4), crc);
 }
 
+// One address of an inet (4 bytes) or inet6 (16 bytes) block.
+IpAddress read_address(ByteReader& r, Family family) {
+    const ByteSpan b = r.bytes(family == Family::inet ? 4 : 16);
+    std::array<std::uint8_t, 16> raw{};
+    std::transform(b.begin(), b.end(), raw.begin(),
+                   [](std::byte x) { return std::to_integer<std::uint8_t>(x); });
+    return family == Family::inet ? IpAddress::v4({raw[0], raw[1], raw[2], raw[3]})
+                                  : IpAddress::v6(raw);
+}
+
 std::string unix_path(ByteSpan raw) {
     const auto text = as_chars(raw);
     return std::string(text.substr(0, text.find('\0')));
@@ -123,45 +131,15 @@ Parsed<Header> parse_v2(ByteSpan input, const ParseOptions& options) {
     if ((version_command & 0xF0) != kVersion2) return fail(errc::v2_bad_version);
     Header h;
     h.version = 2;
-    switch (version_command & 0x0F) {
-        case kCommandLocal:
-            h.command = Command::local;
-            break;
-        case kCommandProxy:
-            h.command = Command::proxy;
-            break;
-        default:
-            return fail(errc::v2_bad_command);
-    }
-    switch (family_transport >> 4) {
-        case 0x0:
-            h.family = Family::unspec;
-            break;
-        case 0x1:
-            h.family = Family::inet;
-            break;
-        case 0x2:
-            h.family = Family::inet6;
-            break;
-        case 0x3:
-            h.family = Family::unix_socket;
-            break;
-        default:
-            return fail(errc::v2_bad_family);
-    }
-    switch (family_transport & 0x0F) {
-        case 0x0:
-            h.transport = Transport::unspec;
-            break;
-        case 0x1:
-            h.transport = Transport::stream;
-            break;
-        case 0x2:
-            h.transport = Transport::dgram;
-            break;
-        default:
-            return fail(errc::v2_bad_family);
-    }
+    const unsigned command = version_command & 0x0F;
+    const unsigned family = family_transport >> 4, transport = family_transport & 0x0F;
+    if (command > static_cast<unsigned>(Command::proxy)) return fail(errc::v2_bad_command);
+    if (family > static_cast<unsigned>(Family::unix_socket) ||
+        transport > static_cast<unsigned>(Transport::dgram))
+        return fail(errc::v2_bad_family);
+    h.command = static_cast<Command>(command);
+    h.family = static_cast<Family>(family);
+    h.transport = static_cast<Transport>(transport);
     const std::size_t total = kV2FixedLength + length;
     if (total > options.max_v2_length) return fail(errc::v2_too_long);
     const std::size_t addresses = address_length(h.family);
@@ -169,29 +147,11 @@ Parsed<Header> parse_v2(ByteSpan input, const ParseOptions& options) {
     if (input.size() < total) return NeedMore{total};
 
     switch (h.family) {
-        case Family::inet: {
-            auto four = [&] {
-                auto b = r.bytes(4);
-                return IpAddress::v4(
-                    {std::to_integer<std::uint8_t>(b[0]), std::to_integer<std::uint8_t>(b[1]),
-                     std::to_integer<std::uint8_t>(b[2]), std::to_integer<std::uint8_t>(b[3])});
-            };
-            h.source.address = four();
-            h.destination.address = four();
+        case Family::inet:
+        case Family::inet6:
+            h.source.address = read_address(r, h.family);
+            h.destination.address = read_address(r, h.family);
             break;
-        }
-        case Family::inet6: {
-            auto sixteen = [&] {
-                auto b = r.bytes(16);
-                std::array<std::uint8_t, 16> raw{};
-                std::transform(b.begin(), b.end(), raw.begin(),
-                               [](std::byte x) { return std::to_integer<std::uint8_t>(x); });
-                return IpAddress::v6(raw);
-            };
-            h.source.address = sixteen();
-            h.destination.address = sixteen();
-            break;
-        }
         case Family::unix_socket:
             h.unix_source = unix_path(r.bytes(kUnixPathLength));
             h.unix_destination = unix_path(r.bytes(kUnixPathLength));
@@ -226,15 +186,9 @@ void encode_v2(const Header& header, Bytes& out) {
     const std::size_t start = out.size();
     ByteWriter w(out);
     w.string(kV2Signature);
-    w.u8(kVersion2 | (header.command == Command::local ? kCommandLocal : kCommandProxy));
-    const std::uint8_t family = header.family == Family::inet          ? 0x10
-                                : header.family == Family::inet6       ? 0x20
-                                : header.family == Family::unix_socket ? 0x30
-                                                                       : 0x00;
-    const std::uint8_t transport = header.transport == Transport::stream  ? 0x01
-                                   : header.transport == Transport::dgram ? 0x02
-                                                                          : 0x00;
-    w.u8(family | transport);
+    w.u8(kVersion2 | static_cast<std::uint8_t>(header.command));
+    w.u8(static_cast<std::uint8_t>(static_cast<unsigned>(header.family) << 4 |
+                                   static_cast<unsigned>(header.transport)));
     const std::size_t length_at = out.size();
     w.be16(0);  // patched below
 

@@ -75,17 +75,21 @@ class ClientPump {
                     if (change_user_command || maybe_kill) {
                         if (whole > kMaxChangeUserPacket) co_return RelayEnd{};
                         if (end_ - pos < whole) break;  // wait for the whole packet
-                        if (co_await flush(pos)) co_return RelayEnd{};
                         const auto payload =
                             span(pos + mysql::kFrameHeaderLength, header.payload_length);
-                        if (change_user_command) {
-                            stop = co_await change_user(payload);
-                        } else if (auto ec = co_await query(payload)) {
-                            co_return RelayEnd{};
+                        const auto kill = maybe_kill ? kill_target(payload) : std::nullopt;
+                        if (change_user_command || kill) {  // held back: not forwarded as sent
+                            if (co_await flush(pos)) co_return RelayEnd{};
+                            if (change_user_command) {
+                                stop = co_await change_user(payload);
+                            } else if (co_await route_kill(kill->first, kill->second)) {
+                                co_return RelayEnd{};
+                            }
+                            pos += whole;
+                            start_ = pos;
+                            continue;
                         }
-                        pos += whole;
-                        start_ = pos;
-                        continue;
+                        // Any other short query streams through with the rest.
                     }
                 }
                 pos += mysql::kFrameHeaderLength;
@@ -168,38 +172,42 @@ class ClientPump {
         co_return std::nullopt;
     }
 
-    // A short COM_QUERY: a KILL of one of hostgate's connection ids (the mariadb CLI sends
-    // KILL QUERY <the id from our greeting> on Ctrl-C) is rewritten to the backend's thread id;
-    // anything else is forwarded as it is.
-    awaitable<std::error_code> query(protocol::ByteSpan payload) {
+    // A short COM_QUERY that is a KILL of one of hostgate's connection ids (the mariadb CLI sends
+    // KILL QUERY <the id from our greeting> on Ctrl-C): the statement and the session it names.
+    std::optional<std::pair<KillStatement, SessionEntry>> kill_target(
+        protocol::ByteSpan payload) const {
+        auto kill = parse_kill(protocol::as_chars(payload.subspan(1)));
+        if (!kill) return std::nullopt;
+        auto target = ctx_.runtime.sessions.find(kill->id);
+        if (!target) return std::nullopt;  // not ours: the backend's own id, forwarded as sent
+        return std::pair{std::move(*kill), std::move(*target)};
+    }
+
+    // Rewrites the KILL to the backend's thread id, or refuses it: another user's session (1095),
+    // a session on another backend (1094).
+    awaitable<std::error_code> route_kill(const KillStatement& kill, const SessionEntry& target) {
         protocol::Bytes forward;
-        const auto kill = parse_kill(protocol::as_chars(payload.subspan(1)));
-        const auto target = kill ? ctx_.runtime.sessions.find(kill->id) : std::nullopt;
-        if (!target) {
-            mysql::write_packet(forward, 0, payload);
-            co_return co_await to_backend(forward);
-        }
         std::optional<mysql::ErrPacket> refusal;
-        if (target->user != ctx_.user) {
+        if (target.user != ctx_.user) {
             refusal = mysql::ErrPacket{1095, "HY000",
-                                       "You are not owner of thread " + std::to_string(kill->id)};
-        } else if (target->backend != ctx_.backend) {
+                                       "You are not owner of thread " + std::to_string(kill.id)};
+        } else if (target.backend != ctx_.backend) {
             refusal =
-                mysql::ErrPacket{1094, "HY000", "Unknown thread id: " + std::to_string(kill->id)};
+                mysql::ErrPacket{1094, "HY000", "Unknown thread id: " + std::to_string(kill.id)};
         }
         if (refusal) {
             // The backend is idle (the client waits for this query's answer), so nothing else
             // is being written to the client.
-            spdlog::info("session {}: {} refused: {}", ctx_.session_id, kill->with_id(kill->id),
+            spdlog::info("session {}: {} refused: {}", ctx_.session_id, kill.with_id(kill.id),
                          refusal->message);
             protocol::Bytes err;
             mysql::encode_err(*refusal, err);
             mysql::write_packet(forward, 1, err);
             co_return co_await client_.write(asio::buffer(forward));
         }
-        const std::string rewritten = kill->with_id(target->backend_thread);
-        spdlog::info("session {}: {} -> {} on the backend", ctx_.session_id,
-                     kill->with_id(kill->id), rewritten);
+        const std::string rewritten = kill.with_id(target.backend_thread);
+        spdlog::info("session {}: {} -> {} on the backend", ctx_.session_id, kill.with_id(kill.id),
+                     rewritten);
         const std::string statement = static_cast<char>(mysql::command::kQuery) + rewritten;
         mysql::write_packet(forward, 0, protocol::as_bytes(statement));
         co_return co_await to_backend(forward);
