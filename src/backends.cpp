@@ -69,7 +69,7 @@ protocol::Bytes proxy_header_for(const Backend& backend, const protocol::Endpoin
 }
 
 awaitable<Expected<BackendConnection, std::string>> connect_backend(
-    Backend& backend, const protocol::Bytes& proxy_header, std::chrono::milliseconds timeout,
+    Backend& backend, const protocol::Bytes& opening, std::chrono::milliseconds timeout,
     std::size_t max_packet) {
     auto executor = co_await asio::this_coro::executor;
     auto stream = std::make_unique<Stream>(tcp::socket(executor));
@@ -86,8 +86,8 @@ awaitable<Expected<BackendConnection, std::string>> connect_backend(
         co_await stream->socket().async_connect(to_asio(backend.config().address), use_nothrow);
     if (connect_error) co_return fail("connect", connect_error);
     stream->socket().set_option(tcp::no_delay(true));
-    if (!proxy_header.empty()) {
-        if (auto ec = co_await stream->write(asio::buffer(proxy_header)))
+    if (!opening.empty()) {
+        if (auto ec = co_await stream->write(asio::buffer(opening)))
             co_return fail("PROXY header", ec);
     }
     PacketChannel channel(*stream, max_packet);
@@ -104,7 +104,7 @@ awaitable<Expected<BackendConnection, std::string>> connect_backend(
     deadline.disarm();
     backend.record_attempt(true);
     backend.learn(*greeting);
-    co_return BackendConnection{std::move(stream), std::move(*greeting)};
+    co_return BackendConnection{std::move(stream), std::move(*greeting), channel.take_buffered()};
 }
 
 awaitable<void> probe_backend(Backend& backend, std::chrono::milliseconds timeout) {

@@ -88,12 +88,14 @@ class Backends {
 struct BackendConnection {
     std::unique_ptr<Stream> stream;
     protocol::mysql::HandshakeV10 greeting;
+    protocol::Bytes received;  // bytes read after the greeting (an answer to a pipelined login)
 };
 
-// Connects to the backend, writes `proxy_header` first (unless the backend has PROXY off), and
-// reads the greeting, all within `timeout`. The error says what failed, for logs.
+// Connects to the backend, writes `opening` (the PROXY header, if the backend takes one, and
+// possibly a login sent ahead of the greeting) and reads the greeting, all within `timeout`. The
+// error says what failed, for logs.
 awaitable<Expected<BackendConnection, std::string>> connect_backend(
-    Backend& backend, const protocol::Bytes& proxy_header, std::chrono::milliseconds timeout,
+    Backend& backend, const protocol::Bytes& opening, std::chrono::milliseconds timeout,
     std::size_t max_packet);
 
 // The PROXY header for a session: the real client as source, what it connected to as destination.

@@ -1,5 +1,7 @@
 // hostgate: a MySQL-protocol-aware proxy with client-IP grants.
+#include <spdlog/sinks/ostream_sink.h>
 #include <spdlog/spdlog.h>
+#include <unistd.h>
 
 #include <CLI/CLI.hpp>
 #include <iostream>
@@ -9,6 +11,21 @@
 #include "src/server.h"
 
 namespace {
+
+// On a terminal each line appears as it is logged. Anywhere else (a file, a pipe, the journal)
+// lines are written in batches, at least once a second and at once from a warning up, so that a
+// busy proxy does not make a write for every session it logs.
+void setup_logging(const std::string& level) {
+    if (!isatty(STDOUT_FILENO)) {
+        auto logger = std::make_shared<spdlog::logger>(
+            "", std::make_shared<spdlog::sinks::ostream_sink_mt>(std::cout));
+        logger->flush_on(spdlog::level::warn);
+        spdlog::set_default_logger(std::move(logger));
+        spdlog::flush_every(std::chrono::seconds(1));
+    }
+    spdlog::set_level(spdlog::level::from_str(level));
+    spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%fZ %^%l%$ %v", spdlog::pattern_time_type::utc);
+}
 
 // Loads config and grants; prints why not and returns nullptr when either is bad.
 std::unique_ptr<hostgate::Runtime> load(const std::string& path) {
@@ -71,9 +88,10 @@ int main(int argc, char** argv) {
         std::cerr << app.help();
         return 2;
     }
-    spdlog::set_level(spdlog::level::from_str(log_level));
-    spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%fZ %^%l%$ %v", spdlog::pattern_time_type::utc);
+    setup_logging(log_level);
     auto runtime = load(config_path);
     if (!runtime) return 2;
-    return hostgate::run_server(*runtime);
+    const int status = hostgate::run_server(*runtime);
+    spdlog::shutdown();  // writes what is still buffered
+    return status;
 }

@@ -7,11 +7,12 @@ namespace hostgate {
 namespace mysql = protocol::mysql;
 namespace proxy = protocol::proxy;
 
-awaitable<std::error_code> PacketChannel::fill(std::size_t total, bool greedy) {
+awaitable<std::error_code> PacketChannel::fill(std::size_t total, ReadAhead read_ahead) {
     if (start_ == end_) start_ = end_ = 0;
     while (end_ - start_ < total) {
+        const std::size_t missing = total - (end_ - start_);
         const std::size_t wanted =
-            greedy ? std::max<std::size_t>(total - (end_ - start_), 4096) : total - (end_ - start_);
+            read_ahead == ReadAhead::allowed ? std::max<std::size_t>(missing, 4096) : missing;
         if (buffer_.size() - end_ < wanted) {
             // Move unconsumed bytes to the front, then grow if that is not enough.
             std::copy(buffer_.begin() + static_cast<std::ptrdiff_t>(start_),
@@ -28,7 +29,7 @@ awaitable<std::error_code> PacketChannel::fill(std::size_t total, bool greedy) {
 }
 
 template <class T, class Parse>
-awaitable<Expected<T, std::error_code>> PacketChannel::read(Parse parse, bool greedy) {
+awaitable<Expected<T, std::error_code>> PacketChannel::read(Parse parse, ReadAhead read_ahead) {
     for (;;) {
         auto parsed = parse(buffered());
         if (auto* c = protocol::complete(parsed)) {
@@ -37,25 +38,34 @@ awaitable<Expected<T, std::error_code>> PacketChannel::read(Parse parse, bool gr
             co_return value;
         }
         if (auto e = protocol::error(parsed)) co_return Unexpected(e);
-        if (auto ec = co_await fill(protocol::need_more(parsed)->min_total, greedy))
+        if (auto ec = co_await fill(protocol::need_more(parsed)->min_total, read_ahead))
             co_return Unexpected(ec);
     }
 }
 
-awaitable<Expected<mysql::Packet, std::error_code>> PacketChannel::read_packet() {
+awaitable<Expected<mysql::Packet, std::error_code>> PacketChannel::read_packet(
+    ReadAhead read_ahead) {
     co_return co_await read<mysql::Packet>(
-        [this](protocol::ByteSpan in) { return mysql::read_packet(in, max_packet_); }, false);
+        [this](protocol::ByteSpan in) { return mysql::read_packet(in, max_packet_); }, read_ahead);
 }
 
 awaitable<Expected<proxy::Header, std::error_code>> PacketChannel::read_proxy_header(
-    const proxy::ParseOptions& options) {
+    const proxy::ParseOptions& options, ReadAhead read_ahead) {
     co_return co_await read<proxy::Header>(
-        [&](protocol::ByteSpan in) { return proxy::parse(in, options); }, true);
+        [&](protocol::ByteSpan in) { return proxy::parse(in, options); }, read_ahead);
 }
 
-awaitable<Expected<protocol::ByteSpan, std::error_code>> PacketChannel::peek(std::size_t n) {
-    if (auto ec = co_await fill(n, false)) co_return Unexpected(ec);
+awaitable<Expected<protocol::ByteSpan, std::error_code>> PacketChannel::peek(std::size_t n,
+                                                                             ReadAhead read_ahead) {
+    if (auto ec = co_await fill(n, read_ahead)) co_return Unexpected(ec);
     co_return buffered().first(n);
+}
+
+protocol::Bytes PacketChannel::take_buffered() {
+    protocol::Bytes rest(buffered().begin(), buffered().end());
+    buffer_ = {};
+    start_ = end_ = 0;
+    return rest;
 }
 
 awaitable<std::error_code> PacketChannel::write_packet(std::uint8_t sequence_id,

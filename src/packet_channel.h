@@ -1,8 +1,9 @@
 #pragma once
 // Reads whole MySQL packets (and a PROXY header) from a Stream, and writes packets to it.
 //
-// Reads during the connection phase are exact: never a byte past the packet asked for, because
-// what follows an SSLRequest is the TLS ClientHello, which belongs to the TLS layer.
+// Reads take whatever has arrived, so that a packet usually costs one read. The exception is a
+// client's first packet when TLS was offered: what follows an SSLRequest is the TLS ClientHello,
+// which belongs to the TLS layer, so that packet is read exactly.
 
 #include <cstdint>
 
@@ -15,11 +16,17 @@ namespace hostgate {
 
 class PacketChannel {
   public:
-    PacketChannel(Stream& stream, std::size_t max_packet)
-        : stream_(stream), max_packet_(max_packet) {}
+    // `received`: bytes already read from the stream, to be read first.
+    PacketChannel(Stream& stream, std::size_t max_packet, protocol::Bytes received = {})
+        : stream_(stream), max_packet_(max_packet), buffer_(std::move(received)) {
+        end_ = buffer_.size();
+    }
+
+    enum class ReadAhead { allowed, never };
 
     // The next logical packet; an error from the network or the frame reader.
-    awaitable<Expected<protocol::mysql::Packet, std::error_code>> read_packet();
+    awaitable<Expected<protocol::mysql::Packet, std::error_code>> read_packet(
+        ReadAhead read_ahead = ReadAhead::allowed);
     // Frames and writes one packet; returns the error, if any.
     awaitable<std::error_code> write_packet(std::uint8_t sequence_id, protocol::ByteSpan payload);
     // Writes bytes as they are (an already framed packet, a PROXY header).
@@ -28,22 +35,25 @@ class PacketChannel {
     // A PROXY header at the start of the stream. May read past it: nothing may follow a header
     // before the server greets, so whatever did is kept for read_packet.
     awaitable<Expected<protocol::proxy::Header, std::error_code>> read_proxy_header(
-        const protocol::proxy::ParseOptions& options);
+        const protocol::proxy::ParseOptions& options, ReadAhead read_ahead = ReadAhead::allowed);
 
-    // The first n unconsumed bytes, reading exactly as many as are missing.
-    awaitable<Expected<protocol::ByteSpan, std::error_code>> peek(std::size_t n);
+    // The first n unconsumed bytes.
+    awaitable<Expected<protocol::ByteSpan, std::error_code>> peek(std::size_t n,
+                                                                  ReadAhead read_ahead);
 
     // Bytes received but not yet consumed (handed to the relay after the handshake).
     protocol::ByteSpan buffered() const { return {buffer_.data() + start_, end_ - start_}; }
     void consume(std::size_t n) { start_ += n; }
+    // The unconsumed bytes, moved out; the channel's buffer is freed.
+    protocol::Bytes take_buffered();
     Stream& stream() { return stream_; }
 
   private:
-    // Reads until the buffer holds at least `total` unconsumed bytes; greedy reads may take more.
-    awaitable<std::error_code> fill(std::size_t total, bool greedy);
+    // Reads until the buffer holds at least `total` unconsumed bytes, and more if allowed.
+    awaitable<std::error_code> fill(std::size_t total, ReadAhead read_ahead);
 
     template <class T, class Parse>
-    awaitable<Expected<T, std::error_code>> read(Parse parse, bool greedy);
+    awaitable<Expected<T, std::error_code>> read(Parse parse, ReadAhead read_ahead);
 
     Stream& stream_;
     std::size_t max_packet_;

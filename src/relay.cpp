@@ -11,7 +11,6 @@ namespace {
 
 namespace mysql = protocol::mysql;
 
-constexpr std::size_t kRelayBuffer = 16 * 1024;
 constexpr std::size_t kMaxChangeUserPacket = 64 * 1024;
 constexpr std::size_t kMaxKillStatement = 64;  // longer COM_QUERY packets are not looked at
 
@@ -21,15 +20,60 @@ std::int64_t now_ns() {
         .count();
 }
 
-// Backend to client: bytes as they come.
+// Relay buffers are lent for a read and its write, not owned by a session: a pump waits for bytes
+// without a buffer, so an idle session holds none. Each event-loop thread keeps a few spare ones;
+// a session's coroutines never change threads, so a buffer goes back to the list it came from.
+class RelayBuffer {
+  public:
+    static constexpr std::size_t kSize = 16 * 1024;
+
+    RelayBuffer() = default;
+    RelayBuffer(const RelayBuffer&) = delete;
+    RelayBuffer& operator=(const RelayBuffer&) = delete;
+    ~RelayBuffer() { release(); }
+
+    bool held() const { return !bytes_.empty(); }
+    void acquire() {
+        if (held()) return;
+        if (spares().empty()) {
+            bytes_.resize(kSize);
+        } else {
+            bytes_ = std::move(spares().back());
+            spares().pop_back();
+        }
+    }
+    void release() {
+        if (held() && bytes_.size() == kSize && spares().size() < kSpares)
+            spares().push_back(std::move(bytes_));
+        bytes_ = {};
+    }
+    std::vector<std::byte>& bytes() { return bytes_; }
+
+  private:
+    static constexpr std::size_t kSpares = 64;
+    static std::vector<std::vector<std::byte>>& spares() {
+        thread_local std::vector<std::vector<std::byte>> list;
+        return list;
+    }
+    std::vector<std::byte> bytes_;
+};
+
+// Backend to client: bytes as they come. The pump waits for the backend before it takes a
+// buffer, unless the last read filled one (more is likely waiting).
 awaitable<RelayEnd> pump_backend_to_client(RelayContext& ctx, Stream& backend, Stream& client) {
-    std::vector<std::byte> buffer(kRelayBuffer);
-    for (;;) {
-        auto [ec, n] = co_await backend.read_some(asio::buffer(buffer));
+    RelayBuffer buffer;
+    for (bool more = false;;) {
+        if (!more) {
+            buffer.release();
+            if (co_await backend.wait_readable()) co_return RelayEnd{};
+        }
+        buffer.acquire();
+        auto [ec, n] = co_await backend.read_ready(asio::buffer(buffer.bytes()));
         if (ec) co_return RelayEnd{};
-        if (co_await client.write(asio::buffer(buffer.data(), n))) co_return RelayEnd{};
+        if (co_await client.write(asio::buffer(buffer.bytes().data(), n))) co_return RelayEnd{};
         ctx.stats.bytes_out.fetch_add(n, std::memory_order_relaxed);
         ctx.stats.backend_active_ns.store(now_ns(), std::memory_order_relaxed);
+        more = n == buffer.bytes().size();
     }
 }
 
@@ -38,12 +82,12 @@ awaitable<RelayEnd> pump_backend_to_client(RelayContext& ctx, Stream& backend, S
 // whether it is a KILL of one of hostgate's connection ids; everything else streams through.
 class ClientPump {
   public:
-    ClientPump(RelayContext& context, Stream& client, Stream& backend, protocol::ByteSpan pending)
-        : ctx_(context),
-          client_(client),
-          backend_(backend),
-          buffer_(std::max(kRelayBuffer, pending.size())) {
-        std::copy(pending.begin(), pending.end(), buffer_.begin());
+    ClientPump(RelayContext& context, Stream& client, Stream& backend, protocol::Bytes pending)
+        : ctx_(context), client_(client), backend_(backend) {
+        if (pending.empty()) return;
+        buffer_.acquire();
+        if (pending.size() > buffer_.bytes().size()) buffer_.bytes().resize(pending.size());
+        std::copy(pending.begin(), pending.end(), buffer_.bytes().begin());
         end_ = pending.size();
     }
 
@@ -64,8 +108,8 @@ class ClientPump {
                     protocol::complete(mysql::parse_frame_header(span(pos, end_ - pos)))->value;
                 if (header.sequence_id == 0 && header.payload_length > 0) {  // a new command
                     if (end_ - pos < mysql::kFrameHeaderLength + 1) break;
-                    const auto command =
-                        std::to_integer<std::uint8_t>(buffer_[pos + mysql::kFrameHeaderLength]);
+                    const auto command = std::to_integer<std::uint8_t>(
+                        span(pos, end_ - pos)[mysql::kFrameHeaderLength]);
                     ctx_.stats.command.store(command, std::memory_order_relaxed);
                     ctx_.stats.command_started_ns.store(now_ns(), std::memory_order_relaxed);
                     const std::size_t whole = mysql::kFrameHeaderLength + header.payload_length;
@@ -97,23 +141,35 @@ class ClientPump {
             }
             if (stop) co_return *stop;
             if (co_await flush(pos)) co_return RelayEnd{};
-            compact();
-            auto [ec, n] = co_await client_.read_some(
-                asio::buffer(buffer_.data() + end_, buffer_.size() - end_));
+            if (start_ == end_) {  // everything passed on: wait without a buffer
+                start_ = end_ = 0;
+                if (!more_) {
+                    buffer_.release();
+                    if (co_await client_.wait_readable()) co_return RelayEnd{};
+                }
+                buffer_.acquire();
+            } else {
+                compact();
+            }
+            auto& bytes = buffer_.bytes();
+            auto [ec, n] =
+                co_await client_.read_ready(asio::buffer(bytes.data() + end_, bytes.size() - end_));
             if (ec) co_return RelayEnd{};
+            more_ = n == bytes.size() - end_;  // a full read: more is likely waiting
             end_ += n;
         }
     }
 
   private:
-    protocol::ByteSpan span(std::size_t at, std::size_t n) const {
-        return {buffer_.data() + at, n};
+    protocol::ByteSpan span(std::size_t at, std::size_t n) {
+        return {buffer_.bytes().data() + at, n};
     }
 
     // Writes [start_, to) to the backend.
     awaitable<std::error_code> flush(std::size_t to) {
         if (to == start_) co_return std::error_code{};
-        auto ec = co_await backend_.write(asio::buffer(buffer_.data() + start_, to - start_));
+        auto ec =
+            co_await backend_.write(asio::buffer(buffer_.bytes().data() + start_, to - start_));
         ctx_.stats.bytes_in.fetch_add(to - start_, std::memory_order_relaxed);
         start_ = to;
         co_return ec;
@@ -125,13 +181,15 @@ class ClientPump {
         co_return co_await backend_.write(asio::buffer(bytes));
     }
 
+    // Moves the bytes not yet passed on (part of a frame header, a held-back packet) to the
+    // front, and makes room for more.
     void compact() {
-        std::copy(buffer_.begin() + static_cast<std::ptrdiff_t>(start_),
-                  buffer_.begin() + static_cast<std::ptrdiff_t>(end_), buffer_.begin());
+        auto& bytes = buffer_.bytes();
+        std::copy(bytes.begin() + static_cast<std::ptrdiff_t>(start_),
+                  bytes.begin() + static_cast<std::ptrdiff_t>(end_), bytes.begin());
         end_ -= start_;
         start_ = 0;
-        if (end_ == buffer_.size())
-            buffer_.resize(buffer_.size() * 2);  // a held-back COM_CHANGE_USER
+        if (end_ == bytes.size()) bytes.resize(bytes.size() * 2);  // a held-back COM_CHANGE_USER
     }
 
     // Decides a COM_CHANGE_USER. Allowed: forwarded with the auth data emptied and a plugin name no
@@ -216,23 +274,25 @@ class ClientPump {
     RelayContext& ctx_;
     Stream& client_;
     Stream& backend_;
-    std::vector<std::byte> buffer_;
+    RelayBuffer buffer_;  // held while bytes wait in it, or a read is under way
     std::size_t start_ = 0, end_ = 0;
+    bool more_ = false;
     std::size_t frame_left_ = 0;  // payload bytes of the current frame not yet scanned
 };
 
 awaitable<RelayEnd> pump_client_to_backend(RelayContext& context, Stream& client, Stream& backend,
-                                           protocol::ByteSpan pending) {
-    ClientPump pump(context, client, backend, pending);
+                                           protocol::Bytes pending) {
+    ClientPump pump(context, client, backend, std::move(pending));
     co_return co_await pump.run();
 }
 
 }  // namespace
 
-awaitable<RelayEnd> run_relay(RelayContext& context, Stream& client,
-                              protocol::ByteSpan client_pending, Stream& backend) {
-    auto result = co_await (pump_client_to_backend(context, client, backend, client_pending) ||
-                            pump_backend_to_client(context, backend, client));
+awaitable<RelayEnd> run_relay(RelayContext& context, Stream& client, protocol::Bytes client_pending,
+                              Stream& backend) {
+    auto result =
+        co_await (pump_client_to_backend(context, client, backend, std::move(client_pending)) ||
+                  pump_backend_to_client(context, backend, client));
     co_return std::visit([](RelayEnd e) { return e; }, result);
 }
 

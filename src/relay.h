@@ -43,7 +43,7 @@ struct RelayEnd {
 };
 
 // Relays until either side closes. `client_pending` are client bytes already read.
-awaitable<RelayEnd> run_relay(RelayContext& context, Stream& client,
-                              protocol::ByteSpan client_pending, Stream& backend);
+awaitable<RelayEnd> run_relay(RelayContext& context, Stream& client, protocol::Bytes client_pending,
+                              Stream& backend);
 
 }  // namespace hostgate

@@ -131,6 +131,7 @@ int run_server(Runtime& rt) {
         spdlog::critical("cannot start: {}", e.what());
         return 1;
     }
+    spdlog::default_logger()->flush();  // the start-up lines, at once
     for (auto& acceptor : acceptors)
         asio::co_spawn(acceptor->get_executor(), accept_loop(rt, *acceptor), asio::detached);
     if (metrics_acceptor)
@@ -162,6 +163,7 @@ int run_server(Runtime& rt) {
             spdlog::error("reload failed, the previous configuration and grants stay in force: {}",
                           result.error());
         }
+        spdlog::default_logger()->flush();
     });
     asio::signal_set reopen_signal(*loops.front(), SIGUSR1);
     on_every(reopen_signal, [&](int) {

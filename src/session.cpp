@@ -46,7 +46,8 @@ class Session {
     awaitable<bool> sniff_late_proxy_header();
     awaitable<std::optional<mysql::HandshakeResponse41>> read_login();
     awaitable<std::optional<auth::Rule>> check_grants(const mysql::HandshakeResponse41& login);
-    awaitable<std::optional<mysql::HandshakeV10>> connect_to_backend(const auth::Rule& rule);
+    awaitable<std::optional<BackendConnection>> connect_to_backend(
+        const mysql::HandshakeResponse41& login, const auth::Rule& rule);
     awaitable<bool> authenticate(const mysql::HandshakeResponse41& login, const auth::Rule& rule);
     awaitable<void> relay(const mysql::HandshakeResponse41& login);
     // Refusing a client takes two statements: refuse() builds the ERR packet, then
@@ -64,6 +65,25 @@ class Session {
         return r.account() + (r.line ? " (line " + std::to_string(r.line) + ")" : "");
     }
     auth::ClientHost client_host() const { return {client_addr_.address.unmapped(), std::nullopt}; }
+    // Whether the client's first packet may be read together with what follows it: not when TLS
+    // is offered, since an SSLRequest is followed by the TLS ClientHello.
+    PacketChannel::ReadAhead first_packet_read_ahead() const {
+        return rt_.client_tls ? PacketChannel::ReadAhead::never : PacketChannel::ReadAhead::allowed;
+    }
+    bool tls_to(const Backend& b) const {
+        return b.config().tls == BackendTls::required ||
+               (b.config().tls == BackendTls::mirror && client_.tls());
+    }
+    // Whether both the client and the backends we greeted for speak MariaDB's extensions.
+    bool mariadb_extensions(const mysql::HandshakeResponse41& login) const {
+        return !(login.capabilities & cap::kMysql) && !(offered_.capabilities & cap::kMysql);
+    }
+    // The capabilities the client took from our greeting, which every backend must have too.
+    std::uint32_t taken_capabilities(const mysql::HandshakeResponse41& login) const {
+        return login.capabilities & offered_capabilities_ & ~kPerLegCapabilities;
+    }
+    mysql::HandshakeResponse41 backend_login(const mysql::HandshakeResponse41& login,
+                                             bool tls) const;
 
     Runtime& rt_;
     const std::shared_ptr<const Config> config_;  // as it was when the session started
@@ -165,11 +185,12 @@ awaitable<bool> Session::recover_client_address() {
 // After the greeting: a header here comes from a peer that may not send one (1130), or from a
 // trusted peer in optional mode that sent it late.
 awaitable<bool> Session::sniff_late_proxy_header() {
-    auto first = co_await client_channel_.peek(4);
+    auto first = co_await client_channel_.peek(4, first_packet_read_ahead());
     if (!first) co_return false;
     auto kind = proxy::detect(*first);
     if (kind == proxy::Detected::need_more) {
-        first = co_await client_channel_.peek(proxy::kV2Signature.size());
+        first =
+            co_await client_channel_.peek(proxy::kV2Signature.size(), first_packet_read_ahead());
         if (!first) co_return false;
         kind = proxy::detect(*first);
     }
@@ -183,7 +204,7 @@ awaitable<bool> Session::sniff_late_proxy_header() {
         co_await send_refusal();
         co_return false;
     }
-    auto header = co_await client_channel_.read_proxy_header({});
+    auto header = co_await client_channel_.read_proxy_header({}, first_packet_read_ahead());
     if (!header) {
         report(spdlog::level::warn, "proxy_rejected",
                "malformed PROXY header: " + header.error().message());
@@ -208,7 +229,7 @@ awaitable<bool> Session::sniff_late_proxy_header() {
 }
 
 awaitable<std::optional<mysql::HandshakeResponse41>> Session::read_login() {
-    auto packet = co_await client_channel_.read_packet();
+    auto packet = co_await client_channel_.read_packet(first_packet_read_ahead());
     if (!packet) co_return std::nullopt;
     client_seq_ = packet->last_sequence_id;
     if (mysql::is_ssl_request(packet->payload)) {
@@ -235,7 +256,32 @@ awaitable<std::optional<mysql::HandshakeResponse41>> Session::read_login() {
     co_return std::move(*login);
 }
 
-awaitable<std::optional<mysql::HandshakeV10>> Session::connect_to_backend(const auth::Rule& rule) {
+// The login sent to a backend for the client: its user, database and connect attributes, the
+// capabilities it took from our greeting, no auth data and a plugin name no server knows, so that
+// the backend answers with its own AuthSwitchRequest (the forced switch).
+mysql::HandshakeResponse41 Session::backend_login(const mysql::HandshakeResponse41& login,
+                                                  bool tls) const {
+    mysql::HandshakeResponse41 forward;
+    forward.capabilities = taken_capabilities(login) | (tls ? cap::kSsl : 0);
+    forward.max_packet_size = login.max_packet_size;
+    forward.character_set = login.character_set;
+    forward.mariadb_capabilities =
+        mariadb_extensions(login) ? (login.mariadb_capabilities & offered_.mariadb_capabilities)
+                                  : 0;
+    forward.username = login.username;
+    forward.database = login.database;
+    if (login.capabilities & cap::kPluginAuth)
+        forward.auth_plugin_name = std::string(kForcedSwitchPlugin);
+    forward.connect_attributes = login.connect_attributes;
+    return forward;
+}
+
+// Connects to the first healthy backend of the rule's group that answers. Without TLS to the
+// backend, the login goes with the PROXY header, ahead of the greeting: one round trip less. It is
+// built from the capabilities the backends greeted with before; authenticate() checks them against
+// this greeting.
+awaitable<std::optional<BackendConnection>> Session::connect_to_backend(
+    const mysql::HandshakeResponse41& login, const auth::Rule& rule) {
     const std::string group = rule.options.backend.empty() ? "default" : rule.options.backend;
     const auto candidates = rt_.backends.group(group);
     if (candidates.empty()) {
@@ -252,8 +298,13 @@ awaitable<std::optional<mysql::HandshakeV10>> Session::connect_to_backend(const 
     for (Backend* b : candidates) {
         if (!b->healthy()) continue;
         any_healthy = true;
-        const protocol::Bytes header = proxy_header_for(*b, client_addr_, destination_);
-        auto c = co_await connect_backend(*b, header, config_->connect_timeout,
+        protocol::Bytes opening = proxy_header_for(*b, client_addr_, destination_);
+        if (!tls_to(*b)) {
+            protocol::Bytes payload;
+            mysql::encode_handshake_response(backend_login(login, false), payload);
+            mysql::write_packet(opening, 1, payload);
+        }
+        auto c = co_await connect_backend(*b, opening, config_->connect_timeout,
                                           config_->max_packet_size);
         if (!c) {
             spdlog::warn("{}: backend {}: {}", who(), b->describe(), c.error());
@@ -262,7 +313,7 @@ awaitable<std::optional<mysql::HandshakeV10>> Session::connect_to_backend(const 
         backend_ = std::move(c->stream);
         backend_info_ = b;
         backend_thread_ = c->greeting.connection_id;
-        co_return std::move(c->greeting);
+        co_return std::move(*c);
     }
     report(spdlog::level::warn, "auth_failed",
            any_healthy ? "no backend of group '" + group + "' answers"
@@ -276,26 +327,26 @@ awaitable<std::optional<mysql::HandshakeV10>> Session::connect_to_backend(const 
 
 awaitable<bool> Session::authenticate(const mysql::HandshakeResponse41& login,
                                       const auth::Rule& rule) {
-    const auto backend_greeting = co_await connect_to_backend(rule);
-    if (!backend_greeting) co_return false;
-    const mysql::HandshakeV10& greeting = *backend_greeting;
+    auto connection = co_await connect_to_backend(login, rule);
+    if (!connection) co_return false;
+    const mysql::HandshakeV10& greeting = connection->greeting;
     const Backend* chosen = backend_info_;
     const std::string& backend_name = chosen->config().name;
+    const bool backend_tls = tls_to(*chosen);
 
     // The client chose from what we offered; every such flag must hold on this backend too.
-    const std::uint32_t taken = login.capabilities & offered_capabilities_ & ~kPerLegCapabilities;
-    const std::uint32_t missing = taken & ~greeting.capabilities;
-    const bool mariadb_ext =
-        !(login.capabilities & cap::kMysql) && !(greeting.capabilities & cap::kMysql);
+    const std::uint32_t missing = taken_capabilities(login) & ~greeting.capabilities;
     const std::uint32_t missing_ext =
-        mariadb_ext ? (login.mariadb_capabilities & offered_.mariadb_capabilities &
-                       ~greeting.mariadb_capabilities)
-                    : 0;
-    if (missing || missing_ext) {
+        mariadb_extensions(login) ? (login.mariadb_capabilities & offered_.mariadb_capabilities &
+                                     ~greeting.mariadb_capabilities)
+                                  : 0;
+    const bool dialect_changed = (greeting.capabilities ^ offered_.capabilities) & cap::kMysql;
+    if (missing || missing_ext || dialect_changed) {
         report(spdlog::level::err, "auth_failed",
-               fmt::format(
-                   "backend {} lacks capabilities {:#x} (MariaDB {:#x}) that clients were offered",
-                   chosen->describe(), missing, missing_ext));
+               fmt::format("backend {} lacks capabilities {:#x} (MariaDB {:#x}{}) that clients "
+                           "were offered",
+                           chosen->describe(), missing, missing_ext,
+                           dialect_changed ? ", or their dialect" : ""));
         refuse(client_seq_ + 1,
                {1105, "HY000",
                 "Backend " + backend_name + " changed its capabilities; please reconnect"});
@@ -303,18 +354,11 @@ awaitable<bool> Session::authenticate(const mysql::HandshakeResponse41& login,
         co_return false;
     }
 
-    PacketChannel backend_channel(*backend_, config_->max_packet_size);
-    std::uint8_t backend_seq = 1;
-    const bool backend_tls = chosen->config().tls == BackendTls::required ||
-                             (chosen->config().tls == BackendTls::mirror && client_.tls());
-    mysql::HandshakeResponse41 forward;
-    forward.capabilities = (login.capabilities & greeting.capabilities & ~kPerLegCapabilities) |
-                           (backend_tls ? cap::kSsl : 0);
-    forward.max_packet_size = login.max_packet_size;
-    forward.character_set = login.character_set;
-    forward.mariadb_capabilities =
-        mariadb_ext ? (login.mariadb_capabilities & greeting.mariadb_capabilities) : 0;
+    PacketChannel backend_channel(*backend_, config_->max_packet_size,
+                                  std::move(connection->received));
+    std::uint8_t backend_seq = 1;  // the login's, when it went ahead of the greeting
     if (backend_tls) {
+        const mysql::HandshakeResponse41 forward = backend_login(login, true);
         if (!(greeting.capabilities & cap::kSsl)) {
             report(spdlog::level::err, "auth_failed",
                    "backend " + chosen->describe() + " does not offer TLS");
@@ -336,15 +380,10 @@ awaitable<bool> Session::authenticate(const mysql::HandshakeResponse41& login,
             co_await send_refusal();
             co_return false;
         }
+        protocol::Bytes payload;
+        mysql::encode_handshake_response(forward, payload);
+        co_await backend_channel.write_packet(backend_seq, payload);
     }
-    forward.username = login.username;
-    forward.database = login.database;
-    if (login.capabilities & cap::kPluginAuth)
-        forward.auth_plugin_name = std::string(kForcedSwitchPlugin);
-    forward.connect_attributes = login.connect_attributes;
-    protocol::Bytes payload;
-    mysql::encode_handshake_response(forward, payload);
-    co_await backend_channel.write_packet(backend_seq, payload);
 
     // The backend now runs the authentication; relay it both ways until its OK or ERR.
     const std::uint8_t offset = static_cast<std::uint8_t>(client_seq_ - backend_seq);
@@ -385,6 +424,10 @@ awaitable<bool> Session::authenticate(const mysql::HandshakeResponse41& login,
         co_await backend_channel.write_packet(
             static_cast<std::uint8_t>(from_client->sequence_id - offset), from_client->payload);
     }
+    // Servers send nothing after their OK until the next command, but pass on anything read.
+    if (!backend_channel.buffered().empty() &&
+        co_await client_channel_.write_raw(backend_channel.buffered()))
+        co_return false;
     report(spdlog::level::info, "auth_ok",
            fmt::format("allowed by {}{} -> backend {} (thread {}){}", rule.account(),
                        rule.line ? " (line " + std::to_string(rule.line) + ")" : "",
@@ -513,7 +556,8 @@ awaitable<void> Session::relay(const mysql::HandshakeResponse41& login) {
         const std::string event = e.event, reason = e.reason;
         report(spdlog::level::debug, event.c_str(), reason, std::move(e));
     };
-    const RelayEnd end = co_await run_relay(relay, client_, client_channel_.buffered(), *backend_);
+    const RelayEnd end =
+        co_await run_relay(relay, client_, client_channel_.take_buffered(), *backend_);
     bytes_in_ = stats->bytes_in.load();
     bytes_out_ = stats->bytes_out.load();
     rt_.sessions.remove(id_);

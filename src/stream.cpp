@@ -14,6 +14,18 @@ awaitable<std::error_code> Stream::start_tls_client(asio::ssl::context& context)
     co_return ec;
 }
 
+// On plain TCP, reads and writes are first tried on the spot: when the socket is ready (as it is
+// after wait_readable, and for most writes) that saves a trip through the event loop.
+namespace {
+
+bool make_non_blocking(tcp::socket& socket) {
+    std::error_code ec;
+    if (!socket.non_blocking()) socket.non_blocking(true, ec);
+    return !ec;
+}
+
+}  // namespace
+
 awaitable<std::pair<std::error_code, std::size_t>> Stream::read_some(asio::mutable_buffer buffer) {
     if (tls_) {
         auto [ec, n] = co_await tls_->async_read_some(buffer, use_nothrow);
@@ -23,10 +35,33 @@ awaitable<std::pair<std::error_code, std::size_t>> Stream::read_some(asio::mutab
     co_return std::pair{ec, n};
 }
 
+awaitable<std::pair<std::error_code, std::size_t>> Stream::read_ready(asio::mutable_buffer buffer) {
+    if (!tls_ && make_non_blocking(plain_)) {
+        std::error_code ec;
+        const std::size_t n = plain_.read_some(buffer, ec);
+        if (ec != asio::error::would_block) co_return std::pair{ec, n};
+    }
+    co_return co_await read_some(buffer);
+}
+
+awaitable<std::error_code> Stream::wait_readable() {
+    if (tls_) co_return std::error_code{};
+    auto [ec] = co_await plain_.async_wait(tcp::socket::wait_read, use_nothrow);
+    co_return ec;
+}
+
 awaitable<std::error_code> Stream::write(asio::const_buffer buffer) {
     if (tls_) {
         auto [ec, n] = co_await asio::async_write(*tls_, buffer, use_nothrow);
         co_return ec;
+    }
+    if (make_non_blocking(plain_)) {
+        std::error_code ec;
+        const std::size_t n = plain_.write_some(buffer, ec);
+        if (ec != asio::error::would_block) {
+            if (ec || n == buffer.size()) co_return ec;
+        }
+        buffer += ec ? 0 : n;
     }
     auto [ec, n] = co_await asio::async_write(plain_, buffer, use_nothrow);
     co_return ec;
@@ -40,7 +75,6 @@ std::string Stream::tls_description() const {
 
 void Stream::close() {
     std::error_code ignored;
-    socket().shutdown(tcp::socket::shutdown_both, ignored);
     socket().close(ignored);
 }
 

@@ -19,6 +19,12 @@ class Stream {
 
     // Some bytes into `buffer`: how many, or an error (eof when the peer closed).
     awaitable<std::pair<std::error_code, std::size_t>> read_some(asio::mutable_buffer buffer);
+    // Until there is something to read (bytes, end of stream or an error), without a buffer, so
+    // that an idle connection holds none. Returns at once on TLS, where decrypted bytes can wait
+    // inside the TLS layer while the socket shows nothing.
+    awaitable<std::error_code> wait_readable();
+    // Like read_some, for use after wait_readable: on plain TCP the read happens on the spot.
+    awaitable<std::pair<std::error_code, std::size_t>> read_ready(asio::mutable_buffer buffer);
     // All of `buffer`.
     awaitable<std::error_code> write(asio::const_buffer buffer);
 

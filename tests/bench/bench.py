@@ -6,16 +6,23 @@ test against each target, alternating targets in every round, and prints medians
 latency, connections/s, CPU seconds of the proxy process per 100k queries, and the ratios
 hostgate/direct and hostgate/HAProxy.
 
-    tests/bench/run.sh [--seconds N] [--rounds N] [--threads 1,8,64]
+Then holds --idle-sessions idle sessions open through hostgate at once and reports its resident
+memory per session (VmRSS after minus before, divided by the count).
+
+    tests/bench/run.sh [--seconds N] [--rounds N] [--threads 1,8,64] [--idle-sessions N]
 """
 import argparse
+import concurrent.futures
 import os
 import pathlib
 import re
+import resource
 import statistics
 import subprocess
 import sys
 import time
+
+import pymysql
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
 from support.servers import HAProxy, Hostgate, MariaDB  # noqa: E402
@@ -46,16 +53,63 @@ def sysbench(port, test, threads, seconds, extra=()):
     return {"queries": queries, "qps": qps, "eps": events, "p95_ms": p95}
 
 
+def resident_kib(pid):
+    status = pathlib.Path(f"/proc/{pid}/status").read_text()
+    return int(re.search(r"VmRSS:\s+(\d+) kB", status).group(1))
+
+
+def idle_sessions(hg, count):
+    """Opens `count` sessions through hostgate, each logged in and idle, and measures hostgate's
+    resident memory per session. Every session runs one query at the end, so a session hostgate
+    lost counts as an error."""
+    def login(_):
+        return pymysql.connect(host="127.0.0.1", port=hg.port, user="sbtest", password="sbtest-secret",
+                               database="sbtest", connect_timeout=60, read_timeout=60)
+
+    warm = [login(i) for i in range(20)]  # buffers and pools settle before the first reading
+    for c in warm:
+        c.close()
+    before = resident_kib(hg.process.pid)
+    sessions, errors = [], 0
+    with concurrent.futures.ThreadPoolExecutor(8) as pool:
+        for f in [pool.submit(login, i) for i in range(count)]:
+            try:
+                sessions.append(f.result())
+            except pymysql.MySQLError:
+                errors += 1
+    time.sleep(1)  # let the last sessions reach the relay
+    after = resident_kib(hg.process.pid)
+    for c in sessions:
+        try:
+            with c.cursor() as cur:
+                cur.execute("SELECT 1")
+                cur.fetchall()
+            c.close()
+        except pymysql.MySQLError:
+            errors += 1
+    return {"sessions": len(sessions), "errors": errors, "before_kib": before, "after_kib": after,
+            "kib_per_session": (after - before) / max(len(sessions), 1)}
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--seconds", type=int, default=10)
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--threads", default="1,8,64")
+    ap.add_argument("--idle-sessions", type=int, default=10000)
     ap.add_argument("--hostgate", default=str(HERE.parents[1] / "build" / "src" / "hostgate"))
     args = ap.parse_args()
     threads = [int(t) for t in args.threads.split(",")]
 
-    db = MariaDB(extra_args=["--max-connections=1000", "--innodb-buffer-pool-size=128M"]).start()
+    # Each idle session is two sockets in hostgate: raise the file limit as far as allowed, and
+    # hold fewer sessions if even the hard limit is too low.
+    _, files = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (files, files))
+    if args.idle_sessions > (files - 200) // 2:
+        print(f"file limit {files}: holding {(files - 200) // 2} idle sessions, not {args.idle_sessions}")
+        args.idle_sessions = (files - 200) // 2
+    db = MariaDB(extra_args=[f"--max-connections={args.idle_sessions + 1000}", "--thread-handling=pool-of-threads",
+                             f"--open-files-limit={files}", "--innodb-buffer-pool-size=128M"]).start()
     hg = haproxy = None
     try:
         db.execute("CREATE DATABASE sbtest", "CREATE USER 'sbtest'@'127.0.0.1' IDENTIFIED BY 'sbtest-secret'",
@@ -66,7 +120,7 @@ def main():
                        check=True, capture_output=True, timeout=600)
         hg = Hostgate(args.hostgate, "'sbtest'@'127.0.0.1'\n",
                       backends=[{"name": "db1", "address": f"127.0.0.1:{db.port}"}],
-                      server={"max_connections": 2000}).start()
+                      server={"max_connections": args.idle_sessions + 1000}).start()
         haproxy = HAProxy(db.port, send_proxy="send-proxy-v2").start()
         targets = {"direct": (db.port, None), "haproxy": (haproxy.port, haproxy.process.pid),
                    "hostgate": (hg.port, hg.process.pid)}
@@ -86,7 +140,13 @@ def main():
                     results.setdefault((test, n, name), []).append(r)
                     print(f"round {round_no + 1} {test} {n:>2} threads {name:>8}: {r['qps']:10.0f} qps "
                           f"{r['eps']:9.0f} events/s p95 {r['p95_ms']:.2f} ms", flush=True)
-        report(results, tests, args)
+        if args.rounds:
+            report(results, tests, args)
+        if args.idle_sessions:
+            r = idle_sessions(hg, args.idle_sessions)
+            print(f"\nidle sessions: {r['sessions']} held, {r['errors']} errors; hostgate resident "
+                  f"{r['before_kib']} KiB before, {r['after_kib']} KiB with them: "
+                  f"{r['kib_per_session']:.1f} KiB per idle session")
     finally:
         for s in (haproxy, hg, db):
             if s:

@@ -158,8 +158,8 @@ class Hostgate(ManagedServer):
 
     def config_text(self) -> str:
         listen = [f"127.0.0.1:{self.port}"] + ([f"[::1]:{self.port6}"] if self.port6 else [])
-        lines = ["[server]", f"listen = {toml_list(listen)}", "threads = 2"]
-        for key, value in self.server.items():
+        lines = ["[server]", f"listen = {toml_list(listen)}"]
+        for key, value in {"threads": 2, **self.server}.items():
             lines.append(f"{key} = {toml_value(value)}")
         if self.tls:
             lines += ["[tls]", f'cert = "{self.tls["cert"]}"', f'key = "{self.tls["key"]}"']
