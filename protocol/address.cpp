@@ -1,7 +1,6 @@
 #include "protocol/address.h"
 
 #include <charconv>
-#include <cstdio>
 
 namespace hostgate::protocol {
 namespace {
@@ -58,10 +57,14 @@ IpAddress IpAddress::unmapped() const {
 }
 
 std::string IpAddress::to_string() const {
-    char buf[64];
-    auto dotted = [&](const std::uint8_t* b) {
-        std::snprintf(buf, sizeof buf, "%u.%u.%u.%u", b[0], b[1], b[2], b[3]);
-        return std::string(buf);
+    auto dotted = [](const std::uint8_t* b) {
+        char buf[16];
+        char* end = buf;
+        for (int i = 0; i < 4; ++i) {
+            if (i) *end++ = '.';
+            end = std::to_chars(end, buf + sizeof buf, unsigned{b[i]}).ptr;
+        }
+        return std::string(buf, end);
     };
     if (is_v4()) return dotted(bytes_.data());
 
@@ -94,8 +97,8 @@ std::string IpAddress::to_string() const {
             out += dotted(bytes_.data() + 12);
             return out;
         }
-        std::snprintf(buf, sizeof buf, "%x", words[i]);
-        out += buf;
+        char hex[8];
+        out.append(hex, std::to_chars(hex, hex + sizeof hex, words[i], 16).ptr);
     }
     if (best_base >= 0 && best_base + best_len == 8) out += ':';
     return out;

@@ -100,7 +100,7 @@ Header Header::local() {
 std::optional<Endpoint> Header::client() const {
     if (command != Command::proxy) return std::nullopt;
     if (family != Family::inet && family != Family::inet6) return std::nullopt;
-    if (transport == Transport::unspec) return std::nullopt;
+    if (transport != Transport::stream) return std::nullopt;
     return source;
 }
 

@@ -100,9 +100,9 @@ struct Header {
     // A v2 LOCAL header (health checks): "use the real connection's addresses".
     static Header local();
 
-    // The client this header vouches for: the source of a PROXY header over TCP or UDP on
-    // inet/inet6. nullopt for LOCAL, v1 UNKNOWN, UNSPEC and unix sockets: the caller then uses
-    // the TCP peer.
+    // The client this header vouches for: the source of a PROXY header for a TCP connection over
+    // inet/inet6. nullopt for LOCAL, v1 UNKNOWN, UNSPEC, UDP and unix sockets: the caller then
+    // uses the TCP peer, as HAProxy does (a UDP source does not describe a TCP connection).
     std::optional<Endpoint> client() const;
 
     // The first TLV of that type, or nullptr.

@@ -121,7 +121,8 @@ Config parse(const std::filesystem::path& path) {
     const toml::table& server = section("server");
     r.only(server, "server.",
            {"listen", "threads", "trusted_proxies", "proxy_protocol", "handshake_timeout_ms",
-            "connect_timeout_ms", "max_connections", "max_packet_size", "shutdown_grace_ms"});
+            "connect_timeout_ms", "max_connections", "max_handshakes", "max_connect_rate_per_ip",
+            "max_packet_size", "shutdown_grace_ms"});
     for (const auto& text : r.strings(server, "server.", "listen"))
         c.listen.push_back(r.endpoint(server.get("listen"), "server.listen", text));
     if (c.listen.empty()) c.listen.push_back(*protocol::parse_endpoint("127.0.0.1:3306"));
@@ -140,6 +141,10 @@ Config parse(const std::filesystem::path& path) {
         r.integer(server, "server.", "connect_timeout_ms", 3000, 1, 3600000));
     c.max_connections =
         static_cast<unsigned>(r.integer(server, "server.", "max_connections", 10000, 1, 10000000));
+    c.max_handshakes =
+        static_cast<unsigned>(r.integer(server, "server.", "max_handshakes", 4096, 1, 10000000));
+    c.max_connect_rate_per_ip = static_cast<unsigned>(
+        r.integer(server, "server.", "max_connect_rate_per_ip", 0, 0, 10000000));
     c.max_packet_size = static_cast<std::size_t>(
         r.integer(server, "server.", "max_packet_size", 64 << 20, 1024, std::int64_t{1} << 30));
 

@@ -38,7 +38,9 @@ struct Config {
     std::chrono::milliseconds handshake_timeout{5000};
     std::chrono::milliseconds connect_timeout{3000};  // to a backend
     unsigned max_connections = 10000;
-    std::size_t max_packet_size = 64u << 20;          // largest connection-phase packet accepted
+    unsigned max_handshakes = 4096;           // sessions not yet past authentication
+    unsigned max_connect_rate_per_ip = 0;     // connections per second per client address; 0: off
+    std::size_t max_packet_size = 64u << 20;  // largest connection-phase packet accepted
     std::chrono::milliseconds shutdown_grace{30000};  // SIGTERM: how long sessions may finish
 
     // [tls]

@@ -3,6 +3,8 @@
 #include <openssl/evp.h>
 #include <openssl/rand.h>
 
+#include <stdexcept>
+
 namespace hostgate {
 namespace {
 
@@ -24,10 +26,17 @@ Sha1 sha1(std::initializer_list<protocol::ByteSpan> parts) {
 
 protocol::Bytes make_scramble() {
     constexpr std::size_t kLength = 20;
+    // Random bytes are drawn a few kilobytes at a time (one RAND_bytes call costs about as much
+    // as a whole session's parsing) and each byte is used once.
+    thread_local std::array<unsigned char, 4000> pool;
+    thread_local std::size_t used = pool.size();
+    if (used + kLength > pool.size()) {
+        if (RAND_bytes(pool.data(), static_cast<int>(pool.size())) != 1)
+            throw std::runtime_error("RAND_bytes failed");
+        used = 0;
+    }
     protocol::Bytes out(kLength);
-    RAND_bytes(reinterpret_cast<unsigned char*>(out.data()), kLength);
-    for (auto& b : out)
-        b = std::byte(static_cast<unsigned char>(0x21 + std::to_integer<unsigned>(b) % 94));
+    for (auto& b : out) b = std::byte(static_cast<unsigned char>(0x21 + pool[used++] % 94));
     return out;
 }
 

@@ -8,6 +8,7 @@
 #include <mutex>
 
 #include "auth/grant_table.h"
+#include "src/admission.h"
 #include "src/audit.h"
 #include "src/backends.h"
 #include "src/config.h"
@@ -53,6 +54,8 @@ class Runtime {
     std::unique_ptr<AuditLog> audit;  // when [audit] file is set; opened by the server
     Metrics metrics;
     std::atomic<unsigned> active_sessions{0};
+    std::atomic<unsigned> handshakes_in_flight{0};
+    ConnectRateLimiter connect_rate;
 
     std::uint32_t next_session_id() {
         return next_session_id_.fetch_add(1, std::memory_order_relaxed);

@@ -16,6 +16,10 @@ namespace mysql = protocol::mysql;
 namespace proxy = protocol::proxy;
 namespace cap = protocol::mysql::cap;
 
+// The largest packet a client may send before it is authenticated. A HandshakeResponse41 with
+// 64 KiB of connection attributes fits; a flood of fake giant logins cannot hold much memory.
+constexpr std::size_t kMaxHandshakePacket = 128 * 1024;
+
 // Capabilities the proxy never passes on: it does not compress, and TLS is per leg.
 constexpr std::uint32_t kPerLegCapabilities =
     cap::kCompress | cap::kSsl | cap::kZstdCompressionAlgorithm;
@@ -33,7 +37,7 @@ class Session {
           config_(runtime.config()),
           id_(id),
           client_(std::move(socket)),
-          client_channel_(client_, config_->max_packet_size) {}
+          client_channel_(client_, kMaxHandshakePacket) {}
 
     ~Session();
     awaitable<void> run();
@@ -41,6 +45,7 @@ class Session {
   private:
     // The phases, in order; each returns false (or nothing) when the session is over.
     awaitable<bool> recover_client_address();
+    awaitable<bool> check_rate();
     awaitable<bool> check_host();
     awaitable<bool> greet();
     awaitable<bool> sniff_late_proxy_header();
@@ -135,7 +140,7 @@ AuditEvent Session::common(AuditEvent e) const {
 
 void Session::report(spdlog::level::level_enum level, const char* event, const std::string& reason,
                      AuditEvent details) {
-    spdlog::log(level, "{}: {}", who(), reason);
+    if (spdlog::should_log(level)) spdlog::log(level, "{}: {}", who(), reason);
     rt_.metrics.count_event(event);
     if (std::string_view(event) == "auth_ok")
         rt_.metrics.observe_handshake(std::chrono::steady_clock::now() - started_);
@@ -230,7 +235,15 @@ awaitable<bool> Session::sniff_late_proxy_header() {
 
 awaitable<std::optional<mysql::HandshakeResponse41>> Session::read_login() {
     auto packet = co_await client_channel_.read_packet(first_packet_read_ahead());
-    if (!packet) co_return std::nullopt;
+    if (!packet) {
+        if (packet.error() == mysql::errc::packet_too_large) {
+            report(spdlog::level::warn, "bad_handshake",
+                   fmt::format("login packet over {} bytes", kMaxHandshakePacket));
+            refuse(2, {1153, "08S01", "Got a packet bigger than 'max_allowed_packet' bytes"});
+            co_await send_refusal();
+        }
+        co_return std::nullopt;
+    }
     client_seq_ = packet->last_sequence_id;
     if (mysql::is_ssl_request(packet->payload)) {
         if (!rt_.client_tls) {
@@ -440,6 +453,20 @@ awaitable<bool> Session::authenticate(const mysql::HandshakeResponse41& login,
     co_return true;
 }
 
+// [server] max_connect_rate_per_ip, counted by the real client address.
+awaitable<bool> Session::check_rate() {
+    if (rt_.connect_rate.admit(client_addr_.address, config_->max_connect_rate_per_ip,
+                               std::chrono::steady_clock::now()))
+        co_return true;
+    report(spdlog::level::info, "denied_rate",
+           fmt::format("over max_connect_rate_per_ip ({}/s)", config_->max_connect_rate_per_ip));
+    refuse(0,
+           {1040, "08004", "Too many connections from '" + client_host().address.to_string() + "'"},
+           false);
+    co_await send_refusal();
+    co_return false;
+}
+
 awaitable<bool> Session::check_host() {
     if (rt_.grants()->host_allowed(client_host())) co_return true;
     report(spdlog::level::info, "denied_host",
@@ -580,6 +607,15 @@ awaitable<void> Session::run() {
     peer_.address = peer_.address.unmapped();
     client_.socket().set_option(tcp::no_delay(true), ec);
 
+    client_addr_ = peer_;  // until a PROXY header says otherwise
+    HandshakeSlot handshake_slot(rt_.handshakes_in_flight, config_->max_handshakes);
+    if (!handshake_slot.held()) {
+        report(spdlog::level::warn, "denied_rate",
+               fmt::format("max_handshakes ({}) in flight", config_->max_handshakes));
+        refuse(0, {1040, "08004", "Too many connections"}, false);
+        co_await send_refusal();
+        co_return;
+    }
     // The handshake as a whole, backend login included, has handshake_timeout_ms.
     Watchdog handshake_deadline(co_await asio::this_coro::executor, config_->handshake_timeout,
                                 [this] {
@@ -589,6 +625,7 @@ awaitable<void> Session::run() {
     if (!co_await recover_client_address()) co_return;
     client_addr_.address = client_addr_.address.unmapped();
     if (rt_.audit) rt_.audit->record(common({.event = "connect"}));
+    if (!co_await check_rate()) co_return;
     if (!co_await check_host()) co_return;
     if (!co_await greet()) co_return;
     if (!co_await sniff_late_proxy_header()) co_return;
@@ -604,6 +641,7 @@ awaitable<void> Session::run() {
         co_return;
     }
     handshake_deadline.disarm();
+    handshake_slot.release();
 
     co_await relay(*login);
     client_.close();

@@ -1,6 +1,10 @@
 #!/usr/bin/env python3
 """Adds up the JUnit reports of every suite into one line: "N passed, N failed".
 
+    summarize.py RESULTS_DIR MESON_TESTLOG [RESULTS_DIR MESON_TESTLOG ...]
+
+Several pairs (one per build, such as the sanitizer build) add up into the one line.
+
 A suite that meson saw fail without a failure in its report (it crashed, timed out or never
 wrote one) counts as one failed test case, so nothing is lost between the two views.
 Exit status: 0 when nothing failed, 1 otherwise.
@@ -11,7 +15,7 @@ import sys
 import xml.etree.ElementTree as ET
 
 
-def main(results_dir: str, meson_log: str) -> int:
+def count(results_dir: str, meson_log: str):
     passed = failed = 0
     failing_reports = set()
     for report in sorted(pathlib.Path(results_dir).glob("*.xml")):
@@ -42,9 +46,20 @@ def main(results_dir: str, meson_log: str) -> int:
         print(f"no meson test log at {meson_log}")
         failed += 1
 
+    return passed, failed
+
+
+def main(pairs) -> int:
+    passed = failed = 0
+    for results_dir, meson_log in pairs:
+        p, f = count(results_dir, meson_log)
+        passed, failed = passed + p, failed + f
     print(f"{passed} passed, {failed} failed")
     return 0 if failed == 0 and passed > 0 else 1
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1], sys.argv[2]))
+    args = sys.argv[1:]
+    if not args or len(args) % 2:
+        sys.exit("usage: summarize.py RESULTS_DIR MESON_TESTLOG [RESULTS_DIR MESON_TESTLOG ...]")
+    sys.exit(main(zip(args[::2], args[1::2])))

@@ -108,7 +108,7 @@ def main():
     if args.idle_sessions > (files - 200) // 2:
         print(f"file limit {files}: holding {(files - 200) // 2} idle sessions, not {args.idle_sessions}")
         args.idle_sessions = (files - 200) // 2
-    db = MariaDB(extra_args=[f"--max-connections={args.idle_sessions + 1000}", "--thread-handling=pool-of-threads",
+    db = MariaDB(extra_args=[f"--max-connections={args.idle_sessions + 1000}",
                              f"--open-files-limit={files}", "--innodb-buffer-pool-size=128M"]).start()
     hg = haproxy = None
     try:

@@ -337,6 +337,9 @@ TEST_CASE("proxy header value helpers") {
         Header local_inet = v2(Command::local, Family::inet, Transport::stream);
         local_inet.source = ep("10.0.0.1", 5);
         CHECK_FALSE(local_inet.client());
+        Header udp = v2(Command::proxy, Family::inet, Transport::dgram);
+        udp.source = ep("10.0.0.1", 53);
+        CHECK_FALSE(udp.client());  // a UDP source does not describe this TCP connection
     }
     SECTION("tcp() unmaps v4-mapped ends and maps a lone v4 end next to v6") {
         auto h = Header::tcp(ep("::ffff:10.0.0.1", 5), ep("10.0.0.2", 6));

@@ -51,6 +51,18 @@ def stop_process(process: subprocess.Popen, timeout: float = 60) -> None:
         process.wait(timeout=timeout)
 
 
+SANITIZER_MARKERS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:")
+
+
+def sanitizer_report(log: str):
+    """The first sanitizer report in a log, or None."""
+    for marker in SANITIZER_MARKERS:
+        at = log.find(marker)
+        if at >= 0:
+            return log[max(0, at - 200):at + 4000]
+    return None
+
+
 class ManagedServer:
     """A server process of a test, in its own temporary directory `dir`, stopped by PID."""
 
@@ -188,6 +200,17 @@ class Hostgate(ManagedServer):
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")
+
+    def stop(self) -> None:
+        """Stops hostgate; under deploy/test.sh --sanitize, fails if it logged a sanitizer report."""
+        stopped = self.process is not None
+        if stopped:
+            stop_process(self.process)
+            self.process = None
+        report = sanitizer_report(self.log()) if stopped and self.log_path.exists() else None
+        shutil.rmtree(self.dir, ignore_errors=True)
+        if report:
+            raise AssertionError(f"hostgate sanitizer report:\n{report}")
 
     def wait_for_log(self, text: str, timeout: float = 30) -> None:
         wait_until(lambda: text in self.log(), timeout, f"'{text}' in the hostgate log")
