@@ -52,8 +52,6 @@ class Category : public std::error_category {
     }
 };
 
-constexpr std::string_view kV1Signature = "PROXY ";
-
 // True when `input` and `signature` agree on their common prefix.
 bool agrees(ByteSpan input, std::string_view signature) {
     const auto n = std::min(input.size(), signature.size());

@@ -71,6 +71,7 @@ inline constexpr std::size_t kV2Inet4AddressLength = 12;
 inline constexpr std::size_t kV2Inet6AddressLength = 36;
 inline constexpr std::size_t kV2UnixAddressLength = 216;
 inline constexpr std::size_t kUniqueIdMaxLength = 128;
+inline constexpr std::string_view kV1Signature{"PROXY "};
 inline constexpr std::string_view kV2Signature{"\r\n\r\n\0\r\nQUIT\n", 12};
 static_assert(kV2Signature.size() == 12);
 static_assert(kV2Inet4AddressLength == 2 * 4 + 2 * 2);

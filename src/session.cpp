@@ -50,6 +50,9 @@ class Session {
     awaitable<bool> greet();
     awaitable<bool> sniff_late_proxy_header();
     awaitable<std::optional<mysql::HandshakeResponse41>> read_login();
+    // The client's next connection-phase packet, which must carry `expected_sequence`.
+    awaitable<std::optional<mysql::Packet>> read_handshake_packet(
+        std::uint8_t expected_sequence, PacketChannel::ReadAhead read_ahead);
     awaitable<std::optional<auth::Rule>> check_grants(const mysql::HandshakeResponse41& login);
     awaitable<std::optional<BackendConnection>> connect_to_backend(
         const mysql::HandshakeResponse41& login, const auth::Rule& rule);
@@ -193,9 +196,10 @@ awaitable<bool> Session::sniff_late_proxy_header() {
     auto first = co_await client_channel_.peek(4, first_packet_read_ahead());
     if (!first) co_return false;
     auto kind = proxy::detect(*first);
-    if (kind == proxy::Detected::need_more) {
-        first =
-            co_await client_channel_.peek(proxy::kV2Signature.size(), first_packet_read_ahead());
+    if (kind == proxy::Detected::need_more) {  // the start of a signature: read all of it
+        const std::size_t signature = first->front() == std::byte{'P'} ? proxy::kV1Signature.size()
+                                                                       : proxy::kV2Signature.size();
+        first = co_await client_channel_.peek(signature, first_packet_read_ahead());
         if (!first) co_return false;
         kind = proxy::detect(*first);
     }
@@ -233,18 +237,34 @@ awaitable<bool> Session::sniff_late_proxy_header() {
     co_return true;
 }
 
-awaitable<std::optional<mysql::HandshakeResponse41>> Session::read_login() {
-    auto packet = co_await client_channel_.read_packet(first_packet_read_ahead());
+awaitable<std::optional<mysql::Packet>> Session::read_handshake_packet(
+    std::uint8_t expected_sequence, PacketChannel::ReadAhead read_ahead) {
+    auto packet = co_await client_channel_.read_packet(read_ahead);
     if (!packet) {
         if (packet.error() == mysql::errc::packet_too_large) {
             report(spdlog::level::warn, "bad_handshake",
-                   fmt::format("login packet over {} bytes", kMaxHandshakePacket));
-            refuse(2, {1153, "08S01", "Got a packet bigger than 'max_allowed_packet' bytes"});
+                   fmt::format("a login packet over {} bytes", kMaxHandshakePacket));
+            refuse(expected_sequence + 1,
+                   {1153, "08S01", "Got a packet bigger than 'max_allowed_packet' bytes"});
             co_await send_refusal();
         }
         co_return std::nullopt;
     }
     client_seq_ = packet->last_sequence_id;
+    if (packet->sequence_id != expected_sequence) {
+        report(spdlog::level::warn, "bad_handshake",
+               fmt::format("a login packet with sequence id {}, not {}", packet->sequence_id,
+                           expected_sequence));
+        refuse(client_seq_ + 1, {1156, "08S01", "Got packets out of order"});
+        co_await send_refusal();
+        co_return std::nullopt;
+    }
+    co_return std::move(*packet);
+}
+
+awaitable<std::optional<mysql::HandshakeResponse41>> Session::read_login() {
+    auto packet = co_await read_handshake_packet(1, first_packet_read_ahead());
+    if (!packet) co_return std::nullopt;
     if (mysql::is_ssl_request(packet->payload)) {
         if (!rt_.client_tls) {
             refuse(client_seq_ + 1, {1043, "08S01", "Bad handshake: TLS is not configured"});
@@ -255,13 +275,13 @@ awaitable<std::optional<mysql::HandshakeResponse41>> Session::read_login() {
             spdlog::info("{}: TLS handshake failed: {}", who(), ec.message());
             co_return std::nullopt;
         }
-        packet = co_await client_channel_.read_packet();
+        packet = co_await read_handshake_packet(2, PacketChannel::ReadAhead::allowed);
         if (!packet) co_return std::nullopt;
-        client_seq_ = packet->last_sequence_id;
     }
     auto login = mysql::decode_handshake_response(packet->payload);
     if (!login) {
-        spdlog::info("{}: bad handshake response: {}", who(), login.error().message());
+        report(spdlog::level::info, "bad_handshake",
+               "bad handshake response: " + login.error().message());
         refuse(client_seq_ + 1, {1043, "08S01", "Bad handshake"});
         co_await send_refusal();
         co_return std::nullopt;
