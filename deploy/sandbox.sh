@@ -101,6 +101,11 @@ $sql --port $proxy_port --bind 127.0.0.9 --user app --password sandbox query "SE
 
 echo
 echo "== hostgate's log"
+# Written to a file, hostgate's info lines reach it in batches, at least once a second.
+for _ in $(seq 50); do
+  grep -q "no rule for this host" "$state/hostgate.log" && break
+  sleep 0.1
+done
 sed 's/^/   /' "$state/hostgate.log"
 trap - ERR
 cat <<EOF
