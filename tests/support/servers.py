@@ -1,5 +1,6 @@
 """Throwaway servers for integration tests: each on loopback, on a free port, in a temporary
 directory, stopped by PID. Readiness is polled, never slept for."""
+import atexit
 import os
 import pathlib
 import shutil
@@ -13,6 +14,20 @@ import pymysql
 
 
 _ports_given = set()
+_started = []  # every server process a test started, stopped at exit if a test did not
+
+
+def started(process: subprocess.Popen) -> subprocess.Popen:
+    _started.append(process)
+    return process
+
+
+@atexit.register
+def _stop_leftovers():
+    """A test whose cleanup failed part way (a failed assertion in tearDown) must not leave its
+    servers running."""
+    for process in _started:
+        stop_process(process, timeout=30)
 
 
 def free_port(host: str = "127.0.0.1") -> int:
@@ -103,7 +118,7 @@ class MariaDB(ManagedServer):
         subprocess.run(["mariadb-install-db", "--no-defaults", f"--datadir={datadir}", "--user=root",
                         "--auth-root-authentication-method=socket", "--skip-test-db"],
                        check=True, capture_output=True, timeout=300)
-        self.process = subprocess.Popen(
+        self.process = started(subprocess.Popen(
             ["mariadbd", "--no-defaults", f"--datadir={datadir}", f"--socket={self.socket}",
              f"--port={self.port}", f"--bind-address={self.bind_address}", "--user=root",
              f"--pid-file={self.dir / 'mysqld.pid'}", f"--log-error={self.dir / 'error.log'}",
@@ -111,7 +126,7 @@ class MariaDB(ManagedServer):
              f"--proxy-protocol-networks={self.proxy_protocol_networks}",
              "--innodb-buffer-pool-size=32M", "--innodb-log-file-size=8M", "--skip-log-bin",
              *self.extra_args],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
 
         def ready():
             if self.process.poll() is not None:
@@ -186,8 +201,9 @@ class Hostgate(ManagedServer):
         (self.dir / "grants.conf").write_text(self.grants)
         (self.dir / "hostgate.toml").write_text(self.config_text())
         log = open(self.log_path, "w")
-        self.process = subprocess.Popen([self.binary, "--config", str(self.dir / "hostgate.toml")],
-                                        stdout=log, stderr=subprocess.STDOUT)
+        self.process = started(subprocess.Popen(
+            [self.binary, "--config", str(self.dir / "hostgate.toml")],
+            stdout=log, stderr=subprocess.STDOUT))
         expected = 2 if self.port6 else 1
 
         def listening():
@@ -247,8 +263,9 @@ class HAProxy(ManagedServer):
             f"{check}"
             f"    server hostgate 127.0.0.1:{self.server_port} {self.send_proxy}"
             f"{' check inter 500ms' if self.check_user else ''}\n")
-        self.process = subprocess.Popen(["haproxy", "-db", "-f", str(self.dir / "haproxy.cfg")],
-                                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self.process = started(subprocess.Popen(
+            ["haproxy", "-db", "-f", str(self.dir / "haproxy.cfg")],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
         wait_until(lambda: (self.dir / "stats.sock").exists(), 60, "HAProxy to start")
         return self
 
