@@ -116,6 +116,11 @@ Detected detect(ByteSpan input) {
     return Detected::none;
 }
 
+std::size_t bytes_to_detect(ByteSpan input) {
+    return !input.empty() && agrees(input, kV1Signature) ? kV1Signature.size()
+                                                         : kV2Signature.size();
+}
+
 Parsed<Header> parse(ByteSpan input, const ParseOptions& options) {
     switch (detect(input)) {
         case Detected::v1:

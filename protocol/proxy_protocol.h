@@ -127,6 +127,9 @@ enum class Detected { need_more, v1, v2, none };
 // Which header the input starts with. `none` as soon as a byte rules both signatures out;
 // `need_more` while the input is a proper prefix of a signature.
 Detected detect(ByteSpan input);
+// How many bytes detect() needs to decide on `input`, a proper prefix of a signature: the length
+// of the signature it starts like.
+std::size_t bytes_to_detect(ByteSpan input);
 
 struct ParseOptions {
     std::size_t max_v2_length = 4096;  // whole v2 header, fixed part included

@@ -88,7 +88,7 @@ awaitable<Expected<BackendConnection, std::string>> connect_backend(
     stream->socket().set_option(tcp::no_delay(true));
     if (!opening.empty()) {
         if (auto ec = co_await stream->write(asio::buffer(opening)))
-            co_return fail("PROXY header", ec);
+            co_return fail("first write", ec);
     }
     PacketChannel channel(*stream, max_packet);
     auto packet = co_await channel.read_packet();

@@ -160,8 +160,7 @@ awaitable<void> Session::send_refusal() {
 }
 
 awaitable<bool> Session::recover_client_address() {
-    client_addr_ = peer_;
-    destination_ = local_;
+    destination_ = local_;  // and client_addr_ is the peer, until a header says otherwise
     if (!config_->trusted_proxies.contains(peer_.address)) co_return true;
     via_ = peer_;
     if (config_->proxy_protocol == ProxyProtocolMode::optional &&
@@ -197,9 +196,8 @@ awaitable<bool> Session::sniff_late_proxy_header() {
     if (!first) co_return false;
     auto kind = proxy::detect(*first);
     if (kind == proxy::Detected::need_more) {  // the start of a signature: read all of it
-        const std::size_t signature = first->front() == std::byte{'P'} ? proxy::kV1Signature.size()
-                                                                       : proxy::kV2Signature.size();
-        first = co_await client_channel_.peek(signature, first_packet_read_ahead());
+        first = co_await client_channel_.peek(proxy::bytes_to_detect(*first),
+                                              first_packet_read_ahead());
         if (!first) co_return false;
         kind = proxy::detect(*first);
     }

@@ -57,11 +57,8 @@ awaitable<std::error_code> Stream::write(asio::const_buffer buffer) {
     }
     if (make_non_blocking(plain_)) {
         std::error_code ec;
-        const std::size_t n = plain_.write_some(buffer, ec);
-        if (ec != asio::error::would_block) {
-            if (ec || n == buffer.size()) co_return ec;
-        }
-        buffer += ec ? 0 : n;
+        buffer += plain_.write_some(buffer, ec);  // 0 on an error
+        if (ec != asio::error::would_block && (ec || buffer.size() == 0)) co_return ec;
     }
     auto [ec, n] = co_await asio::async_write(plain_, buffer, use_nothrow);
     co_return ec;

@@ -387,4 +387,6 @@ TEST_CASE("detect tells v1, v2, not-a-header and not-yet apart") {
     CHECK(detect(hex("0d 0a 0d 0a")) == Detected::need_more);
     CHECK(detect(kSig) == Detected::v2);
     CHECK(detect(hex("16 03 01")) == Detected::none);  // a TLS ClientHello
+    CHECK(bytes_to_detect(text("PROX")) == 6);
+    CHECK(bytes_to_detect(hex("0d 0a 0d 0a")) == 12);
 }
