@@ -1,8 +1,10 @@
 """Throwaway servers for integration tests: each on loopback, on a free port, in a temporary
 directory, stopped by PID. Readiness is polled, never slept for."""
 import atexit
+import fcntl
 import os
 import pathlib
+import random
 import shutil
 import signal
 import socket
@@ -30,17 +32,51 @@ def _stop_leftovers():
         stop_process(process, timeout=30)
 
 
+def _port_range():
+    """Ports to hand out: below the kernel's ephemeral range, so that no outgoing connection of a
+    busy test (the kernel picks its source port from that range) can take a port between the moment
+    it is handed out and the moment its server binds it."""
+    try:
+        low = int(pathlib.Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        low = 32768
+    return (10000, low) if low > 12000 else (low + 1, 65536)
+
+
+_PORT_LOCKS = pathlib.Path(tempfile.gettempdir()) / "hostgate-test-ports"
+_port_locks = []  # open lock files, one per port this process holds, released at exit
+
+
+def _reserve(port: int) -> bool:
+    """Claims a port among all test processes on the machine (meson runs suites in parallel): an
+    flock on a file named after it, held until this process exits."""
+    _PORT_LOCKS.mkdir(mode=0o1777, exist_ok=True)
+    fd = os.open(_PORT_LOCKS / str(port), os.O_CREAT | os.O_RDWR, 0o666)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(fd)
+        return False
+    _port_locks.append(fd)
+    return True
+
+
 def free_port(host: str = "127.0.0.1") -> int:
-    """A TCP port nothing listens on right now, and not one this process was given before (the
-    kernel may hand the same free port out twice in a row)."""
+    """A TCP port nothing listens on, that no other test process holds and that this process was
+    not given before."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    low, high = _port_range()
     while True:
+        port = random.randrange(low, high)
+        if port in _ports_given or not _reserve(port):
+            continue
+        _ports_given.add(port)
         with socket.socket(family, socket.SOCK_STREAM) as s:
-            s.bind((host, 0))
-            port = s.getsockname()[1]
-        if port not in _ports_given:
-            _ports_given.add(port)
-            return port
+            try:
+                s.bind((host, port))
+            except OSError:
+                continue
+        return port
 
 
 def wait_until(predicate, timeout: float, what: str, interval: float = 0.05):
@@ -76,6 +112,10 @@ def sanitizer_report(log: str):
         if at >= 0:
             return log[max(0, at - 200):at + 4000]
     return None
+
+
+class PortTaken(RuntimeError):
+    """A server could not bind the port it was given."""
 
 
 class ManagedServer:
@@ -118,10 +158,22 @@ class MariaDB(ManagedServer):
         subprocess.run(["mariadb-install-db", "--no-defaults", f"--datadir={datadir}", "--user=root",
                         "--auth-root-authentication-method=socket", "--skip-test-db"],
                        check=True, capture_output=True, timeout=300)
+        for _ in range(5):
+            try:
+                self._launch(datadir)
+                return self
+            except PortTaken:
+                # Something outside the test suite bound the port meanwhile: try another one.
+                self.port = free_port()
+        raise RuntimeError("mariadbd found its port taken five times in a row")
+
+    def _launch(self, datadir: pathlib.Path) -> None:
+        error_log = self.dir / "error.log"
+        error_log.unlink(missing_ok=True)
         self.process = started(subprocess.Popen(
             ["mariadbd", "--no-defaults", f"--datadir={datadir}", f"--socket={self.socket}",
              f"--port={self.port}", f"--bind-address={self.bind_address}", "--user=root",
-             f"--pid-file={self.dir / 'mysqld.pid'}", f"--log-error={self.dir / 'error.log'}",
+             f"--pid-file={self.dir / 'mysqld.pid'}", f"--log-error={error_log}",
              "--skip-name-resolve", "--max-connections=500",
              f"--proxy-protocol-networks={self.proxy_protocol_networks}",
              "--innodb-buffer-pool-size=32M", "--innodb-log-file-size=8M", "--skip-log-bin",
@@ -130,8 +182,10 @@ class MariaDB(ManagedServer):
 
         def ready():
             if self.process.poll() is not None:
-                raise RuntimeError(f"mariadbd exited with {self.process.returncode}: "
-                                   f"{(self.dir / 'error.log').read_text()[-2000:]}")
+                log = error_log.read_text(errors="replace") if error_log.exists() else ""
+                if "Address already in use" in log:
+                    raise PortTaken(self.port)
+                raise RuntimeError(f"mariadbd exited with {self.process.returncode}: {log[-2000:]}")
             try:
                 self.admin().close()
                 return True
@@ -139,7 +193,6 @@ class MariaDB(ManagedServer):
                 return False
 
         wait_until(ready, 120, "MariaDB to accept connections")
-        return self
 
     def admin(self) -> pymysql.connections.Connection:
         """root over the unix socket."""
