@@ -24,7 +24,6 @@ constexpr std::uint32_t kAdminCapabilities =
     cap::kLongPassword | cap::kFoundRows | cap::kConnectWithDb | cap::kProtocol41 |
     cap::kTransactions | cap::kSecureConnection | cap::kMultiResults | cap::kPluginAuth |
     cap::kPluginAuthLenencClientData | cap::kConnectAttrs | cap::kDeprecateEof;
-constexpr std::string_view kNativePassword = "mysql_native_password";
 
 std::string upper_trimmed(std::string_view sql) {
     while (!sql.empty() &&

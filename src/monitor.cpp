@@ -15,8 +15,6 @@ namespace {
 namespace mysql = protocol::mysql;
 namespace cap = protocol::mysql::cap;
 
-constexpr std::string_view kNativePassword = "mysql_native_password";
-
 std::string describe_err(protocol::ByteSpan payload) {
     auto err = mysql::decode_err(payload);
     return err ? "ERROR " + std::to_string(err->error_code) + ": " + err->message

@@ -9,6 +9,8 @@
 
 namespace hostgate {
 
+inline constexpr std::string_view kNativePassword = "mysql_native_password";
+
 using Sha1 = std::array<std::uint8_t, 20>;
 
 Sha1 sha1(std::initializer_list<protocol::ByteSpan> parts);

@@ -223,7 +223,7 @@ class ClientPump {
         protocol::Bytes forward;
         mysql::write_packet(forward, 0, [&] {
             protocol::Bytes p;
-            mysql::encode_change_user(*request, ctx_.client_capabilities, p);
+            mysql::encode_change_user(*request, ctx_.backend_capabilities, p);
             return p;
         }());
         if (co_await to_backend(forward)) co_return RelayEnd{};

@@ -25,6 +25,7 @@ struct RelayContext {
     const Backend* backend;
     auth::ClientHost client;
     std::uint32_t client_capabilities;
+    std::uint32_t backend_capabilities;  // the backend leg's, as hostgate logged in with
     std::uint8_t character_set;
     std::string& user;                      // updated by an allowed COM_CHANGE_USER
     SessionStats& stats;                    // bytes, the last command, backend activity

@@ -90,8 +90,32 @@ class Session {
     std::uint32_t taken_capabilities(const mysql::HandshakeResponse41& login) const {
         return login.capabilities & offered_capabilities_ & ~kPerLegCapabilities;
     }
+    // Whether the backend is to re-challenge the client with its own AuthSwitchRequest: always,
+    // except for a login with no auth data from a client without CLIENT_PLUGIN_AUTH (HAProxy's
+    // mysql-check), which the backend checks as it stands.
+    static bool forced_switch(const mysql::HandshakeResponse41& login) {
+        return (login.capabilities & cap::kPluginAuth) || !login.auth_response.empty();
+    }
+    // The backend leg's capabilities: the client's, with CLIENT_PLUGIN_AUTH whenever the switch
+    // is forced, since no server sends a switch otherwise.
+    std::uint32_t backend_capabilities(const mysql::HandshakeResponse41& login, bool tls) const {
+        return taken_capabilities(login) | (forced_switch(login) ? cap::kPluginAuth : 0) |
+               (tls ? cap::kSsl : 0);
+    }
     mysql::HandshakeResponse41 backend_login(const mysql::HandshakeResponse41& login,
                                              bool tls) const;
+    // A client without CLIENT_PLUGIN_AUTH is sent the backend's switch to mysql_native_password
+    // all the same: it signed our scramble, not the backend's, and such clients (Node.js mysqljs)
+    // answer this one switch. Any other plugin it could not know; a server refuses it with 1251
+    // too.
+    static bool switch_reaches_client(const mysql::HandshakeResponse41& login,
+                                      protocol::ByteSpan backend_packet) {
+        if ((login.capabilities & cap::kPluginAuth) || backend_packet.empty() ||
+            std::to_integer<std::uint8_t>(backend_packet[0]) != mysql::header::kAuthSwitch)
+            return true;
+        const auto request = mysql::decode_auth_switch_request(backend_packet);
+        return request && request->plugin_name == kNativePassword;
+    }
 
     Runtime& rt_;
     const std::shared_ptr<const Config> config_;  // as it was when the session started
@@ -293,7 +317,7 @@ awaitable<std::optional<mysql::HandshakeResponse41>> Session::read_login() {
 mysql::HandshakeResponse41 Session::backend_login(const mysql::HandshakeResponse41& login,
                                                   bool tls) const {
     mysql::HandshakeResponse41 forward;
-    forward.capabilities = taken_capabilities(login) | (tls ? cap::kSsl : 0);
+    forward.capabilities = backend_capabilities(login, tls);
     forward.max_packet_size = login.max_packet_size;
     forward.character_set = login.character_set;
     forward.mariadb_capabilities =
@@ -301,8 +325,7 @@ mysql::HandshakeResponse41 Session::backend_login(const mysql::HandshakeResponse
                                   : 0;
     forward.username = login.username;
     forward.database = login.database;
-    if (login.capabilities & cap::kPluginAuth)
-        forward.auth_plugin_name = std::string(kForcedSwitchPlugin);
+    if (forced_switch(login)) forward.auth_plugin_name = std::string(kForcedSwitchPlugin);
     forward.connect_attributes = login.connect_attributes;
     return forward;
 }
@@ -430,6 +453,20 @@ awaitable<bool> Session::authenticate(const mysql::HandshakeResponse41& login,
             co_return false;
         }
         const auto& p = from_backend->payload;
+        if (!switch_reaches_client(login, p)) {
+            report(spdlog::level::info, "auth_failed",
+                   "the client lacks CLIENT_PLUGIN_AUTH and the account's plugin is not " +
+                       std::string(kNativePassword));
+            // Word for word what the backend itself would say.
+            const bool mariadb = !(greeting.capabilities & cap::kMysql);
+            std::string message = fmt::format(
+                "Client does not support authentication protocol requested by server; consider "
+                "upgrading {} client",
+                mariadb ? "MariaDB" : "MySQL");
+            refuse(client_seq_ + 1, {1251, "08004", std::move(message)});
+            co_await send_refusal();
+            co_return false;
+        }
         co_await client_channel_.write_packet(
             static_cast<std::uint8_t>(from_backend->sequence_id + offset), p);
         const auto first = p.empty() ? 0xFF : std::to_integer<std::uint8_t>(p[0]);
@@ -527,16 +564,6 @@ awaitable<bool> Session::greet() {
 
 awaitable<std::optional<auth::Rule>> Session::check_grants(
     const mysql::HandshakeResponse41& login) {
-    // Without CLIENT_PLUGIN_AUTH no switch can reach the client, and its answer to our scramble
-    // is useless to the backend: only accounts without a password can log in that way (HAProxy's
-    // mysql-check does).
-    if (!(login.capabilities & cap::kPluginAuth) && !login.auth_response.empty()) {
-        refuse(client_seq_ + 1, {1251, "08004",
-                                 "Client does not support authentication protocol "
-                                 "requested by server; consider upgrading MySQL client"});
-        co_await send_refusal();
-        co_return std::nullopt;
-    }
     const auto grants = rt_.grants();
     const auth::Decision decision = grants->decide(login.username, client_host());
     if (decision.allowed() && (!decision.rule->options.require_ssl || client_.tls())) {
@@ -594,9 +621,15 @@ awaitable<void> Session::relay(const mysql::HandshakeResponse41& login) {
         if (backend_) backend_->close();
     };
     rt_.sessions.add(id_, std::move(entry));
-    RelayContext relay{
-        rt_,   id_,   backend_info_, client_host(), login.capabilities, login.character_set,
-        user_, *stats};
+    RelayContext relay{.runtime = rt_,
+                       .session_id = id_,
+                       .backend = backend_info_,
+                       .client = client_host(),
+                       .client_capabilities = login.capabilities,
+                       .backend_capabilities = backend_capabilities(login, backend_->tls()),
+                       .character_set = login.character_set,
+                       .user = user_,
+                       .stats = *stats};
     relay.audit = [this](AuditEvent e) {
         const std::string event = e.event, reason = e.reason;
         report(spdlog::level::debug, event.c_str(), reason, std::move(e));

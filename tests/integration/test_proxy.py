@@ -1,5 +1,6 @@
 """The proxy end to end: real MariaDB 10.11, HAProxy 2.6 and real clients (PyMySQL, libmysqlclient
-through tests/tools/sqlclient, the mariadb CLI), all on loopback. Clients bind 127.0.0.x to act as
+through tests/tools/sqlclient, Node.js mysqljs through tests/tools/nodeclient.js, the mariadb CLI),
+all on loopback. Clients bind 127.0.0.x to act as
 distinct addresses."""
 import hashlib
 import os
@@ -17,6 +18,8 @@ from support.servers import HAProxy, Hostgate, MariaDB, free_port, self_signed_c
 
 HOSTGATE = os.environ["HOSTGATE"]
 SQLCLIENT = os.environ["SQLCLIENT"]
+NODECLIENT = ["node", str(pathlib.Path(__file__).parent.parent / "tools" / "nodeclient.js")]
+NODE_ENV = {**os.environ, "NODE_PATH": "/usr/share/nodejs"}  # where Debian's node-mysql lives
 
 ACCOUNTS = [
     # (account, authentication)
@@ -90,10 +93,21 @@ def one(conn, sql, args=None):
         return cur.fetchone()
 
 
-def sqlclient(*args, user="app", password="app-secret", bind="127.0.0.5", port=None):
-    r = subprocess.run([SQLCLIENT, "--port", str(port or hostgate.port), "--bind", bind, "--user", user,
-                        "--password", password, *args], capture_output=True, text=True, timeout=120)
+def sqlclient(*args, user="app", password="app-secret", bind="127.0.0.5", port=None, program=(SQLCLIENT,)):
+    """Runs a client program's steps (see tests/tools/sqlclient.cpp); (exit code, output lines)."""
+    r = subprocess.run([*program, "--port", str(port or hostgate.port), "--bind", bind, "--user", user,
+                        "--password", password, *args], capture_output=True, text=True, timeout=120,
+                       env=NODE_ENV)
     return r.returncode, r.stdout.splitlines()
+
+
+def nodeclient(*args, **kwargs):
+    """The same steps through node-mysql, a client that checks every sequence id."""
+    return sqlclient(*args, program=NODECLIENT, **kwargs)
+
+
+# Both programs take the same steps and print the same lines.
+CLIENT_PROGRAMS = {"libmysqlclient": sqlclient, "node-mysql": nodeclient}
 
 
 def backend_host_of(conn) -> str:
@@ -112,10 +126,13 @@ class AllowedClients(unittest.TestCase):
         finally:
             conn.close()
 
-    def test_libmysqlclient_with_bind(self):
-        code, out = sqlclient("--database", "shop", "query", "SELECT USER(), DATABASE()")
-        self.assertEqual(code, 0, out)
-        self.assertEqual(out[1], "app@127.0.0.5\tshop")
+    def test_libmysqlclient_and_node_mysql_with_bind(self):
+        for name, client in CLIENT_PROGRAMS.items():
+            with self.subTest(client=name):
+                code, out = client("--database", "shop", "query", "SELECT USER() AS u, DATABASE() AS d",
+                                   "ping", "query", "SELECT 1 AS a; SELECT 2 AS b; DO 3")
+                self.assertEqual(code, 0, out)
+                self.assertEqual(out[1:], ["app@127.0.0.5\tshop", "PONG", "1", "2", "OK 0"])
 
     def test_mariadb_cli_from_loopback(self):
         r = subprocess.run(["mariadb", "--no-defaults", "-h127.0.0.1", f"-P{hostgate.port}", "-uapp",
@@ -180,6 +197,29 @@ class RefusedClients(unittest.TestCase):
                                                   "(using password: YES)"))
         self.assertNotIn("not-the-password-42", hostgate.log())
         self.assertNotIn("app-secret", hostgate.log())
+
+    def test_every_client_reads_the_refusals(self):
+        refusals = {
+            "127.0.0.7": "ERROR 1045 (28000): Access denied for user 'app'@'127.0.0.7' (using password: YES)",
+            "127.0.0.9": "ERROR 1130 (HY000): Host '127.0.0.9' is not allowed to connect to this MySQL server",
+        }
+        for name, client in CLIENT_PROGRAMS.items():
+            for bind, expected in refusals.items():
+                with self.subTest(client=name, bind=bind):
+                    self.assertEqual(client("query", "SELECT 1", bind=bind), (1, [expected]))
+            with self.subTest(client=name, password="wrong"):
+                self.assertEqual(client("query", "SELECT 1", password="wrong"),
+                                 (1, ["ERROR 1045 (28000): Access denied for user 'app'@'127.0.0.5' "
+                                      "(using password: YES)"]))
+
+    def test_node_mysql_with_an_ed25519_account_gets_the_servers_own_1251(self):
+        # mysqljs has no CLIENT_PLUGIN_AUTH and knows mysql_native_password only: hostgate relays
+        # the backend's switch to that plugin, and refuses any other as MariaDB itself does.
+        expected = (1, ["ERROR 1251 (08004): Client does not support authentication protocol requested "
+                        "by server; consider upgrading MariaDB client"])
+        self.assertEqual(nodeclient("query", "SELECT 1", user="edu", password="edu-secret", port=db.port),
+                         expected)
+        self.assertEqual(nodeclient("query", "SELECT 1", user="edu", password="edu-secret"), expected)
 
     def test_next_backend_of_the_group_when_the_first_is_down(self):
         conn = connect("app", "app-secret", bind="127.0.0.11")
@@ -326,31 +366,38 @@ class Tls(unittest.TestCase):
                                          expect_backend_cipher)
                     finally:
                         conn.close()
-                    code, out = sqlclient(*(["--ssl"] if client_ssl else []), "query", "SELECT USER()",
-                                          port=other.port)
-                    self.assertEqual((code, out[1:]), (0, ["app@127.0.0.5"]))
+                    for client in CLIENT_PROGRAMS.values():
+                        code, out = client(*(["--ssl"] if client_ssl else []), "query", "SELECT USER() AS u",
+                                           port=other.port)
+                        self.assertEqual((code, out[1:]), (0, ["app@127.0.0.5"]))
                 finally:
                     other.stop()
 
-    def test_libmysqlclient_tls(self):
-        code, out = sqlclient("--ssl", "query", "SHOW SESSION STATUS LIKE 'Ssl_version'", user="tls",
-                              password="tls-secret")
-        self.assertEqual(code, 0, out)
-        self.assertTrue(out[1].startswith("Ssl_version\tTLSv1"), out)
+    def test_libmysqlclient_and_node_mysql_tls(self):
+        for name, client in CLIENT_PROGRAMS.items():
+            with self.subTest(client=name):
+                code, out = client("--ssl", "query", "SHOW SESSION STATUS LIKE 'Ssl_version'", user="tls",
+                                   password="tls-secret")
+                self.assertEqual(code, 0, out)
+                self.assertTrue(out[1].startswith("Ssl_version\tTLSv1"), out)
 
 
 class ChangeUser(unittest.TestCase):
     def test_change_to_an_allowed_user(self):
-        code, out = sqlclient("change-user", "other", "other-secret", "query", "SELECT USER()")
-        self.assertEqual(code, 0, out)
-        self.assertEqual(out[1:], ["CHANGED other", "other@127.0.0.5"])
+        for name, client in CLIENT_PROGRAMS.items():
+            with self.subTest(client=name):
+                code, out = client("change-user", "other", "other-secret", "query", "SELECT USER() AS u")
+                self.assertEqual(code, 0, out)
+                self.assertEqual(out[1:], ["CHANGED other", "other@127.0.0.5"])
 
     def test_change_to_a_user_not_allowed_from_this_address(self):
         # 'report' exists on the backend for 127.0.0.5, but the grants allow it from 127.0.0.7 only.
-        code, out = sqlclient("change-user", "report", "report-secret", "query", "SELECT USER()")
-        self.assertEqual(code, 1)
-        self.assertEqual(out[1], "ERROR 1045 (28000): Access denied for user 'report'@'127.0.0.5' "
-                                 "(using password: YES)")
+        for name, client in CLIENT_PROGRAMS.items():
+            with self.subTest(client=name):
+                code, out = client("change-user", "report", "report-secret", "query", "SELECT USER()")
+                self.assertEqual(code, 1)
+                self.assertEqual(out[1], "ERROR 1045 (28000): Access denied for user 'report'@'127.0.0.5' "
+                                         "(using password: YES)")
 
 
 class Kill(unittest.TestCase):

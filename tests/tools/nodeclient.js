@@ -1,0 +1,124 @@
+// nodeclient: the same steps as sqlclient, through Node.js and Debian's node-mysql (mysqljs), a
+// client that checks every sequence id and does the authentication switch itself.
+//
+//   node nodeclient.js --port P [--host H] [--bind ADDR] --user U [--password PW]
+//                      [--database DB] [--ssl] STEP...
+//   steps:  query SQL | change-user USER PASSWORD | ping
+//
+// Output as sqlclient's: "CONNECTED <thread id>", rows tab-separated with NULL as \N, "OK <n>"
+// for statements without a result set, "CHANGED <user>", "PONG"; an error prints
+// "ERROR <code> (<sqlstate>): <message>" and exits 1. A client-side error (no server error
+// number, e.g. a protocol mistake the client noticed) prints "ERROR CLIENT <code>: <message>".
+//
+// mysqljs never sets CLIENT_PLUGIN_AUTH, yet answers an AuthSwitchRequest to mysql_native_password.
+'use strict';
+const mysql = require('mysql');
+const net = require('net');
+
+function parseArguments(argv) {
+    const options = {host: '127.0.0.1', password: '', ssl: false};
+    const valueOptions = {'--port': 'port', '--host': 'host', '--bind': 'bind', '--user': 'user',
+                          '--password': 'password', '--database': 'database'};
+    let i = 0;
+    for (; i < argv.length && argv[i].startsWith('--'); ++i) {
+        if (argv[i] === '--ssl') {
+            options.ssl = true;
+        } else if (argv[i] in valueOptions) {
+            if (i + 1 >= argv.length) usage(`${argv[i]} needs a value`);
+            options[valueOptions[argv[i]]] = argv[++i];
+        } else {
+            usage(`unknown option ${argv[i]}`);
+        }
+    }
+    const arity = {'query': 1, 'change-user': 2, 'ping': 0};
+    const steps = [];
+    while (i < argv.length) {
+        const name = argv[i++];
+        if (!(name in arity)) usage(`unknown step ${name}`);
+        if (i + arity[name] > argv.length) usage(`${name} needs ${arity[name]} argument(s)`);
+        steps.push({name, args: argv.slice(i, i + arity[name])});
+        i += arity[name];
+    }
+    if (!options.port || !options.user) usage('--port and --user are required');
+    return {options, steps};
+}
+
+function usage(message) {
+    process.stderr.write(`nodeclient: ${message}\n`);
+    process.exit(2);
+}
+
+function fail(error) {
+    if (error.errno) {
+        // An ERR without an SQL state (one sent before the greeting) reads as HY000, as in
+        // libmysqlclient.
+        process.stdout.write(`ERROR ${error.errno} (${error.sqlState || 'HY000'}): ${error.sqlMessage}\n`);
+    } else {
+        process.stdout.write(`ERROR CLIENT ${error.code}: ${error.message}\n`);
+    }
+    process.exit(1);
+}
+
+function run(connection, steps) {
+    if (steps.length === 0) {
+        connection.end((error) => (error ? fail(error) : process.exit(0)));
+        return;
+    }
+    const [step, ...rest] = steps;
+    const next = () => run(connection, rest);
+    if (step.name === 'query') {
+        // Streamed: one 'fields' event per result set, then one 'result' per row, or one 'result'
+        // with an OK packet for a statement without a result set.
+        let columns = [];
+        connection.query(step.args[0])
+            .on('error', fail)
+            .on('fields', (fields) => { columns = fields; })
+            .on('result', (result) => {
+                if (result.constructor.name === 'OkPacket') {
+                    process.stdout.write(`OK ${result.affectedRows}\n`);
+                    return;
+                }
+                // Rows are objects keyed by column name: queries here name their columns apart.
+                const cells = columns.map((c) => (result[c.name] === null ? '\\N' : result[c.name]));
+                process.stdout.write(cells.join('\t') + '\n');
+            })
+            .on('end', next);
+    } else if (step.name === 'change-user') {
+        const [user, password] = step.args;
+        connection.changeUser({user, password}, (error) => {
+            if (error) fail(error);
+            process.stdout.write(`CHANGED ${user}\n`);
+            next();
+        });
+    } else {
+        connection.ping((error) => {
+            if (error) fail(error);
+            process.stdout.write('PONG\n');
+            next();
+        });
+    }
+}
+
+const {options, steps} = parseArguments(process.argv.slice(2));
+if (options.bind) {
+    // mysqljs has no option for the source address; its one TCP connection goes through here.
+    const createConnection = net.createConnection;
+    net.createConnection = (port, host) => createConnection({port, host, localAddress: options.bind});
+}
+const connection = mysql.createConnection({
+    host: options.host,
+    port: Number(options.port),
+    localAddress: options.bind,
+    user: options.user,
+    password: options.password,
+    database: options.database,
+    ssl: options.ssl ? {rejectUnauthorized: false} : undefined,
+    flags: ['MULTI_STATEMENTS'],
+    connectTimeout: 30000,
+    typeCast: (field) => field.string(),  // every value as the server sent it
+});
+connection.connect((error) => {
+    if (error) fail(error);
+    process.stdout.write(`CONNECTED ${connection.threadId}\n`);
+    run(connection, steps);
+});
