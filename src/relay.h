@@ -9,15 +9,12 @@
 #include "auth/grant_table.h"
 #include "protocol/byte_io.h"
 #include "src/audit.h"
+#include "src/backend_login.h"
 #include "src/registry.h"
 #include "src/runtime.h"
 #include "src/stream.h"
 
 namespace hostgate {
-
-// The plugin name hostgate logs in to backends with (a login and COM_CHANGE_USER): no server knows
-// it, so the backend answers with its own AuthSwitchRequest, which the client then answers.
-inline constexpr std::string_view kForcedSwitchPlugin = "hostgate_forced_switch";
 
 struct RelayContext {
     Runtime& runtime;

@@ -1,146 +1,16 @@
 #include "src/session.h"
 
-#include <spdlog/spdlog.h>
-
-#include "auth/grant_table.h"
-#include "protocol/mysql_messages.h"
 #include "protocol/proxy_protocol.h"
 #include "src/native_password.h"
 #include "src/relay.h"
+#include "src/session_impl.h"
 #include "src/watchdog.h"
 
 namespace hostgate {
-namespace {
 
 namespace mysql = protocol::mysql;
 namespace proxy = protocol::proxy;
 namespace cap = protocol::mysql::cap;
-
-// The largest packet a client may send before it is authenticated. A HandshakeResponse41 with
-// 64 KiB of connection attributes fits; a flood of fake giant logins cannot hold much memory.
-constexpr std::size_t kMaxHandshakePacket = 128 * 1024;
-
-// Capabilities the proxy never passes on: it does not compress, and TLS is per leg.
-constexpr std::uint32_t kPerLegCapabilities =
-    cap::kCompress | cap::kSsl | cap::kZstdCompressionAlgorithm;
-
-struct ErrorReply {
-    std::uint16_t code;
-    const char* sql_state;
-    std::string message;
-};
-
-class Session {
-  public:
-    Session(Runtime& runtime, tcp::socket socket, std::uint32_t id)
-        : rt_(runtime),
-          config_(runtime.config()),
-          id_(id),
-          client_(std::move(socket)),
-          client_channel_(client_, kMaxHandshakePacket) {}
-
-    ~Session();
-    awaitable<void> run();
-
-  private:
-    // The phases, in order; each returns false (or nothing) when the session is over.
-    awaitable<bool> recover_client_address();
-    awaitable<bool> check_rate();
-    awaitable<bool> check_host();
-    awaitable<bool> greet();
-    awaitable<bool> sniff_late_proxy_header();
-    awaitable<std::optional<mysql::HandshakeResponse41>> read_login();
-    // The client's next connection-phase packet, which must carry `expected_sequence`.
-    awaitable<std::optional<mysql::Packet>> read_handshake_packet(
-        std::uint8_t expected_sequence, PacketChannel::ReadAhead read_ahead);
-    awaitable<std::optional<auth::Rule>> check_grants(const mysql::HandshakeResponse41& login);
-    awaitable<std::optional<BackendConnection>> connect_to_backend(
-        const mysql::HandshakeResponse41& login, const auth::Rule& rule);
-    awaitable<bool> authenticate(const mysql::HandshakeResponse41& login, const auth::Rule& rule);
-    awaitable<void> relay(const mysql::HandshakeResponse41& login);
-    // Refusing a client takes two statements: refuse() builds the ERR packet, then
-    // `co_await send_refusal()` sends it and closes the client. g++ 12 destroys temporaries twice
-    // when they stand in a co_await expression, so none may be built there.
-    void refuse(std::uint8_t seq, const ErrorReply& e, bool with_sql_state = true);
-    awaitable<void> send_refusal();
-    std::string who() const;
-    // One connection event: a log line "<who>: <reason>" and, with [audit], a JSON line.
-    void report(spdlog::level::level_enum level, const char* event, const std::string& reason,
-                AuditEvent details = {});
-    // The session's own fields (session, client, via, user, db) added to an event.
-    AuditEvent common(AuditEvent e) const;
-    static std::string rule_text(const auth::Rule& r) {
-        return r.account() + (r.line ? " (line " + std::to_string(r.line) + ")" : "");
-    }
-    auth::ClientHost client_host() const { return {client_addr_.address.unmapped(), std::nullopt}; }
-    // Whether the client's first packet may be read together with what follows it: not when TLS
-    // is offered, since an SSLRequest is followed by the TLS ClientHello.
-    PacketChannel::ReadAhead first_packet_read_ahead() const {
-        return rt_.client_tls ? PacketChannel::ReadAhead::never : PacketChannel::ReadAhead::allowed;
-    }
-    bool tls_to(const Backend& b) const {
-        return b.config().tls == BackendTls::required ||
-               (b.config().tls == BackendTls::mirror && client_.tls());
-    }
-    // Whether both the client and the backends we greeted for speak MariaDB's extensions.
-    bool mariadb_extensions(const mysql::HandshakeResponse41& login) const {
-        return !(login.capabilities & cap::kMysql) && !(offered_.capabilities & cap::kMysql);
-    }
-    // The capabilities the client took from our greeting, which every backend must have too.
-    std::uint32_t taken_capabilities(const mysql::HandshakeResponse41& login) const {
-        return login.capabilities & offered_capabilities_ & ~kPerLegCapabilities;
-    }
-    // Whether the backend is to re-challenge the client with its own AuthSwitchRequest: always,
-    // except for a login with no auth data from a client without CLIENT_PLUGIN_AUTH (HAProxy's
-    // mysql-check), which the backend checks as it stands.
-    static bool forced_switch(const mysql::HandshakeResponse41& login) {
-        return (login.capabilities & cap::kPluginAuth) || !login.auth_response.empty();
-    }
-    // The backend leg's capabilities: the client's, with CLIENT_PLUGIN_AUTH whenever the switch
-    // is forced, since no server sends a switch otherwise.
-    std::uint32_t backend_capabilities(const mysql::HandshakeResponse41& login, bool tls) const {
-        return taken_capabilities(login) | (forced_switch(login) ? cap::kPluginAuth : 0) |
-               (tls ? cap::kSsl : 0);
-    }
-    mysql::HandshakeResponse41 backend_login(const mysql::HandshakeResponse41& login,
-                                             bool tls) const;
-    // A client without CLIENT_PLUGIN_AUTH is sent the backend's switch to mysql_native_password
-    // all the same: it signed our scramble, not the backend's, and such clients (Node.js mysqljs)
-    // answer this one switch. Any other plugin it could not know; a server refuses it with 1251
-    // too.
-    static bool switch_reaches_client(const mysql::HandshakeResponse41& login,
-                                      protocol::ByteSpan backend_packet) {
-        if ((login.capabilities & cap::kPluginAuth) || backend_packet.empty() ||
-            std::to_integer<std::uint8_t>(backend_packet[0]) != mysql::header::kAuthSwitch)
-            return true;
-        const auto request = mysql::decode_auth_switch_request(backend_packet);
-        return request && request->plugin_name == kNativePassword;
-    }
-
-    Runtime& rt_;
-    const std::shared_ptr<const Config> config_;  // as it was when the session started
-    std::uint32_t id_;
-    Stream client_;
-    PacketChannel client_channel_;
-    std::unique_ptr<Stream> backend_;
-
-    protocol::Endpoint peer_, local_;
-    protocol::Endpoint client_addr_;  // the real client
-    protocol::Endpoint destination_;  // what the client connected to
-    std::optional<protocol::Endpoint> via_;
-    bool header_seen_ = false;
-    ServerTraits offered_;
-    std::uint32_t offered_capabilities_ = 0;
-    std::uint8_t client_seq_ = 0;  // sequence id of the client's last packet
-    std::string user_;
-    const Backend* backend_info_ = nullptr;
-    std::string db_;
-    std::uint64_t bytes_in_ = 0, bytes_out_ = 0;
-    const std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
-    std::optional<std::string> rule_place_;  // the rule whose MAX_USER_CONNECTIONS place we hold
-    std::uint32_t backend_thread_ = 0;
-    protocol::Bytes refusal_;  // the ERR packet refuse() sends
-};
 
 std::string Session::who() const {
     std::string s = "session " + std::to_string(id_) + " " + client_addr_.to_string();
@@ -149,9 +19,9 @@ std::string Session::who() const {
     return s;
 }
 
-void Session::refuse(std::uint8_t seq, const ErrorReply& e, bool with_sql_state) {
+void Session::refuse(std::uint8_t seq, const mysql::ErrPacket& e, bool with_sql_state) {
     protocol::Bytes payload;
-    mysql::encode_err({e.code, with_sql_state ? e.sql_state : "", e.message}, payload);
+    mysql::encode_err({e.error_code, with_sql_state ? e.sql_state : "", e.message}, payload);
     refusal_.clear();
     mysql::write_packet(refusal_, seq, payload);
 }
@@ -311,203 +181,6 @@ awaitable<std::optional<mysql::HandshakeResponse41>> Session::read_login() {
     co_return std::move(*login);
 }
 
-// The login sent to a backend for the client: its user, database and connect attributes, the
-// capabilities it took from our greeting, no auth data and a plugin name no server knows, so that
-// the backend answers with its own AuthSwitchRequest (the forced switch).
-mysql::HandshakeResponse41 Session::backend_login(const mysql::HandshakeResponse41& login,
-                                                  bool tls) const {
-    mysql::HandshakeResponse41 forward;
-    forward.capabilities = backend_capabilities(login, tls);
-    forward.max_packet_size = login.max_packet_size;
-    forward.character_set = login.character_set;
-    forward.mariadb_capabilities =
-        mariadb_extensions(login) ? (login.mariadb_capabilities & offered_.mariadb_capabilities)
-                                  : 0;
-    forward.username = login.username;
-    forward.database = login.database;
-    if (forced_switch(login)) forward.auth_plugin_name = std::string(kForcedSwitchPlugin);
-    forward.connect_attributes = login.connect_attributes;
-    return forward;
-}
-
-// Connects to the first healthy backend of the rule's group that answers. Without TLS to the
-// backend, the login goes with the PROXY header, ahead of the greeting: one round trip less. It is
-// built from the capabilities the backends greeted with before; authenticate() checks them against
-// this greeting.
-awaitable<std::optional<BackendConnection>> Session::connect_to_backend(
-    const mysql::HandshakeResponse41& login, const auth::Rule& rule) {
-    const std::string group = rule.options.backend.empty() ? "default" : rule.options.backend;
-    const auto candidates = rt_.backends.group(group);
-    if (candidates.empty()) {
-        report(spdlog::level::err, "auth_failed",
-               "rule " + rule.account() + " names backend group '" + group +
-                   "', which has no backend");
-        refuse(client_seq_ + 1,
-               {2003, "HY000", "Can't connect to MySQL server: no backend group '" + group + "'"});
-        co_await send_refusal();
-        co_return std::nullopt;
-    }
-    // The first healthy backend of the group that answers.
-    bool any_healthy = false;
-    for (Backend* b : candidates) {
-        if (!b->healthy()) continue;
-        any_healthy = true;
-        protocol::Bytes opening = proxy_header_for(*b, client_addr_, destination_);
-        if (!tls_to(*b)) {
-            protocol::Bytes payload;
-            mysql::encode_handshake_response(backend_login(login, false), payload);
-            mysql::write_packet(opening, 1, payload);
-        }
-        auto c = co_await connect_backend(*b, opening, config_->connect_timeout,
-                                          config_->max_packet_size);
-        if (!c) {
-            spdlog::warn("{}: backend {}: {}", who(), b->describe(), c.error());
-            continue;
-        }
-        backend_ = std::move(c->stream);
-        backend_info_ = b;
-        backend_thread_ = c->greeting.connection_id;
-        co_return std::move(*c);
-    }
-    report(spdlog::level::warn, "auth_failed",
-           any_healthy ? "no backend of group '" + group + "' answers"
-                       : "every backend of group '" + group + "' is down (health monitor)");
-    refuse(client_seq_ + 1, {2003, "HY000",
-                             "Can't connect to MySQL server on '" +
-                                 candidates.front()->config().address.to_string() + "'"});
-    co_await send_refusal();
-    co_return std::nullopt;
-}
-
-awaitable<bool> Session::authenticate(const mysql::HandshakeResponse41& login,
-                                      const auth::Rule& rule) {
-    auto connection = co_await connect_to_backend(login, rule);
-    if (!connection) co_return false;
-    const mysql::HandshakeV10& greeting = connection->greeting;
-    const Backend* chosen = backend_info_;
-    const std::string& backend_name = chosen->config().name;
-    const bool backend_tls = tls_to(*chosen);
-
-    // The client chose from what we offered; every such flag must hold on this backend too.
-    const std::uint32_t missing = taken_capabilities(login) & ~greeting.capabilities;
-    const std::uint32_t missing_ext =
-        mariadb_extensions(login) ? (login.mariadb_capabilities & offered_.mariadb_capabilities &
-                                     ~greeting.mariadb_capabilities)
-                                  : 0;
-    const bool dialect_changed = (greeting.capabilities ^ offered_.capabilities) & cap::kMysql;
-    if (missing || missing_ext || dialect_changed) {
-        report(spdlog::level::err, "auth_failed",
-               fmt::format("backend {} lacks capabilities {:#x} (MariaDB {:#x}{}) that clients "
-                           "were offered",
-                           chosen->describe(), missing, missing_ext,
-                           dialect_changed ? ", or their dialect" : ""));
-        refuse(client_seq_ + 1,
-               {1105, "HY000",
-                "Backend " + backend_name + " changed its capabilities; please reconnect"});
-        co_await send_refusal();
-        co_return false;
-    }
-
-    PacketChannel backend_channel(*backend_, config_->max_packet_size,
-                                  std::move(connection->received));
-    std::uint8_t backend_seq = 1;  // the login's, when it went ahead of the greeting
-    if (backend_tls) {
-        const mysql::HandshakeResponse41 forward = backend_login(login, true);
-        if (!(greeting.capabilities & cap::kSsl)) {
-            report(spdlog::level::err, "auth_failed",
-                   "backend " + chosen->describe() + " does not offer TLS");
-            refuse(
-                client_seq_ + 1,
-                {2026, "HY000", "TLS/SSL error: backend " + backend_name + " does not offer TLS"});
-            co_await send_refusal();
-            co_return false;
-        }
-        protocol::Bytes ssl_request;
-        mysql::encode_ssl_request({forward.capabilities, forward.max_packet_size,
-                                   forward.character_set, forward.mariadb_capabilities},
-                                  ssl_request);
-        co_await backend_channel.write_packet(backend_seq++, ssl_request);
-        if (auto ec = co_await backend_->start_tls_client(rt_.backend_tls)) {
-            report(spdlog::level::err, "auth_failed",
-                   "TLS to backend " + chosen->describe() + " failed: " + ec.message());
-            refuse(client_seq_ + 1, {2026, "HY000", "TLS/SSL error: backend " + backend_name});
-            co_await send_refusal();
-            co_return false;
-        }
-        protocol::Bytes payload;
-        mysql::encode_handshake_response(forward, payload);
-        co_await backend_channel.write_packet(backend_seq, payload);
-    }
-
-    // The backend now runs the authentication; relay it both ways until its OK or ERR.
-    const std::uint8_t offset = static_cast<std::uint8_t>(client_seq_ - backend_seq);
-    for (;;) {
-        auto from_backend = co_await backend_channel.read_packet();
-        if (!from_backend) {
-            report(spdlog::level::warn, "auth_failed",
-                   "backend " + chosen->describe() +
-                       " closed during authentication: " + from_backend.error().message());
-            refuse(client_seq_ + 1,
-                   {2013, "HY000", "Lost connection to MySQL server during query"});
-            co_await send_refusal();
-            co_return false;
-        }
-        const auto& p = from_backend->payload;
-        if (!switch_reaches_client(login, p)) {
-            report(spdlog::level::info, "auth_failed",
-                   "the client lacks CLIENT_PLUGIN_AUTH and the account's plugin is not " +
-                       std::string(kNativePassword));
-            // Word for word what the backend itself would say.
-            const bool mariadb = !(greeting.capabilities & cap::kMysql);
-            std::string message = fmt::format(
-                "Client does not support authentication protocol requested by server; consider "
-                "upgrading {} client",
-                mariadb ? "MariaDB" : "MySQL");
-            refuse(client_seq_ + 1, {1251, "08004", std::move(message)});
-            co_await send_refusal();
-            co_return false;
-        }
-        co_await client_channel_.write_packet(
-            static_cast<std::uint8_t>(from_backend->sequence_id + offset), p);
-        const auto first = p.empty() ? 0xFF : std::to_integer<std::uint8_t>(p[0]);
-        if (first == mysql::header::kOk) break;
-        if (first == mysql::header::kErr) {
-            const auto err = mysql::decode_err(p);
-            report(
-                spdlog::level::info, "auth_failed",
-                "backend " + chosen->describe() + " refused the login: " +
-                    (err ? std::to_string(err->error_code) + " " + err->message : "malformed ERR"),
-                {.rule = rule.account(),
-                 .backend = chosen->config().name,
-                 .backend_id = greeting.connection_id,
-                 .tls = client_.tls()});
-            co_return false;
-        }
-        // caching_sha2_password's "fast auth success" is followed by OK without a client reply.
-        if (first == mysql::header::kAuthMoreData && p.size() == 2 &&
-            std::to_integer<std::uint8_t>(p[1]) == 3)
-            continue;
-        auto from_client = co_await client_channel_.read_packet();
-        if (!from_client) co_return false;
-        co_await backend_channel.write_packet(
-            static_cast<std::uint8_t>(from_client->sequence_id - offset), from_client->payload);
-    }
-    // Servers send nothing after their OK until the next command, but pass on anything read.
-    if (!backend_channel.buffered().empty() &&
-        co_await client_channel_.write_raw(backend_channel.buffered()))
-        co_return false;
-    report(spdlog::level::info, "auth_ok",
-           fmt::format("allowed by {}{} -> backend {} (thread {}){}", rule.account(),
-                       rule.line ? " (line " + std::to_string(rule.line) + ")" : "",
-                       chosen->describe(), greeting.connection_id,
-                       client_.tls() ? " TLS " + client_.tls_description() : ""),
-           {.rule = rule_text(rule),
-            .backend = chosen->config().name,
-            .backend_id = greeting.connection_id,
-            .tls = client_.tls()});
-    co_return true;
-}
-
 // [server] max_connect_rate_per_ip, counted by the real client address.
 awaitable<bool> Session::check_rate() {
     if (rt_.connect_rate.admit(client_addr_.address, config_->max_connect_rate_per_ip,
@@ -545,18 +218,18 @@ awaitable<bool> Session::greet() {
         co_await send_refusal();
         co_return false;
     }
-    offered_ = *traits;
-    offered_capabilities_ = (traits->capabilities & ~kPerLegCapabilities) | cap::kPluginAuth |
-                            cap::kSecureConnection | (rt_.client_tls ? cap::kSsl : 0);
+    offer_.backends = *traits;
+    offer_.capabilities = (traits->capabilities & ~kPerLegCapabilities) | cap::kPluginAuth |
+                          cap::kSecureConnection | (rt_.client_tls ? cap::kSsl : 0);
     mysql::HandshakeV10 greeting;
     greeting.server_version = traits->server_version;
     greeting.connection_id = id_;
     greeting.auth_plugin_data = make_scramble();
-    greeting.capabilities = offered_capabilities_;
+    greeting.capabilities = offer_.capabilities;
     greeting.character_set = traits->character_set;
     greeting.status_flags = mysql::status::kAutocommit;
     greeting.mariadb_capabilities = traits->mariadb_capabilities;
-    greeting.auth_plugin_name = "mysql_native_password";
+    greeting.auth_plugin_name = std::string(kNativePassword);
     protocol::Bytes payload;
     mysql::encode_handshake_v10(greeting, payload);
     co_return !co_await client_channel_.write_packet(0, payload);
@@ -626,7 +299,7 @@ awaitable<void> Session::relay(const mysql::HandshakeResponse41& login) {
                        .backend = backend_info_,
                        .client = client_host(),
                        .client_capabilities = login.capabilities,
-                       .backend_capabilities = backend_capabilities(login, backend_->tls()),
+                       .backend_capabilities = backend_capabilities(login, offer_, backend_->tls()),
                        .character_set = login.character_set,
                        .user = user_,
                        .stats = *stats};
@@ -710,8 +383,6 @@ awaitable<void> Session::run() {
 Session::~Session() {
     if (rule_place_) rt_.rule_counters.release(*rule_place_);
 }
-
-}  // namespace
 
 awaitable<void> run_session(Runtime& runtime, tcp::socket socket, std::uint32_t id) {
     ++runtime.active_sessions;

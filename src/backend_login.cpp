@@ -1,0 +1,80 @@
+#include "src/backend_login.h"
+
+#include <fmt/format.h>
+
+#include "src/native_password.h"
+
+namespace hostgate {
+
+namespace mysql = protocol::mysql;
+namespace cap = protocol::mysql::cap;
+
+std::uint32_t taken_capabilities(const mysql::HandshakeResponse41& login, const Offer& offer) {
+    return login.capabilities & offer.capabilities & ~kPerLegCapabilities;
+}
+
+bool mariadb_extensions(const mysql::HandshakeResponse41& login, const Offer& offer) {
+    return !(login.capabilities & cap::kMysql) && !(offer.backends.capabilities & cap::kMysql);
+}
+
+bool forced_switch(const mysql::HandshakeResponse41& login) {
+    return (login.capabilities & cap::kPluginAuth) || !login.auth_response.empty();
+}
+
+std::uint32_t backend_capabilities(const mysql::HandshakeResponse41& login, const Offer& offer,
+                                   bool tls) {
+    return taken_capabilities(login, offer) | (forced_switch(login) ? cap::kPluginAuth : 0) |
+           (tls ? cap::kSsl : 0);
+}
+
+mysql::HandshakeResponse41 backend_login(const mysql::HandshakeResponse41& login,
+                                         const Offer& offer, bool tls) {
+    mysql::HandshakeResponse41 forward;
+    forward.capabilities = backend_capabilities(login, offer, tls);
+    forward.max_packet_size = login.max_packet_size;
+    forward.character_set = login.character_set;
+    forward.mariadb_capabilities =
+        mariadb_extensions(login, offer)
+            ? (login.mariadb_capabilities & offer.backends.mariadb_capabilities)
+            : 0;
+    forward.username = login.username;
+    forward.database = login.database;
+    if (forced_switch(login)) forward.auth_plugin_name = std::string(kForcedSwitchPlugin);
+    forward.connect_attributes = login.connect_attributes;
+    return forward;
+}
+
+std::optional<std::string> greeting_mismatch(const mysql::HandshakeResponse41& login,
+                                             const Offer& offer,
+                                             const mysql::HandshakeV10& greeting) {
+    const std::uint32_t missing = taken_capabilities(login, offer) & ~greeting.capabilities;
+    const std::uint32_t missing_ext =
+        mariadb_extensions(login, offer)
+            ? (login.mariadb_capabilities & offer.backends.mariadb_capabilities &
+               ~greeting.mariadb_capabilities)
+            : 0;
+    const bool dialect_changed =
+        (greeting.capabilities ^ offer.backends.capabilities) & cap::kMysql;
+    if (!missing && !missing_ext && !dialect_changed) return std::nullopt;
+    return fmt::format("lacks capabilities {:#x} (MariaDB {:#x}{}) that clients were offered",
+                       missing, missing_ext, dialect_changed ? ", or their dialect" : "");
+}
+
+bool relayable_to_client(const mysql::HandshakeResponse41& login,
+                         protocol::ByteSpan backend_packet) {
+    if ((login.capabilities & cap::kPluginAuth) || backend_packet.empty() ||
+        std::to_integer<std::uint8_t>(backend_packet[0]) != mysql::header::kAuthSwitch)
+        return true;
+    const auto request = mysql::decode_auth_switch_request(backend_packet);
+    return request && request->plugin_name == kNativePassword;
+}
+
+mysql::ErrPacket unsupported_plugin_error(const mysql::HandshakeV10& greeting) {
+    const bool mariadb = !(greeting.capabilities & cap::kMysql);
+    return {1251, "08004",
+            fmt::format("Client does not support authentication protocol requested by server; "
+                        "consider upgrading {} client",
+                        mariadb ? "MariaDB" : "MySQL")};
+}
+
+}  // namespace hostgate
