@@ -160,8 +160,7 @@ awaitable<bool> Session::authenticate(const mysql::HandshakeResponse41& login,
         co_await client_channel_.write_raw(backend_channel.buffered()))
         co_return false;
     report(spdlog::level::info, "auth_ok",
-           fmt::format("allowed by {}{} -> backend {} (thread {}){}", rule.account(),
-                       rule.line ? " (line " + std::to_string(rule.line) + ")" : "",
+           fmt::format("allowed by {} -> backend {} (thread {}){}", rule_text(rule),
                        chosen->describe(), greeting.connection_id,
                        client_.tls() ? " TLS " + client_.tls_description() : ""),
            {.rule = rule_text(rule),
