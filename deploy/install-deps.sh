@@ -10,7 +10,7 @@ packages=(
   default-libmysqlclient-dev
   # tests
   catch2 python3 python3-pymysql python3-nacl mariadb-server mariadb-client haproxy sysbench openssl curl
-  nodejs node-mysql
+  nodejs node-mysql php-cli php-mysql
   # fuzz targets (built with clang's libFuzzer)
   clang libclang-rt-14-dev
 )

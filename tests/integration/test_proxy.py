@@ -1,6 +1,6 @@
 """The proxy end to end: real MariaDB 10.11, HAProxy 2.6 and real clients (PyMySQL, libmysqlclient
-through tests/tools/sqlclient, Node.js mysqljs through tests/tools/nodeclient.js, the mariadb CLI),
-all on loopback. Clients bind 127.0.0.x to act as
+through tests/tools/sqlclient, Node.js mysqljs through tests/tools/nodeclient.js, PHP's mysqlnd
+through tests/tools/phpclient.php, the mariadb CLI), all on loopback. Clients bind 127.0.0.x to act as
 distinct addresses."""
 import hashlib
 import os
@@ -18,7 +18,9 @@ from support.servers import HAProxy, Hostgate, MariaDB, free_port, self_signed_c
 
 HOSTGATE = os.environ["HOSTGATE"]
 SQLCLIENT = os.environ["SQLCLIENT"]
-NODECLIENT = ["node", str(pathlib.Path(__file__).parent.parent / "tools" / "nodeclient.js")]
+TOOLS = pathlib.Path(__file__).parent.parent / "tools"
+NODECLIENT = ["node", str(TOOLS / "nodeclient.js")]
+PHPCLIENT = ["php", str(TOOLS / "phpclient.php")]
 NODE_ENV = {**os.environ, "NODE_PATH": "/usr/share/nodejs"}  # where Debian's node-mysql lives
 
 ACCOUNTS = [
@@ -95,9 +97,9 @@ def one(conn, sql, args=None):
 
 def sqlclient(*args, user="app", password="app-secret", bind="127.0.0.5", port=None, program=(SQLCLIENT,)):
     """Runs a client program's steps (see tests/tools/sqlclient.cpp); (exit code, output lines)."""
-    r = subprocess.run([*program, "--port", str(port or hostgate.port), "--bind", bind, "--user", user,
-                        "--password", password, *args], capture_output=True, text=True, timeout=120,
-                       env=NODE_ENV)
+    r = subprocess.run([*program, "--port", str(port or hostgate.port), *(["--bind", bind] if bind else []),
+                        "--user", user, "--password", password, *args], capture_output=True, text=True,
+                       timeout=120, env=NODE_ENV)
     return r.returncode, r.stdout.splitlines()
 
 
@@ -106,7 +108,12 @@ def nodeclient(*args, **kwargs):
     return sqlclient(*args, program=NODECLIENT, **kwargs)
 
 
-# Both programs take the same steps and print the same lines.
+def phpclient(*args, **kwargs):
+    """The same steps through PHP's mysqlnd, which cannot bind: it connects from 127.0.0.1."""
+    return sqlclient(*args, program=PHPCLIENT, bind=None, **kwargs)
+
+
+# These programs take the same steps and print the same lines.
 CLIENT_PROGRAMS = {"libmysqlclient": sqlclient, "node-mysql": nodeclient}
 
 
@@ -158,6 +165,40 @@ class AllowedClients(unittest.TestCase):
             conn.close()
         code, out = sqlclient("query", "SELECT CURRENT_USER()", user="edu", password="edu-secret")
         self.assertEqual((code, out[1:]), (0, ["edu@127.0.0.5"]))
+
+
+class PhpMysqlnd(unittest.TestCase):
+    """PHP's mysqlnd: its own protocol implementation, strict about sequence ids. It connects from
+    127.0.0.1, where 'app' is allowed and 'other' is not."""
+
+    def test_login_queries_and_change_user(self):
+        code, out = phpclient("--database", "shop", "query", "SELECT USER(), DATABASE()", "ping",
+                              "query", "SELECT 1; SELECT NULL; DO 3", "change-user", "app", "app-secret",
+                              "query", "SELECT CURRENT_USER()")
+        self.assertEqual((code, out[1:]), (0, ["app@127.0.0.1\tshop", "PONG", "1", "\\N", "OK 0",
+                                               "CHANGED app", "app@127.0.0.1"]))
+
+    def test_tls(self):
+        code, out = phpclient("--ssl", "query", "SHOW SESSION STATUS LIKE 'Ssl_version'")
+        self.assertEqual(code, 0, out)
+        self.assertTrue(out[1].startswith("Ssl_version\tTLSv1"), out)
+
+    def test_refusals(self):
+        denied = "Access denied for user '{}'@'127.0.0.1' (using password: YES)"
+        self.assertEqual(phpclient("query", "SELECT 1", user="other", password="other-secret"),
+                         (1, ["ERROR 1045 (HY000): " + denied.format("other")]))
+        self.assertEqual(phpclient("query", "SELECT 1", password="wrong"),
+                         (1, ["ERROR 1045 (HY000): " + denied.format("app")]))
+        code, out = phpclient("change-user", "other", "other-secret")
+        self.assertEqual((code, out[1:]), (1, ["ERROR 1045 (28000): " + denied.format("other")]))
+        only_elsewhere = Hostgate(HOSTGATE, "'app'@'127.0.0.5'\n", backends=[
+            {"name": "db1", "address": f"127.0.0.1:{db.port}"}]).start()
+        try:
+            self.assertEqual(phpclient("query", "SELECT 1", port=only_elsewhere.port),
+                             (1, ["ERROR 1130 (HY000): Host '127.0.0.1' is not allowed to connect to this "
+                                  "MySQL server"]))
+        finally:
+            only_elsewhere.stop()
 
 
 class RefusedClients(unittest.TestCase):
