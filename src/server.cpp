@@ -49,20 +49,37 @@ void on_every(asio::signal_set& signals, std::function<void(int)> handler) {
         });
 }
 
+// An acceptor bound to `endpoint`, with SO_REUSEPORT when `shared`.
+std::unique_ptr<tcp::acceptor> bound(asio::io_context& loop, const tcp::endpoint& endpoint,
+                                     bool shared) {
+    auto acceptor = std::make_unique<tcp::acceptor>(loop);
+    acceptor->open(endpoint.protocol());
+    acceptor->set_option(tcp::acceptor::reuse_address(true));
+    if (shared) {
+        const int one = 1;
+        ::setsockopt(acceptor->native_handle(), SOL_SOCKET, SO_REUSEPORT, &one, sizeof one);
+    }
+    if (endpoint.address().is_v6()) acceptor->set_option(asio::ip::v6_only(true));
+    acceptor->bind(endpoint);
+    return acceptor;
+}
+
+// One acceptor per loop on each address, sharing it with SO_REUSEPORT so that the kernel spreads
+// connections. SO_REUSEPORT would also let a second hostgate (or any process of this user) listen
+// there and silently take a share of the clients, so an address something already listens on is
+// refused first: a bind without SO_REUSEPORT fails on it. Throws std::system_error.
 Acceptors listen(const Config& config, Loops& loops) {
     Acceptors acceptors;
     for (const auto& address : config.listen) {
-        for (auto& loop : loops) {
-            auto acceptor = std::make_unique<tcp::acceptor>(*loop);
-            const auto endpoint = to_asio(address);
-            acceptor->open(endpoint.protocol());
-            acceptor->set_option(tcp::acceptor::reuse_address(true));
-            const int one = 1;  // one acceptor per loop; the kernel spreads connections
-            ::setsockopt(acceptor->native_handle(), SOL_SOCKET, SO_REUSEPORT, &one, sizeof one);
-            if (endpoint.address().is_v6()) acceptor->set_option(asio::ip::v6_only(true));
-            acceptor->bind(endpoint);
-            acceptor->listen(asio::socket_base::max_listen_connections);
-            acceptors.push_back(std::move(acceptor));
+        const auto endpoint = to_asio(address);
+        try {
+            bound(*loops.front(), endpoint, false);
+            for (auto& loop : loops) {
+                acceptors.push_back(bound(*loop, endpoint, true));
+                acceptors.back()->listen(asio::socket_base::max_listen_connections);
+            }
+        } catch (const std::system_error& e) {
+            throw std::system_error(e.code(), "listen on " + address.to_string());
         }
         spdlog::info("listening on {}", address.to_string());
     }

@@ -142,6 +142,24 @@ class Shutdown(unittest.TestCase):
             user_of(idle)
 
 
+class Listen(unittest.TestCase):
+    def test_a_second_hostgate_on_a_taken_address_refuses_to_start(self):
+        # Its acceptors use SO_REUSEPORT, which would otherwise let it take half the clients.
+        backends = [{"name": "db1", "address": f"127.0.0.1:{db.port}"}]
+        first = Hostgate(HOSTGATE, "'app'@'127.0.0.5'\n", backends=backends).start()
+        self.addCleanup(first.stop)
+        second = Hostgate(HOSTGATE, "'app'@'127.0.0.6'\n", backends=backends)
+        self.addCleanup(second.stop)
+        second.port = first.port
+        with self.assertRaises(RuntimeError) as e:
+            second.start()
+        self.assertIn(f"cannot start: listen on 127.0.0.1:{first.port}: Address already in use",
+                      str(e.exception))
+        # Every client still reaches the first one, whose grants know no 127.0.0.6.
+        for _ in range(20):
+            self.assertEqual(error_code(first, "127.0.0.6"), 1130)
+
+
 class Limits(unittest.TestCase):
     def test_max_user_connections_per_rule(self):
         hg = Hostgate(HOSTGATE, "'app'@'127.0.0.5'  MAX_USER_CONNECTIONS 2\n'app'@'127.0.0.6'\n",
