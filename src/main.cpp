@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
+#include <csignal>
 #include <iostream>
 
 #include "src/explain_command.h"
@@ -89,6 +90,8 @@ int main(int argc, char** argv) {
         return 2;
     }
     setup_logging(log_level);
+    // A peer that has gone shows up as EPIPE; splice(2) to a socket has no MSG_NOSIGNAL.
+    std::signal(SIGPIPE, SIG_IGN);
     auto runtime = load(config_path);
     if (!runtime) return 2;
     const int status = hostgate::run_server(*runtime);

@@ -48,6 +48,11 @@ std::string Metrics::render(Runtime& rt) const {
          std::to_string(bytes_in_.load()));
     line("hostgate_bytes_total{direction=\"backend_to_client\"} " +
          std::to_string(bytes_out_.load()));
+    line(
+        "# HELP hostgate_spliced_bytes_total Bytes relayed from backends to clients with "
+        "splice(2), without a copy to user space (bulk results on plaintext legs).");
+    line("# TYPE hostgate_spliced_bytes_total counter");
+    line("hostgate_spliced_bytes_total " + std::to_string(spliced_.load()));
 
     line("# HELP hostgate_handshake_seconds Time from accept to the backend's OK.");
     line("# TYPE hostgate_handshake_seconds histogram");

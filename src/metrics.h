@@ -19,6 +19,8 @@ class Metrics {
     // Counts a session event (the audit log's names); unknown names are ignored.
     void count_event(std::string_view event);
     void add_bytes(std::uint64_t in, std::uint64_t out);
+    // Backend-to-client bytes moved with splice(2), never copied to user space.
+    void add_spliced(std::uint64_t n) { spliced_.fetch_add(n, std::memory_order_relaxed); }
     // Time from accept to the backend's OK.
     void observe_handshake(std::chrono::steady_clock::duration d);
     void count_reload(bool ok);
@@ -34,7 +36,7 @@ class Metrics {
 
   private:
     std::array<std::atomic<std::uint64_t>, kOutcomes.size()> outcomes_{};
-    std::atomic<std::uint64_t> bytes_in_{0}, bytes_out_{0};
+    std::atomic<std::uint64_t> bytes_in_{0}, bytes_out_{0}, spliced_{0};
     std::array<std::atomic<std::uint64_t>, kBuckets.size() + 1> handshake_buckets_{};  // last: +Inf
     std::atomic<std::uint64_t> handshake_count_{0};
     std::atomic<std::uint64_t> handshake_micros_{0};

@@ -1,6 +1,10 @@
 #include "src/relay.h"
 
+#include <fcntl.h>
 #include <spdlog/spdlog.h>
+#include <unistd.h>
+
+#include <cerrno>
 
 #include "protocol/mysql_frame.h"
 #include "protocol/mysql_messages.h"
@@ -58,10 +62,103 @@ class RelayBuffer {
     std::vector<std::byte> bytes_;
 };
 
+// A pipe for splice(2), lent to a session while bulk bytes flow from its backend to its client on
+// plain TCP. An empty pipe goes back to its thread's spares; one with bytes left in it (the
+// session ended part way) is closed.
+class SplicePipe {
+  public:
+    SplicePipe() = default;
+    SplicePipe(const SplicePipe&) = delete;
+    SplicePipe& operator=(const SplicePipe&) = delete;
+    ~SplicePipe() { release(); }
+
+    // False when no pipe can be had (out of file descriptors): the caller copies instead.
+    bool acquire() {
+        if (!spares().empty()) {
+            ends_ = spares().back();
+            spares().pop_back();
+            return true;
+        }
+        return ::pipe2(ends_.data(), O_NONBLOCK | O_CLOEXEC) == 0;
+    }
+    int read_end() const { return ends_[0]; }
+    int write_end() const { return ends_[1]; }
+    std::size_t held = 0;  // bytes in the pipe
+
+  private:
+    using Ends = std::array<int, 2>;
+    static constexpr std::size_t kSpares = 16;
+    struct Spares : std::vector<Ends> {
+        ~Spares() {
+            for (const Ends& e : *this) close_ends(e);
+        }
+    };
+    static Spares& spares() {
+        thread_local Spares list;
+        return list;
+    }
+    static void close_ends(const Ends& e) {
+        ::close(e[0]);
+        ::close(e[1]);
+    }
+    void release() {
+        if (ends_[0] < 0) return;
+        if (held == 0 && spares().size() < kSpares) {
+            spares().push_back(ends_);
+        } else {
+            close_ends(ends_);
+        }
+        ends_ = {-1, -1};
+    }
+    Ends ends_{-1, -1};
+};
+
+// After this many full buffers in a row, a plaintext backend-to-client stream is bulk: it goes
+// through a pipe with splice(2), never copied to user space.
+constexpr unsigned kFullReadsBeforeSplice = 4;
+constexpr std::size_t kSpliceChunk = 64 * 1024;  // a pipe's default capacity
+
+// Splices backend bytes to the client until the backend has none ready. nullopt then (the pump
+// goes back to waiting without a pipe), or a RelayEnd when either side has closed or failed.
+awaitable<std::optional<RelayEnd>> splice_bulk(RelayContext& ctx, Stream& backend, Stream& client) {
+    SplicePipe pipe;
+    if (!pipe.acquire()) co_return std::nullopt;
+    const int from = backend.socket().native_handle();
+    const int to = client.socket().native_handle();
+    constexpr unsigned kFlags = SPLICE_F_MOVE | SPLICE_F_NONBLOCK;
+    for (;;) {
+        const ssize_t in = ::splice(from, nullptr, pipe.write_end(), nullptr, kSpliceChunk, kFlags);
+        if (in == 0) co_return RelayEnd{};  // the backend closed
+        if (in < 0 && errno == EINTR) continue;
+        if (in < 0 && errno != EAGAIN) co_return RelayEnd{};
+        if (in < 0 && pipe.held == 0) co_return std::nullopt;  // nothing more for now
+        if (in > 0) pipe.held += static_cast<std::size_t>(in);
+        while (pipe.held > 0) {
+            const ssize_t out = ::splice(pipe.read_end(), nullptr, to, nullptr, pipe.held, kFlags);
+            if (out > 0) {
+                pipe.held -= static_cast<std::size_t>(out);
+                ctx.stats.bytes_out.fetch_add(static_cast<std::size_t>(out),
+                                              std::memory_order_relaxed);
+                ctx.runtime.metrics.add_spliced(static_cast<std::size_t>(out));
+            } else if (out < 0 && errno == EAGAIN) {
+                if (co_await client.wait_writable()) co_return RelayEnd{};
+            } else if (out < 0 && errno == EINTR) {
+                continue;
+            } else {
+                co_return RelayEnd{};  // the client closed or failed
+            }
+        }
+        ctx.stats.backend_active_ns.store(now_ns(), std::memory_order_relaxed);
+    }
+}
+
 // Backend to client: bytes as they come. The pump waits for the backend before it takes a
-// buffer, unless the last read filled one (more is likely waiting).
+// buffer, unless the last read filled one (more is likely waiting). A long run of full reads on
+// plain TCP is bulk, handed to splice_bulk().
 awaitable<RelayEnd> pump_backend_to_client(RelayContext& ctx, Stream& backend, Stream& client) {
     RelayBuffer buffer;
+    const bool plaintext = !backend.tls() && !client.tls();
+    unsigned full_reads = 0;
     for (bool more = false;;) {
         if (!more) {
             buffer.release();
@@ -74,6 +171,13 @@ awaitable<RelayEnd> pump_backend_to_client(RelayContext& ctx, Stream& backend, S
         ctx.stats.bytes_out.fetch_add(n, std::memory_order_relaxed);
         ctx.stats.backend_active_ns.store(now_ns(), std::memory_order_relaxed);
         more = n == buffer.bytes().size();
+        full_reads = more ? full_reads + 1 : 0;
+        if (plaintext && full_reads >= kFullReadsBeforeSplice) {
+            buffer.release();
+            if (auto end = co_await splice_bulk(ctx, backend, client)) co_return *end;
+            full_reads = 0;
+            more = false;
+        }
     }
 }
 

@@ -50,6 +50,12 @@ awaitable<std::error_code> Stream::wait_readable() {
     co_return ec;
 }
 
+awaitable<std::error_code> Stream::wait_writable() {
+    if (tls_) co_return std::error_code{};
+    auto [ec] = co_await plain_.async_wait(tcp::socket::wait_write, use_nothrow);
+    co_return ec;
+}
+
 awaitable<std::error_code> Stream::write(asio::const_buffer buffer) {
     if (tls_) {
         auto [ec, n] = co_await asio::async_write(*tls_, buffer, use_nothrow);

@@ -23,6 +23,8 @@ class Stream {
     // that an idle connection holds none. Returns at once on TLS, where decrypted bytes can wait
     // inside the TLS layer while the socket shows nothing.
     awaitable<std::error_code> wait_readable();
+    // Until the socket can take more bytes (or has failed); at once on TLS.
+    awaitable<std::error_code> wait_writable();
     // Like read_some, for use after wait_readable: on plain TCP the read happens on the spot.
     awaitable<std::pair<std::error_code, std::size_t>> read_ready(asio::mutable_buffer buffer);
     // All of `buffer`.

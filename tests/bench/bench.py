@@ -6,10 +6,14 @@ test against each target, alternating targets in every round, and prints medians
 latency, connections/s, CPU seconds of the proxy process per 100k queries, and the ratios
 hostgate/direct and hostgate/HAProxy.
 
+Each round also streams a --bulk-mib MiB result through each proxy to the mariadb CLI and
+reports the proxy's CPU seconds per GiB relayed.
+
 Then holds --idle-sessions idle sessions open through hostgate at once and reports its resident
 memory per session (VmRSS after minus before, divided by the count).
 
-    tests/bench/run.sh [--seconds N] [--rounds N] [--threads 1,8,64] [--idle-sessions N]
+    tests/bench/run.sh [--seconds N] [--rounds N] [--threads 1,8,64] [--bulk-mib N]
+                       [--idle-sessions N]
 """
 import argparse
 import concurrent.futures
@@ -96,6 +100,7 @@ def main():
     ap.add_argument("--seconds", type=int, default=10)
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--threads", default="1,8,64")
+    ap.add_argument("--bulk-mib", type=int, default=512)
     ap.add_argument("--idle-sessions", type=int, default=10000)
     ap.add_argument("--hostgate", default=str(HERE.parents[1] / "build" / "src" / "hostgate"))
     args = ap.parse_args()
@@ -140,6 +145,13 @@ def main():
                     results.setdefault((test, n, name), []).append(r)
                     print(f"round {round_no + 1} {test} {n:>2} threads {name:>8}: {r['qps']:10.0f} qps "
                           f"{r['eps']:9.0f} events/s p95 {r['p95_ms']:.2f} ms", flush=True)
+            if args.bulk_mib:
+                for name, (port, pid) in targets.items():
+                    if pid:
+                        cpu = bulk_cpu_per_gib(port, pid, args.bulk_mib)
+                        results.setdefault(("bulk", name), []).append(cpu)
+                        print(f"round {round_no + 1} bulk {args.bulk_mib} MiB {name:>8}: "
+                              f"{cpu:.2f} CPU s/GiB", flush=True)
         if args.rounds:
             report(results, tests, args)
         if args.idle_sessions:
@@ -151,6 +163,16 @@ def main():
         for s in (haproxy, hg, db):
             if s:
                 s.stop()
+
+
+def bulk_cpu_per_gib(port, pid, mib):
+    """The proxy's CPU seconds per GiB while the mariadb CLI reads a `mib` MiB result through it."""
+    rows = mib * 1024  # a row is 1 KiB
+    before = cpu_seconds(pid)
+    r = subprocess.run(["mariadb", "--no-defaults", "-h127.0.0.1", f"-P{port}", "-usbtest", "-psbtest-secret",
+                        "--ssl=0", "--quick", "-N", "-e", f"SELECT REPEAT('a', 1023) FROM sbtest.seq_1_to_{rows}"],
+                       stdout=subprocess.PIPE, check=True, timeout=600)
+    return (cpu_seconds(pid) - before) / (len(r.stdout) / 2**30)
 
 
 def report(results, tests, args):
@@ -173,6 +195,10 @@ def report(results, tests, args):
         unit = "conn/s" if test == "connect" else "qps"
         print(f"| {test} | {n} | {d:.0f} {unit} | {h:.0f} | {g:.0f} | {g / d:.2f} | {g / h:.2f} "
               f"| {p[0]:.2f} / {p[1]:.2f} / {p[2]:.2f} | {c[0]:.2f} / {c[1]:.2f} |")
+    if args.bulk_mib:
+        h, g = (statistics.median(results[("bulk", t)]) for t in ("haproxy", "hostgate"))
+        print(f"\nBulk result, {args.bulk_mib} MiB to the mariadb CLI: proxy CPU s per GiB HAProxy {h:.2f}, "
+              f"hostgate {g:.2f} (hostgate/HAProxy {g / h:.2f})")
 
 
 if __name__ == "__main__":

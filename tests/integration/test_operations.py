@@ -1,10 +1,14 @@
 """Running hostgate: reload on SIGHUP, graceful shutdown on SIGTERM, connection limits."""
+import hashlib
 import json
 import os
+import pathlib
 import re
+import shutil
 import signal
 import socket
 import subprocess
+import tempfile
 import time
 import unittest
 
@@ -311,6 +315,74 @@ class PrometheusMetrics(unittest.TestCase):
         self.assertEqual(self.value(body, 'hostgate_reloads_total{result="ok"}'), 1)
         self.assertIn("# TYPE hostgate_handshake_seconds histogram", body)
         self.assertEqual(self.scrape("/")[0], 404)
+
+
+class Splice(unittest.TestCase):
+    """Bulk results on plaintext legs go through splice(2); what the client reads must be exactly
+    what the backend sent, however slowly it reads."""
+
+    @classmethod
+    def setUpClass(cls):
+        from support.servers import free_port, self_signed_certificate
+        db.execute("CREATE DATABASE IF NOT EXISTS bulk", "GRANT SELECT ON bulk.* TO 'app'@'127.0.0.5'")
+        cls.metrics_port = free_port()
+        cls.certs = pathlib.Path(tempfile.mkdtemp(prefix="hostgate-certs-"))
+        cert, key = self_signed_certificate(cls.certs)
+        # TLS on the client leg only: this MariaDB has no certificate.
+        cls.hg = Hostgate(HOSTGATE, "'app'@'127.0.0.5'\n",
+                          backends=[{"name": "db1", "address": f"127.0.0.1:{db.port}", "tls": "off"}],
+                          tls={"cert": str(cert), "key": str(key)},
+                          extra_config=f'[metrics]\nlisten = "127.0.0.1:{cls.metrics_port}"\n').start()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.hg.stop()
+        shutil.rmtree(cls.certs, ignore_errors=True)
+
+    def spliced(self):
+        r = subprocess.run(["curl", "-s", f"http://127.0.0.1:{self.metrics_port}/metrics"],
+                           capture_output=True, text=True, timeout=30, check=True)
+        return int(re.search(r"^hostgate_spliced_bytes_total (\d+)$", r.stdout, re.M).group(1))
+
+    def read_checked(self, conn, rows, pause_every=None):
+        """Streams `rows` rows of (n, MD5(n)) and checks every one, in order."""
+        with conn.cursor(pymysql.cursors.SSCursor) as cur:
+            cur.execute(f"SELECT seq, MD5(seq) FROM seq_1_to_{rows}")
+            for n, row in enumerate(cur, start=1):
+                self.assertEqual(row, (n, hashlib.md5(str(n).encode()).hexdigest()))
+                if pause_every and n % pause_every == 0:
+                    time.sleep(0.2)  # the client's socket fills up; hostgate must wait, not drop
+            self.assertEqual(n, rows)
+
+    def test_bulk_result_is_spliced_and_intact(self):
+        before = self.spliced()
+        conn = connect(self.hg, "127.0.0.5", database="bulk")
+        try:
+            self.read_checked(conn, 300_000)  # about 9.5 MB
+            self.assertGreater(self.spliced() - before, 7_000_000)
+            # A short result is copied, as before.
+            middle = self.spliced()
+            self.assertEqual(user_of(conn), "app@127.0.0.5")
+            self.assertEqual(self.spliced(), middle)
+        finally:
+            conn.close()
+
+    def test_slow_reader(self):
+        conn = connect(self.hg, "127.0.0.5", database="bulk")
+        try:
+            self.read_checked(conn, 300_000, pause_every=50_000)
+        finally:
+            conn.close()
+
+    def test_tls_is_never_spliced(self):
+        before = self.spliced()
+        conn = connect(self.hg, "127.0.0.5", database="bulk", ssl={"check_hostname": False},
+                       ssl_verify_cert=False)
+        try:
+            self.read_checked(conn, 300_000)
+        finally:
+            conn.close()
+        self.assertEqual(self.spliced(), before)
 
 
 class HealthMonitor(unittest.TestCase):
