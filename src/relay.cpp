@@ -117,6 +117,9 @@ class SplicePipe {
 // through a pipe with splice(2), never copied to user space.
 constexpr unsigned kFullReadsBeforeSplice = 4;
 constexpr std::size_t kSpliceChunk = 64 * 1024;  // a pipe's default capacity
+// While both sides keep up, no splice waits; the pump lets its thread's other sessions run after
+// this many chunks.
+constexpr unsigned kSpliceChunksPerTurn = 16;
 
 // Splices backend bytes to the client until the backend has none ready. nullopt then (the pump
 // goes back to waiting without a pipe), or a RelayEnd when either side has closed or failed.
@@ -126,7 +129,9 @@ awaitable<std::optional<RelayEnd>> splice_bulk(RelayContext& ctx, Stream& backen
     const int from = backend.socket().native_handle();
     const int to = client.socket().native_handle();
     constexpr unsigned kFlags = SPLICE_F_MOVE | SPLICE_F_NONBLOCK;
-    for (;;) {
+    for (unsigned chunks = 1;; ++chunks) {
+        if (chunks % kSpliceChunksPerTurn == 0)
+            co_await asio::post(co_await asio::this_coro::executor, asio::use_awaitable);
         const ssize_t in = ::splice(from, nullptr, pipe.write_end(), nullptr, kSpliceChunk, kFlags);
         if (in == 0) co_return RelayEnd{};  // the backend closed
         if (in < 0 && errno == EINTR) continue;
