@@ -117,9 +117,13 @@ class SplicePipe {
 // through a pipe with splice(2), never copied to user space.
 constexpr unsigned kFullReadsBeforeSplice = 4;
 constexpr std::size_t kSpliceChunk = 64 * 1024;  // a pipe's default capacity
-// While both sides keep up, no splice waits; the pump lets its thread's other sessions run after
-// this many chunks.
-constexpr unsigned kSpliceChunksPerTurn = 16;
+// While both sides keep up, no read or write on the spot waits: a pump that has moved this much
+// without waiting lets its thread's other sessions run.
+constexpr std::size_t kBytesPerTurn = 1024 * 1024;
+
+awaitable<void> give_others_a_turn() {
+    co_await asio::post(co_await asio::this_coro::executor, asio::use_awaitable);
+}
 
 // Splices backend bytes to the client until the backend has none ready. nullopt then (the pump
 // goes back to waiting without a pipe), or a RelayEnd when either side has closed or failed.
@@ -130,8 +134,7 @@ awaitable<std::optional<RelayEnd>> splice_bulk(RelayContext& ctx, Stream& backen
     const int to = client.socket().native_handle();
     constexpr unsigned kFlags = SPLICE_F_MOVE | SPLICE_F_NONBLOCK;
     for (unsigned chunks = 1;; ++chunks) {
-        if (chunks % kSpliceChunksPerTurn == 0)
-            co_await asio::post(co_await asio::this_coro::executor, asio::use_awaitable);
+        if (chunks % (kBytesPerTurn / kSpliceChunk) == 0) co_await give_others_a_turn();
         const ssize_t in = ::splice(from, nullptr, pipe.write_end(), nullptr, kSpliceChunk, kFlags);
         if (in == 0) co_return RelayEnd{};  // the backend closed
         if (in < 0 && errno == EINTR) continue;
@@ -265,6 +268,11 @@ class ClientPump {
                 co_await client_.read_ready(asio::buffer(bytes.data() + end_, bytes.size() - end_));
             if (ec) co_return RelayEnd{};
             more_ = n == bytes.size() - end_;  // a full read: more is likely waiting
+            unwaited_ = more_ ? unwaited_ + n : 0;
+            if (unwaited_ >= kBytesPerTurn) {
+                unwaited_ = 0;
+                co_await give_others_a_turn();
+            }
             end_ += n;
         }
     }
@@ -386,6 +394,7 @@ class ClientPump {
     RelayBuffer buffer_;  // held while bytes wait in it, or a read is under way
     std::size_t start_ = 0, end_ = 0;
     bool more_ = false;
+    std::size_t unwaited_ = 0;    // bytes read in a row of full reads, without a wait
     std::size_t frame_left_ = 0;  // payload bytes of the current frame not yet scanned
 };
 
