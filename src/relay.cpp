@@ -130,19 +130,23 @@ awaitable<void> give_others_a_turn() {
 awaitable<std::optional<RelayEnd>> splice_bulk(RelayContext& ctx, Stream& backend, Stream& client) {
     SplicePipe pipe;
     if (!pipe.acquire()) co_return std::nullopt;
-    const int from = backend.socket().native_handle();
-    const int to = client.socket().native_handle();
+    // The descriptors are asked for at each call, never kept: a session can be closed (KILL,
+    // shutdown) while the pump waits, and a number kept could by then name another connection.
+    const auto from = [&] { return backend.socket().native_handle(); };  // -1 once closed
+    const auto to = [&] { return client.socket().native_handle(); };
     constexpr unsigned kFlags = SPLICE_F_MOVE | SPLICE_F_NONBLOCK;
     for (unsigned chunks = 1;; ++chunks) {
         if (chunks % (kBytesPerTurn / kSpliceChunk) == 0) co_await give_others_a_turn();
-        const ssize_t in = ::splice(from, nullptr, pipe.write_end(), nullptr, kSpliceChunk, kFlags);
+        const ssize_t in =
+            ::splice(from(), nullptr, pipe.write_end(), nullptr, kSpliceChunk, kFlags);
         if (in == 0) co_return RelayEnd{};  // the backend closed
         if (in < 0 && errno == EINTR) continue;
         if (in < 0 && errno != EAGAIN) co_return RelayEnd{};
         if (in < 0 && pipe.held == 0) co_return std::nullopt;  // nothing more for now
         if (in > 0) pipe.held += static_cast<std::size_t>(in);
         while (pipe.held > 0) {
-            const ssize_t out = ::splice(pipe.read_end(), nullptr, to, nullptr, pipe.held, kFlags);
+            const ssize_t out =
+                ::splice(pipe.read_end(), nullptr, to(), nullptr, pipe.held, kFlags);
             if (out > 0) {
                 pipe.held -= static_cast<std::size_t>(out);
                 ctx.stats.bytes_out.fetch_add(static_cast<std::size_t>(out),

@@ -325,14 +325,17 @@ class Splice(unittest.TestCase):
     def setUpClass(cls):
         from support.servers import free_port, self_signed_certificate
         db.execute("CREATE DATABASE IF NOT EXISTS bulk", "GRANT SELECT ON bulk.* TO 'app'@'127.0.0.5'")
-        cls.metrics_port = free_port()
+        cls.metrics_port, cls.admin_port = free_port(), free_port()
+        password_hash = db.execute("SELECT PASSWORD('ops-secret')")[0][0]
         cls.certs = pathlib.Path(tempfile.mkdtemp(prefix="hostgate-certs-"))
         cert, key = self_signed_certificate(cls.certs)
         # TLS on the client leg only: this MariaDB has no certificate.
         cls.hg = Hostgate(HOSTGATE, "'app'@'127.0.0.5'\n",
                           backends=[{"name": "db1", "address": f"127.0.0.1:{db.port}", "tls": "off"}],
                           tls={"cert": str(cert), "key": str(key)},
-                          extra_config=f'[metrics]\nlisten = "127.0.0.1:{cls.metrics_port}"\n').start()
+                          extra_config=f'[metrics]\nlisten = "127.0.0.1:{cls.metrics_port}"\n'
+                                       f'[admin]\nlisten = "127.0.0.1:{cls.admin_port}"\nuser = "ops"\n'
+                                       f'password_hash = "{password_hash}"\n').start()
 
     @classmethod
     def tearDownClass(cls):
@@ -373,6 +376,27 @@ class Splice(unittest.TestCase):
             self.read_checked(conn, 300_000, pause_every=50_000)
         finally:
             conn.close()
+
+    def test_killed_mid_transfer(self):
+        conn = connect(self.hg, "127.0.0.5", database="bulk")
+        before = self.spliced()
+        # Not `with`: PyMySQL's unbuffered cursor cannot close on a connection that was cut.
+        cur = conn.cursor(pymysql.cursors.SSCursor)
+        cur.execute("SELECT seq, MD5(seq) FROM seq_1_to_2000000")
+        for _ in range(20_000):
+            cur.fetchone()
+        # The client stops reading: the relay fills its socket and waits on it.
+        wait_until(lambda: self.spliced() > before, 30, "the result to be spliced")
+        admin = pymysql.connect(host="127.0.0.1", port=self.admin_port, user="ops", password="ops-secret",
+                                connect_timeout=30)
+        with admin.cursor() as a:
+            a.execute(f"KILL {conn.thread_id()}")
+        admin.close()
+        with self.assertRaises(pymysql.err.OperationalError):
+            for _ in cur:
+                pass
+        # hostgate goes on serving.
+        self.assertEqual(user_of(connect(self.hg, "127.0.0.5")), "app@127.0.0.5")
 
     def test_tls_is_never_spliced(self):
         before = self.spliced()
