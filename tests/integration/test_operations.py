@@ -362,7 +362,9 @@ class Splice(unittest.TestCase):
         conn = connect(self.hg, "127.0.0.5", database="bulk")
         try:
             self.read_checked(conn, 300_000)  # about 9.5 MB
-            self.assertGreater(self.spliced() - before, 7_000_000)
+            # How much depends on timing: splicing stops whenever MariaDB falls behind, and
+            # starts again after four full reads in a row.
+            self.assertGreater(self.spliced() - before, 2_000_000)
             # A short result is copied, as before.
             middle = self.spliced()
             self.assertEqual(user_of(conn), "app@127.0.0.5")
