@@ -85,7 +85,9 @@ class Processlist(unittest.TestCase):
             s.sendall(proxy_header.v2("127.0.0.7", 4444, "127.0.0.1", hg.port))
             raw_mysql.login(s, "app", "app-secret")
             via = f"127.0.0.2:{s.getsockname()[1]}"
-            mine = [r for r in rows("SHOW FULL PROCESSLIST") if r["Via"] == via]
+            # The session is listed once its relay starts, just after the client has its OK.
+            mine = wait_until(lambda: [r for r in rows("SHOW FULL PROCESSLIST") if r["Via"] == via], 30,
+                              "the session in the process list")
             self.assertEqual([r["Host"] for r in mine], ["127.0.0.7:4444"])
 
     def test_mariadb_cli_and_libmysqlclient_read_the_result_sets(self):
@@ -109,7 +111,8 @@ class Commands(unittest.TestCase):
     def test_kill_closes_a_session(self):
         conn = client()
         port = conn._sock.getsockname()[1]
-        session_id = [r for r in rows("SHOW PROCESSLIST") if r["Host"] == f"127.0.0.5:{port}"][0]["Id"]
+        session_id = wait_until(lambda: [r for r in rows("SHOW PROCESSLIST") if r["Host"] == f"127.0.0.5:{port}"],
+                                30, "the session in the process list")[0]["Id"]
         a = admin()
         with a.cursor() as cur:
             cur.execute(f"KILL {session_id}")

@@ -148,6 +148,7 @@ class MariaDB(ManagedServer):
         self.dir = pathlib.Path(tempfile.mkdtemp(prefix="hostgate-mariadb-"))
         self.port = free_port()
         self.socket = self.dir / "mysqld.sock"
+        self.tmpdir = self.dir / "tmp"
         self.proxy_protocol_networks = proxy_protocol_networks
         self.extra_args = list(extra_args)
         self.bind_address = bind_address
@@ -155,8 +156,11 @@ class MariaDB(ManagedServer):
 
     def start(self) -> "MariaDB":
         datadir = self.dir / "data"
-        subprocess.run(["mariadb-install-db", "--no-defaults", f"--datadir={datadir}", "--user=root",
-                        "--auth-root-authentication-method=socket", "--skip-test-db"],
+        # A temporary directory of its own: bootstraps running at once in a shared /tmp collide on
+        # their temporary tables ("Unknown table 'mysql.tmp_user_sys'").
+        self.tmpdir.mkdir(exist_ok=True)
+        subprocess.run(["mariadb-install-db", "--no-defaults", f"--datadir={datadir}", f"--tmpdir={self.tmpdir}",
+                        "--user=root", "--auth-root-authentication-method=socket", "--skip-test-db"],
                        check=True, capture_output=True, timeout=300)
         for _ in range(5):
             try:
@@ -171,7 +175,8 @@ class MariaDB(ManagedServer):
         error_log = self.dir / "error.log"
         error_log.unlink(missing_ok=True)
         self.process = started(subprocess.Popen(
-            ["mariadbd", "--no-defaults", f"--datadir={datadir}", f"--socket={self.socket}",
+            ["mariadbd", "--no-defaults", f"--datadir={datadir}", f"--tmpdir={self.tmpdir}",
+             f"--socket={self.socket}",
              f"--port={self.port}", f"--bind-address={self.bind_address}", "--user=root",
              f"--pid-file={self.dir / 'mysqld.pid'}", f"--log-error={error_log}",
              "--skip-name-resolve", "--max-connections=500",
