@@ -117,9 +117,26 @@ class SplicePipe {
 // through a pipe with splice(2), never copied to user space.
 constexpr unsigned kFullReadsBeforeSplice = 4;
 constexpr std::size_t kSpliceChunk = 64 * 1024;  // a pipe's default capacity
-// While both sides keep up, no read or write on the spot waits: a pump that has moved this much
-// without waiting lets its thread's other sessions run.
-constexpr std::size_t kBytesPerTurn = 1024 * 1024;
+
+// Reads and writes on the spot never wait while both sides keep up, so a pump could hold its
+// thread for as long as a stream lasts. Each pump counts what it moves between waits and, past
+// kBytesPerTurn, lets its thread's other sessions run.
+class Turns {
+  public:
+    static constexpr std::size_t kBytesPerTurn = 1024 * 1024;
+
+    void waited() { unwaited_ = 0; }
+    // After `n` bytes moved without a wait: whether the pump is to give_others_a_turn() now.
+    bool moved(std::size_t n) {
+        unwaited_ += n;
+        if (unwaited_ < kBytesPerTurn) return false;
+        unwaited_ = 0;
+        return true;
+    }
+
+  private:
+    std::size_t unwaited_ = 0;
+};
 
 awaitable<void> give_others_a_turn() {
     co_await asio::post(co_await asio::this_coro::executor, asio::use_awaitable);
@@ -127,7 +144,8 @@ awaitable<void> give_others_a_turn() {
 
 // Splices backend bytes to the client until the backend has none ready. nullopt then (the pump
 // goes back to waiting without a pipe), or a RelayEnd when either side has closed or failed.
-awaitable<std::optional<RelayEnd>> splice_bulk(RelayContext& ctx, Stream& backend, Stream& client) {
+awaitable<std::optional<RelayEnd>> splice_bulk(RelayContext& ctx, Stream& backend, Stream& client,
+                                               Turns& turns) {
     SplicePipe pipe;
     if (!pipe.acquire()) co_return std::nullopt;
     // The descriptors are asked for at each call, never kept: a session can be closed (KILL,
@@ -135,28 +153,32 @@ awaitable<std::optional<RelayEnd>> splice_bulk(RelayContext& ctx, Stream& backen
     const auto from = [&] { return backend.socket().native_handle(); };  // -1 once closed
     const auto to = [&] { return client.socket().native_handle(); };
     constexpr unsigned kFlags = SPLICE_F_MOVE | SPLICE_F_NONBLOCK;
-    for (unsigned chunks = 1;; ++chunks) {
-        if (chunks % (kBytesPerTurn / kSpliceChunk) == 0) co_await give_others_a_turn();
+    for (;;) {
         const ssize_t in =
             ::splice(from(), nullptr, pipe.write_end(), nullptr, kSpliceChunk, kFlags);
         if (in == 0) co_return RelayEnd{};  // the backend closed
-        if (in < 0 && errno == EINTR) continue;
-        if (in < 0 && errno != EAGAIN) co_return RelayEnd{};
-        if (in < 0 && pipe.held == 0) co_return std::nullopt;  // nothing more for now
-        if (in > 0) pipe.held += static_cast<std::size_t>(in);
+        if (in > 0) {
+            pipe.held += static_cast<std::size_t>(in);
+        } else if (errno == EINTR) {
+            continue;
+        } else if (errno != EAGAIN) {
+            co_return RelayEnd{};
+        } else if (pipe.held == 0) {
+            co_return std::nullopt;  // nothing more for now
+        }
         while (pipe.held > 0) {
             const ssize_t out =
                 ::splice(pipe.read_end(), nullptr, to(), nullptr, pipe.held, kFlags);
             if (out > 0) {
-                pipe.held -= static_cast<std::size_t>(out);
-                ctx.stats.bytes_out.fetch_add(static_cast<std::size_t>(out),
-                                              std::memory_order_relaxed);
-                ctx.runtime.metrics.add_spliced(static_cast<std::size_t>(out));
-            } else if (out < 0 && errno == EAGAIN) {
+                const auto n = static_cast<std::size_t>(out);
+                pipe.held -= n;
+                ctx.stats.bytes_out.fetch_add(n, std::memory_order_relaxed);
+                ctx.runtime.metrics.add_spliced(n);
+                if (turns.moved(n)) co_await give_others_a_turn();
+            } else if (errno == EAGAIN) {
+                turns.waited();
                 if (co_await client.wait_writable()) co_return RelayEnd{};
-            } else if (out < 0 && errno == EINTR) {
-                continue;
-            } else {
+            } else if (errno != EINTR) {
                 co_return RelayEnd{};  // the client closed or failed
             }
         }
@@ -171,9 +193,11 @@ awaitable<RelayEnd> pump_backend_to_client(RelayContext& ctx, Stream& backend, S
     RelayBuffer buffer;
     const bool plaintext = !backend.tls() && !client.tls();
     unsigned full_reads = 0;
+    Turns turns;
     for (bool more = false;;) {
         if (!more) {
             buffer.release();
+            turns.waited();
             if (co_await backend.wait_readable()) co_return RelayEnd{};
         }
         buffer.acquire();
@@ -184,9 +208,10 @@ awaitable<RelayEnd> pump_backend_to_client(RelayContext& ctx, Stream& backend, S
         ctx.stats.backend_active_ns.store(now_ns(), std::memory_order_relaxed);
         more = n == buffer.bytes().size();
         full_reads = more ? full_reads + 1 : 0;
+        if (turns.moved(n)) co_await give_others_a_turn();
         if (plaintext && full_reads >= kFullReadsBeforeSplice) {
             buffer.release();
-            if (auto end = co_await splice_bulk(ctx, backend, client)) co_return *end;
+            if (auto end = co_await splice_bulk(ctx, backend, client, turns)) co_return *end;
             full_reads = 0;
             more = false;
         }
@@ -261,6 +286,7 @@ class ClientPump {
                 start_ = end_ = 0;
                 if (!more_) {
                     buffer_.release();
+                    turns_.waited();
                     if (co_await client_.wait_readable()) co_return RelayEnd{};
                 }
                 buffer_.acquire();
@@ -272,12 +298,8 @@ class ClientPump {
                 co_await client_.read_ready(asio::buffer(bytes.data() + end_, bytes.size() - end_));
             if (ec) co_return RelayEnd{};
             more_ = n == bytes.size() - end_;  // a full read: more is likely waiting
-            unwaited_ = more_ ? unwaited_ + n : 0;
-            if (unwaited_ >= kBytesPerTurn) {
-                unwaited_ = 0;
-                co_await give_others_a_turn();
-            }
             end_ += n;
+            if (turns_.moved(n)) co_await give_others_a_turn();
         }
     }
 
@@ -398,7 +420,7 @@ class ClientPump {
     RelayBuffer buffer_;  // held while bytes wait in it, or a read is under way
     std::size_t start_ = 0, end_ = 0;
     bool more_ = false;
-    std::size_t unwaited_ = 0;    // bytes read in a row of full reads, without a wait
+    Turns turns_;
     std::size_t frame_left_ = 0;  // payload bytes of the current frame not yet scanned
 };
 

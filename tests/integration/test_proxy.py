@@ -21,7 +21,7 @@ SQLCLIENT = os.environ["SQLCLIENT"]
 TOOLS = pathlib.Path(__file__).parent.parent / "tools"
 NODECLIENT = ["node", str(TOOLS / "nodeclient.js")]
 PHPCLIENT = ["php", str(TOOLS / "phpclient.php")]
-NODE_ENV = {**os.environ, "NODE_PATH": "/usr/share/nodejs"}  # where Debian's node-mysql lives
+CLIENT_ENV = {**os.environ, "NODE_PATH": "/usr/share/nodejs"}  # node-mysql: where Debian puts it
 
 ACCOUNTS = [
     # (account, authentication)
@@ -99,7 +99,7 @@ def sqlclient(*args, user="app", password="app-secret", bind="127.0.0.5", port=N
     """Runs a client program's steps (see tests/tools/sqlclient.cpp); (exit code, output lines)."""
     r = subprocess.run([*program, "--port", str(port or hostgate.port), *(["--bind", bind] if bind else []),
                         "--user", user, "--password", password, *args], capture_output=True, text=True,
-                       timeout=120, env=NODE_ENV)
+                       timeout=120, env=CLIENT_ENV)
     return r.returncode, r.stdout.splitlines()
 
 

@@ -15,7 +15,6 @@ import time
 import pymysql
 
 
-_ports_given = set()
 _started = []  # every server process a test started, stopped at exit if a test did not
 
 
@@ -62,15 +61,14 @@ def _reserve(port: int) -> bool:
 
 
 def free_port(host: str = "127.0.0.1") -> int:
-    """A TCP port nothing listens on, that no other test process holds and that this process was
-    not given before."""
+    """A TCP port nothing listens on and no test process holds, this one included (a port's lock
+    is kept until exit, so it is never handed out twice)."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     low, high = _port_range()
     while True:
         port = random.randrange(low, high)
-        if port in _ports_given or not _reserve(port):
+        if not _reserve(port):
             continue
-        _ports_given.add(port)
         with socket.socket(family, socket.SOCK_STREAM) as s:
             try:
                 s.bind((host, port))
