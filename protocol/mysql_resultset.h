@@ -19,7 +19,8 @@ inline constexpr std::uint8_t kLongLong = 0x08;
 inline constexpr std::uint8_t kVarString = 0xFD;
 }  // namespace column_type
 
-inline constexpr std::uint8_t kUtf8GeneralCi = 33;
+inline constexpr std::uint8_t kUtf8GeneralCi = 33;     // utf8mb3: no code point past U+FFFF
+inline constexpr std::uint8_t kUtf8mb4GeneralCi = 45;  // all of UTF-8
 inline constexpr std::uint8_t kBinary = 63;
 
 struct ColumnDefinition {

@@ -8,6 +8,7 @@
 #include "auth/grants_file.h"
 #include "protocol/mysql_messages.h"
 #include "protocol/mysql_resultset.h"
+#include "protocol/untrusted_text.h"
 #include "src/kill_statement.h"
 #include "src/native_password.h"
 #include "src/packet_channel.h"
@@ -19,6 +20,7 @@ namespace {
 
 namespace mysql = protocol::mysql;
 namespace cap = protocol::mysql::cap;
+namespace text = protocol::text;
 
 constexpr std::uint32_t kAdminCapabilities =
     cap::kLongPassword | cap::kFoundRows | cap::kConnectWithDb | cap::kProtocol41 |
@@ -90,8 +92,9 @@ struct Answer {
     bool quit = false;
 };
 
+// Text cells are UTF-8 and say so; table() makes them so.
 mysql::ColumnDefinition text_column(std::string name) {
-    return {.name = std::move(name)};
+    return {.name = std::move(name), .character_set = mysql::kUtf8mb4GeneralCi};
 }
 mysql::ColumnDefinition number_column(std::string name) {
     return {.name = std::move(name),
@@ -99,8 +102,14 @@ mysql::ColumnDefinition number_column(std::string name) {
             .type = mysql::column_type::kLongLong};
 }
 
+// A result set. Cells may hold bytes a client chose (user and database names): every text cell
+// is written in display form, valid UTF-8 with control and invisible characters escaped, so that
+// strict clients can decode it and an operator's terminal shows it as it is.
 Answer table(std::initializer_list<mysql::ColumnDefinition> columns,
              std::vector<mysql::TextRow> rows) {
+    for (auto& row : rows)
+        for (auto& cell : row)
+            if (cell) *cell = text::display(*cell);
     return {std::vector<mysql::ColumnDefinition>(columns), std::move(rows), std::nullopt, "",
             false};
 }
@@ -154,7 +163,7 @@ class AdminSession {
         greeting.connection_id = 0;
         greeting.auth_plugin_data = make_scramble();
         greeting.capabilities = kAdminCapabilities;
-        greeting.character_set = mysql::kUtf8GeneralCi;
+        greeting.character_set = mysql::kUtf8mb4GeneralCi;
         greeting.status_flags = mysql::status::kAutocommit;
         greeting.auth_plugin_name = std::string(kNativePassword);
         protocol::Bytes out;
@@ -189,7 +198,8 @@ class AdminSession {
         if (user_ != config->admin_user ||
             !native_password_matches(greeting.auth_plugin_data, auth,
                                      config->admin_password_stage2)) {
-            spdlog::warn("admin {}: login refused for user '{}'", peer_.to_string(), user_);
+            spdlog::warn("admin {}: login refused for user {}", peer_.to_string(),
+                         text::log_literal(user_));
             refuse(seq + 1,
                    {1045, "28000",
                     "Access denied for user '" + user_ + "'@'" + peer_.address.to_string() +
@@ -201,7 +211,7 @@ class AdminSession {
         out.clear();
         mysql::encode_ok({.status_flags = mysql::status::kAutocommit}, capabilities_, out);
         if (co_await channel_.write_packet(seq + 1, out)) co_return false;
-        spdlog::info("admin {}: '{}' logged in", peer_.to_string(), user_);
+        spdlog::info("admin {}: {} logged in", peer_.to_string(), text::log_literal(user_));
         co_return true;
     }
 
@@ -218,7 +228,7 @@ class AdminSession {
         if (q == "SELECT @@VERSION_COMMENT LIMIT 1")
             return table({text_column("@@version_comment")}, {{std::string("hostgate admin")}});
         return error(1064, "42000",
-                     "Unknown admin command '" + sql +
+                     "Unknown admin command '" + text::display(sql) +
                          "'; try SHOW PROCESSLIST, SHOW FULL PROCESSLIST, SHOW GRANTS, SHOW "
                          "BACKENDS, SHOW STATUS, "
                          "KILL <id>, RELOAD GRANTS, EXPLAIN 'user'@'address'");
@@ -349,8 +359,8 @@ class AdminSession {
             return error(1064, "42000", "KILL takes a session id from SHOW PROCESSLIST: KILL <id>");
         const auto entry = rt_.sessions.find(k->id);
         if (!entry) return error(1094, "HY000", "Unknown thread id: " + std::to_string(k->id));
-        spdlog::info("admin {}: KILL {} (user '{}', {})", peer_.to_string(), k->id, entry->user,
-                     entry->client.address.to_string());
+        spdlog::info("admin {}: KILL {} (user {}, {})", peer_.to_string(), k->id,
+                     text::log_literal(entry->user), entry->client.address.to_string());
         rt_.sessions.terminate(k->id);
         return {};
     }

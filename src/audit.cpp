@@ -6,39 +6,11 @@
 #include <ctime>
 #include <system_error>
 
+#include "protocol/untrusted_text.h"
+
 namespace hostgate {
 
-std::string json_string(std::string_view s) {
-    std::string out = "\"";
-    for (unsigned char c : s) {
-        switch (c) {
-            case '"':
-                out += "\\\"";
-                break;
-            case '\\':
-                out += "\\\\";
-                break;
-            case '\n':
-                out += "\\n";
-                break;
-            case '\r':
-                out += "\\r";
-                break;
-            case '\t':
-                out += "\\t";
-                break;
-            default:
-                if (c < 0x20) {
-                    char buf[8];
-                    std::snprintf(buf, sizeof buf, "\\u%04x", c);
-                    out += buf;
-                } else {
-                    out += static_cast<char>(c);
-                }
-        }
-    }
-    return out + "\"";
-}
+namespace text = protocol::text;
 
 std::string AuditEvent::to_json(std::chrono::system_clock::time_point time) const {
     const auto micros =
@@ -51,13 +23,15 @@ std::string AuditEvent::to_json(std::chrono::system_clock::time_point time) cons
                   utc.tm_mon + 1, utc.tm_mday, utc.tm_hour, utc.tm_min, utc.tm_sec,
                   static_cast<long long>(micros % 1000000));
 
-    std::string out = "{\"time\":\"" + std::string(stamp) + "\",\"event\":" + json_string(event) +
-                      ",\"session\":" + std::to_string(session);
+    text::JsonObject o;
+    o.text("time", stamp);
+    o.text("event", event);
+    o.unsigned_number("session", session);
     auto text = [&](const char* key, const std::string& value) {
-        if (!value.empty()) out += std::string(",\"") + key + "\":" + json_string(value);
+        if (!value.empty()) o.text(key, value);
     };
     auto number = [&](const char* key, auto value) {
-        if (value) out += std::string(",\"") + key + "\":" + std::to_string(*value);
+        if (value) o.unsigned_number(key, *value);
     };
     text("client", client);
     text("via", via);
@@ -66,16 +40,12 @@ std::string AuditEvent::to_json(std::chrono::system_clock::time_point time) cons
     text("rule", rule);
     text("backend", backend);
     number("backend_id", backend_id);
-    if (tls) out += std::string(",\"tls\":") + (*tls ? "true" : "false");
+    if (tls) o.boolean("tls", *tls);
     text("reason", reason);
     number("bytes_in", bytes_in);
     number("bytes_out", bytes_out);
-    if (duration_s) {
-        char buf[32];
-        std::snprintf(buf, sizeof buf, "%.6f", *duration_s);
-        out += std::string(",\"duration_s\":") + buf;
-    }
-    return out + "}";
+    if (duration_s) o.real("duration_s", *duration_s);
+    return std::move(o).close();
 }
 
 AuditLog::AuditLog(std::filesystem::path path) : path_(std::move(path)) {

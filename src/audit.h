@@ -15,7 +15,9 @@
 
 namespace hostgate {
 
-// One event. Empty strings and absent numbers are left out of the JSON object.
+// One event. Empty strings and absent numbers are left out of the JSON object. Text fields may
+// hold any bytes a client sent: the line stays valid UTF-8 JSON (protocol/untrusted_text.h), and a
+// field that is not UTF-8 is followed by "<field>_hex" with its exact bytes.
 struct AuditEvent {
     std::string event;  // connect, proxy_rejected, denied_host, denied_user, auth_ok,
                         // auth_failed, change_user, disconnect
@@ -61,8 +63,5 @@ class AuditLog {
     bool stop_ = false;
     std::thread writer_;
 };
-
-// Escapes a string for a JSON string literal (quotes included).
-std::string json_string(std::string_view s);
 
 }  // namespace hostgate

@@ -19,6 +19,11 @@ namespace hostgate {
 // it, so the backend answers with its own AuthSwitchRequest, which the client then answers.
 inline constexpr std::string_view kForcedSwitchPlugin = "hostgate_forced_switch";
 
+// The largest login a client may send: a HandshakeResponse41 before it is authenticated, or a
+// COM_CHANGE_USER. One with 64 KiB of connection attributes fits; a flood of fake giant logins
+// cannot hold much memory.
+inline constexpr std::size_t kMaxLoginPacket = 128 * 1024;
+
 // Capabilities the proxy never passes on: it does not compress, and TLS is per leg.
 inline constexpr std::uint32_t kPerLegCapabilities =
     protocol::mysql::cap::kCompress | protocol::mysql::cap::kSsl |

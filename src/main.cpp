@@ -8,6 +8,7 @@
 #include <iostream>
 
 #include "src/explain_command.h"
+#include "src/log_format.h"
 #include "src/runtime.h"
 #include "src/server.h"
 
@@ -25,7 +26,7 @@ void setup_logging(const std::string& level) {
         spdlog::flush_every(std::chrono::seconds(1));
     }
     spdlog::set_level(spdlog::level::from_str(level));
-    spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%fZ %^%l%$ %v", spdlog::pattern_time_type::utc);
+    spdlog::set_formatter(hostgate::make_log_formatter());
 }
 
 // Loads config and grants; prints why not and returns nullptr when either is bad.

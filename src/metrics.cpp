@@ -6,6 +6,25 @@
 #include "src/watchdog.h"
 
 namespace hostgate {
+namespace {
+
+// A label value in the text exposition format. Every label value comes from hostgate itself or
+// from its configuration (backend names), never from a client; this keeps an odd backend name
+// from breaking the exposition.
+std::string label_value(std::string_view v) {
+    std::string out;
+    for (const char c : v) {
+        if (c == '\\' || c == '"') out += '\\';
+        if (c == '\n') {
+            out += "\\n";
+            continue;
+        }
+        out += c;
+    }
+    return out;
+}
+
+}  // namespace
 
 void Metrics::count_event(std::string_view event) {
     for (std::size_t i = 0; i < kOutcomes.size(); ++i)
@@ -71,12 +90,13 @@ std::string Metrics::render(Runtime& rt) const {
     line("# HELP hostgate_backend_up 1 if the last connection to the backend succeeded.");
     line("# TYPE hostgate_backend_up gauge");
     for (Backend* b : rt.backends.all())
-        line("hostgate_backend_up{backend=\"" + b->config().name + "\"} " + (b->up() ? "1" : "0"));
+        line("hostgate_backend_up{backend=\"" + label_value(b->config().name) + "\"} " +
+             (b->up() ? "1" : "0"));
     line("# HELP hostgate_backend_connect_errors_total Failed connections to the backend.");
     line("# TYPE hostgate_backend_connect_errors_total counter");
     for (Backend* b : rt.backends.all())
-        line("hostgate_backend_connect_errors_total{backend=\"" + b->config().name + "\"} " +
-             std::to_string(b->connect_errors()));
+        line("hostgate_backend_connect_errors_total{backend=\"" + label_value(b->config().name) +
+             "\"} " + std::to_string(b->connect_errors()));
     line("# HELP hostgate_reloads_total Configuration reloads by result.");
     line("# TYPE hostgate_reloads_total counter");
     line("hostgate_reloads_total{result=\"ok\"} " + std::to_string(reloads_ok_.load()));

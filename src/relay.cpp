@@ -8,14 +8,15 @@
 
 #include "protocol/mysql_frame.h"
 #include "protocol/mysql_messages.h"
+#include "protocol/untrusted_text.h"
 #include "src/kill_statement.h"
 
 namespace hostgate {
 namespace {
 
 namespace mysql = protocol::mysql;
+namespace text = protocol::text;
 
-constexpr std::size_t kMaxChangeUserPacket = 64 * 1024;
 constexpr std::size_t kMaxKillStatement = 64;  // longer COM_QUERY packets are not looked at
 
 std::int64_t now_ns() {
@@ -258,7 +259,7 @@ class ClientPump {
                     const bool maybe_kill = command == mysql::command::kQuery &&
                                             header.payload_length <= kMaxKillStatement;
                     if (change_user_command || maybe_kill) {
-                        if (whole > kMaxChangeUserPacket) co_return RelayEnd{};
+                        if (whole > kMaxLoginPacket) co_return oversized_change_user(whole);
                         if (end_ - pos < whole) break;  // wait for the whole packet
                         const auto payload =
                             span(pos + mysql::kFrameHeaderLength, header.payload_length);
@@ -354,10 +355,11 @@ class ClientPump {
                 RefusedChangeUser{request->username, !request->auth_response.empty()}};
         }
         event.rule = d.rule->account();
-        event.reason = "allowed; from user '" + ctx_.user + "'";
+        event.reason = "allowed; from user " + text::log_literal(ctx_.user);
         ctx_.audit(std::move(event));
-        spdlog::info("session {}: COM_CHANGE_USER from '{}' to '{}' allowed by {}", ctx_.session_id,
-                     ctx_.user, request->username, d.rule->account());
+        spdlog::info("session {}: COM_CHANGE_USER from {} to {} allowed by {}", ctx_.session_id,
+                     text::log_literal(ctx_.user), text::log_literal(request->username),
+                     d.rule->account());
         ctx_.user = request->username;
         ctx_.runtime.sessions.set_user(ctx_.session_id, ctx_.user);
         request->auth_response.clear();
@@ -371,6 +373,14 @@ class ClientPump {
         }());
         if (co_await to_backend(forward)) co_return RelayEnd{};
         co_return std::nullopt;
+    }
+
+    // A COM_CHANGE_USER too large to hold back and decide on: the session ends with 1153.
+    RelayEnd oversized_change_user(std::size_t size) const {
+        spdlog::warn("session {}: a COM_CHANGE_USER of {} bytes, over {}: closed", ctx_.session_id,
+                     size, kMaxLoginPacket);
+        return RelayEnd{.error = mysql::ErrPacket{
+                            1153, "08S01", "Got a packet bigger than 'max_allowed_packet' bytes"}};
     }
 
     // A short COM_QUERY that is a KILL of one of hostgate's connection ids (the mariadb CLI sends

@@ -38,6 +38,8 @@ struct RelayEnd {
     // Set when the session ends because the grants refused a COM_CHANGE_USER; the caller answers
     // the client with ERR 1045.
     std::optional<RefusedChangeUser> refused_change_user;
+    // Set when the session ends on a command the relay cannot take; the caller sends it.
+    std::optional<protocol::mysql::ErrPacket> error;
 };
 
 // Relays until either side closes. `client_pending` are client bytes already read.

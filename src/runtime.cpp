@@ -6,6 +6,7 @@
 #include <sstream>
 
 #include "auth/grants_file.h"
+#include "protocol/untrusted_text.h"
 #include "src/backend_accounts.h"
 
 namespace hostgate {
@@ -98,8 +99,8 @@ Expected<std::string, std::string> Runtime::reload() {
         for (const auto& [id, entry] : sessions.snapshot()) {
             const auth::Decision d = now->decide(entry.user, entry.client);
             if (d.allowed() && (!d.rule->options.require_ssl || entry.tls)) continue;
-            spdlog::info("session {} {} user '{}': closed: revoked by the new grants", id,
-                         entry.client.address.to_string(), entry.user);
+            spdlog::info("session {} {} user {}: closed: revoked by the new grants", id,
+                         entry.client.address.to_string(), protocol::text::log_literal(entry.user));
             sessions.terminate(id);
             ++revoked;
         }

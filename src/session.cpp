@@ -1,6 +1,7 @@
 #include "src/session.h"
 
 #include "protocol/proxy_protocol.h"
+#include "protocol/untrusted_text.h"
 #include "src/native_password.h"
 #include "src/relay.h"
 #include "src/session_impl.h"
@@ -15,7 +16,7 @@ namespace cap = protocol::mysql::cap;
 std::string Session::who() const {
     std::string s = "session " + std::to_string(id_) + " " + client_addr_.to_string();
     if (via_) s += " via " + via_->to_string();
-    if (!user_.empty()) s += " user '" + user_ + "'";
+    if (!user_.empty()) s += " user " + protocol::text::log_literal(user_);
     return s;
 }
 
@@ -135,7 +136,7 @@ awaitable<std::optional<mysql::Packet>> Session::read_handshake_packet(
     if (!packet) {
         if (packet.error() == mysql::errc::packet_too_large) {
             report(spdlog::level::warn, "bad_handshake",
-                   fmt::format("a login packet over {} bytes", kMaxHandshakePacket));
+                   fmt::format("a login packet over {} bytes", kMaxLoginPacket));
             refuse(expected_sequence + 1,
                    {1153, "08S01", "Got a packet bigger than 'max_allowed_packet' bytes"});
             co_await send_refusal();
@@ -314,11 +315,14 @@ awaitable<void> Session::relay(const mysql::HandshakeResponse41& login) {
     rt_.sessions.remove(id_);
     backend_->close();
     if (const auto& refused = end.refused_change_user) {
-        spdlog::info("{}: COM_CHANGE_USER to '{}' denied: no rule for this user from this address",
-                     who(), refused->user);
+        spdlog::info("{}: COM_CHANGE_USER to {} denied: no rule for this user from this address",
+                     who(), protocol::text::log_literal(refused->user));
         refuse(1, {1045, "28000",
                    auth::deny_message(auth::DenyReason::no_rule_for_user, refused->user,
                                       client_host(), refused->using_password)});
+        co_await send_refusal();
+    } else if (end.error) {
+        refuse(1, *end.error);
         co_await send_refusal();
     }
 }

@@ -1,5 +1,6 @@
 // The backend side of a session: a backend of the rule's group, the login in the client's name
 // (src/backend_login.h), and the authentication relayed between the backend and the client.
+#include "protocol/untrusted_text.h"
 #include "src/native_password.h"
 #include "src/session_impl.h"
 
@@ -136,14 +137,15 @@ awaitable<bool> Session::authenticate(const mysql::HandshakeResponse41& login,
         if (first == mysql::header::kOk) break;
         if (first == mysql::header::kErr) {
             const auto err = mysql::decode_err(p);
-            report(
-                spdlog::level::info, "auth_failed",
-                "backend " + chosen->describe() + " refused the login: " +
-                    (err ? std::to_string(err->error_code) + " " + err->message : "malformed ERR"),
-                {.rule = rule.account(),
-                 .backend = chosen->config().name,
-                 .backend_id = greeting.connection_id,
-                 .tls = client_.tls()});
+            report(spdlog::level::info, "auth_failed",
+                   "backend " + chosen->describe() + " refused the login: " +
+                       (err ? std::to_string(err->error_code) + " " +
+                                  protocol::text::log_literal(err->message)
+                            : "malformed ERR"),
+                   {.rule = rule.account(),
+                    .backend = chosen->config().name,
+                    .backend_id = greeting.connection_id,
+                    .tls = client_.tls()});
             co_return false;
         }
         // caching_sha2_password's "fast auth success" is followed by OK without a client reply.

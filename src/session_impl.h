@@ -24,10 +24,6 @@
 
 namespace hostgate {
 
-// The largest packet a client may send before it is authenticated. A HandshakeResponse41 with
-// 64 KiB of connection attributes fits; a flood of fake giant logins cannot hold much memory.
-inline constexpr std::size_t kMaxHandshakePacket = 128 * 1024;
-
 class Session {
   public:
     Session(Runtime& runtime, tcp::socket socket, std::uint32_t id)
@@ -35,7 +31,7 @@ class Session {
           config_(runtime.config()),
           id_(id),
           client_(std::move(socket)),
-          client_channel_(client_, kMaxHandshakePacket) {}
+          client_channel_(client_, kMaxLoginPacket) {}
 
     ~Session();
     awaitable<void> run();

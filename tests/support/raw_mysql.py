@@ -76,8 +76,13 @@ def parse_greeting(payload: bytes):
     return connection_id, scramble, caps
 
 
-def login(sock: socket.socket, user: str, password: str, database: str = None) -> int:
-    """Logs in; returns the greeting's connection id. Raises MySQLError for an ERR."""
+def _bytes(text) -> bytes:
+    return text if isinstance(text, bytes) else text.encode()
+
+
+def login(sock: socket.socket, user, password: str, database=None) -> int:
+    """Logs in; returns the greeting's connection id. Raises MySQLError for an ERR. The user and
+    database names may be str or bytes (sent as they are)."""
     _, greeting = read_packet(sock)
     connection_id, scramble, _ = parse_greeting(greeting)
     caps = CLIENT_LONG_PASSWORD | CLIENT_PROTOCOL_41 | CLIENT_SECURE_CONNECTION | CLIENT_PLUGIN_AUTH
@@ -85,9 +90,9 @@ def login(sock: socket.socket, user: str, password: str, database: str = None) -
         caps |= CLIENT_CONNECT_WITH_DB
     auth = native_password(password, scramble)
     payload = struct.pack("<IIB", caps, 1 << 24, 45) + bytes(23)
-    payload += user.encode() + b"\0" + bytes([len(auth)]) + auth
+    payload += _bytes(user) + b"\0" + bytes([len(auth)]) + auth
     if database:
-        payload += database.encode() + b"\0"
+        payload += _bytes(database) + b"\0"
     payload += b"mysql_native_password\0"
     write_packet(sock, 1, payload)
     while True:
@@ -104,6 +109,15 @@ def login(sock: socket.socket, user: str, password: str, database: str = None) -
             write_packet(sock, seq + 1, native_password(password, reply[name_end + 1:name_end + 21]))
             continue
         raise MySQLError(0, f"unexpected packet {reply[:1].hex()} during login")
+
+
+def change_user(sock: socket.socket, user, database=None):
+    """Sends COM_CHANGE_USER with no auth data and returns the first reply's (sequence id,
+    payload); an ERR is returned, not raised."""
+    payload = b"\x11" + _bytes(user) + b"\0" + b"\0" + _bytes(database or b"") + b"\0"
+    payload += struct.pack("<H", 45) + b"mysql_native_password\0"
+    write_packet(sock, 0, payload)
+    return read_packet(sock)
 
 
 def query_one(sock: socket.socket, sql: str):
