@@ -19,7 +19,7 @@ std::string pad(std::string s, std::size_t width) {
 
 std::string explain(const GrantTable& table, std::string_view user, const ClientHost& client) {
     const Decision d = table.decide(user, client);
-    const std::string address = client.address.unmapped().to_string();
+    const std::string address = client.address.normalized().to_string();
     std::string out;
     if (d.allowed()) {
         out += "allow: " + d.rule->account() + where(*d.rule) + " applies to " +

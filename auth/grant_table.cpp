@@ -64,7 +64,7 @@ std::vector<RuleCheck> GrantTable::check_all(std::string_view user,
 
 std::string deny_message(DenyReason reason, std::string_view user, const ClientHost& client,
                          bool using_password) {
-    const std::string address = client.address.unmapped().to_string();
+    const std::string address = client.address.normalized().to_string();
     if (reason == DenyReason::no_rule_for_host)
         return "Host '" + address + "' is not allowed to connect to this MySQL server";
     return "Access denied for user '" + std::string(user) + "'@'" + address +

@@ -166,6 +166,8 @@ Expected<HostPattern, Error> HostPattern::parse(std::string_view text) {
         auto address = protocol::parse_ip(text);
         if (!address) return Unexpected(bad_host("'" + h.text_ + "' is not a valid IP address"));
         h.kind_ = Kind::address;
+        // A literal pattern is only unmapped: MySQL compares '::a.b.c.d' with the client's
+        // normalised address, a.b.c.d, and never matches.
         h.network_ = *protocol::make_network(address->unmapped(),
                                              static_cast<unsigned>(address->unmapped().size() * 8));
         return h;
@@ -183,9 +185,9 @@ bool HostPattern::matches(const ClientHost& client) const {
             return true;
         case Kind::address:
         case Kind::network:
-            return network_.contains(client.address.unmapped());
+            return network_.contains(client.address.normalized());
         case Kind::ip_wildcard:
-            return wildcard_match(text_, client.address.unmapped().to_string());
+            return wildcard_match(text_, client.address.normalized().to_string());
         case Kind::localhost:
             return false;
         case Kind::host_name:

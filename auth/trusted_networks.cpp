@@ -31,7 +31,7 @@ Expected<TrustedNetworks, Error> TrustedNetworks::parse(const std::vector<std::s
 }
 
 bool TrustedNetworks::contains(const protocol::IpAddress& peer) const {
-    const auto address = peer.unmapped();
+    const auto address = peer.normalized();
     return std::any_of(networks_.begin(), networks_.end(),
                        [&](const protocol::IpNetwork& n) { return n.contains(address); });
 }

@@ -56,6 +56,18 @@ IpAddress IpAddress::unmapped() const {
     return v4({bytes_[12], bytes_[13], bytes_[14], bytes_[15]});
 }
 
+bool IpAddress::is_v4_compatible() const {
+    if (!is_v6()) return false;
+    for (int i = 0; i < 12; ++i)
+        if (bytes_[i] != 0) return false;
+    return bytes_[12] != 0 || bytes_[13] != 0 || bytes_[14] != 0 || bytes_[15] > 1;
+}
+
+IpAddress IpAddress::normalized() const {
+    if (!is_v4_mapped() && !is_v4_compatible()) return *this;
+    return v4({bytes_[12], bytes_[13], bytes_[14], bytes_[15]});
+}
+
 std::string IpAddress::to_string() const {
     auto dotted = [](const std::uint8_t* b) {
         char buf[16];
@@ -249,7 +261,7 @@ bool IpNetwork::contains(const IpAddress& address) const {
 
 IpNetwork IpNetwork::unmapped() const {
     if (!base.is_v4_mapped() || prefix_length < 96) return *this;
-    return IpNetwork{base.unmapped(), prefix_length - 96};
+    return IpNetwork{base.normalized(), prefix_length - 96};
 }
 
 std::string IpNetwork::to_string() const {

@@ -30,6 +30,12 @@ class IpAddress {
     bool is_v4_mapped() const;
     // The IPv4 address inside a v4-mapped address; any other address unchanged.
     IpAddress unmapped() const;
+    // True for the deprecated IPv4-compatible form ::a.b.c.d, except :: and ::1
+    // (IN6_IS_ADDR_V4COMPAT).
+    bool is_v4_compatible() const;
+    // The address as MySQL and MariaDB see a client (vio_get_normalized_ip): the IPv4 address
+    // inside a v4-mapped or v4-compatible address; any other address unchanged.
+    IpAddress normalized() const;
 
     // Dotted quad for v4; for v6 the form glibc's inet_ntop prints (RFC 5952 compression,
     // lower case, ::ffff:a.b.c.d for mapped addresses), which is what MySQL matches patterns

@@ -66,8 +66,8 @@ const std::error_category& error_category() {
 }
 
 Header Header::tcp(Endpoint source, Endpoint destination, std::uint8_t version) {
-    source.address = source.address.unmapped();
-    destination.address = destination.address.unmapped();
+    source.address = source.address.normalized();
+    destination.address = destination.address.normalized();
     auto map_to_v6 = [](Endpoint& e) {
         if (!e.address.is_v4()) return;
         std::array<std::uint8_t, 16> raw{};
@@ -132,8 +132,8 @@ Parsed<Header> parse(ByteSpan input, const ParseOptions& options) {
         case Detected::need_more:
             break;
     }
-    // A prefix of either signature: the shorter one decides when parsing can progress.
-    return NeedMore{input.size() + 1};
+    // A prefix of a signature: all of it is needed (every header is longer than either).
+    return NeedMore{bytes_to_detect(input)};
 }
 
 void encode(const Header& header, Bytes& out) {

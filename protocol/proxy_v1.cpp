@@ -20,6 +20,26 @@ std::vector<std::string_view> split_spaces(std::string_view line) {
     }
 }
 
+// How long a line that starts with `text` (no CR yet) is at least, if it is valid: a reader that
+// must not read past the header (TLS may follow it) takes it in a few reads this way, not one byte
+// at a time. Never more than the length of any valid line that starts so.
+std::size_t shortest_line(std::string_view text) {
+    const auto fields = split_spaces(text.substr(6));
+    const std::size_t one_more = text.size() + 1;
+    if (fields.size() == 1) return std::max<std::size_t>(one_more, 15);  // "PROXY UNKNOWN\r\n"
+    const bool v4 = fields[0] == "TCP4";
+    if (!v4 && fields[0] != "TCP6") return one_more;
+    // <src> <dst> <sport> <dport>: "0.0.0.0" or "::" at least, then one digit.
+    const std::size_t shortest[] = {v4 ? 7u : 2u, v4 ? 7u : 2u, 1, 1};
+    std::size_t total = 6 + fields[0].size() + 4 + 2;  // "PROXY ", the protocol, spaces, CRLF
+    for (std::size_t i = 0; i < 4; ++i) {
+        const bool complete = i + 2 < fields.size();  // a space follows it
+        const std::size_t seen = i + 1 < fields.size() ? fields[i + 1].size() : 0;
+        total += complete ? seen : std::max(seen, shortest[i]);
+    }
+    return std::max(total, one_more);
+}
+
 }  // namespace
 
 Parsed<Header> parse_v1(ByteSpan input) {
@@ -33,7 +53,7 @@ Parsed<Header> parse_v1(ByteSpan input) {
     const auto end = text.find_first_of("\r\n");
     if (end == std::string_view::npos) {
         if (text.size() >= kV1MaxLength) return fail(errc::v1_too_long);
-        return NeedMore{text.size() + 1};
+        return NeedMore{std::min(shortest_line(text), kV1MaxLength)};
     }
     if (text[end] == '\n') return fail(errc::v1_bad_line_end);
     if (end + 1 == text.size()) {

@@ -7,9 +7,11 @@ namespace hostgate {
 namespace mysql = protocol::mysql;
 namespace proxy = protocol::proxy;
 
-awaitable<std::error_code> PacketChannel::fill(std::size_t total, ReadAhead read_ahead) {
+awaitable<std::error_code> PacketChannel::fill(std::size_t total, ReadAhead read_ahead,
+                                               Reads reads) {
     if (start_ == end_) start_ = end_ = 0;
-    while (end_ - start_ < total) {
+    for (bool first = true; end_ - start_ < total && (first || reads == Reads::until_total);
+         first = false) {
         const std::size_t missing = total - (end_ - start_);
         const std::size_t wanted =
             read_ahead == ReadAhead::allowed ? std::max<std::size_t>(missing, 4096) : missing;
@@ -38,7 +40,9 @@ awaitable<Expected<T, std::error_code>> PacketChannel::read(Parse parse, ReadAhe
             co_return value;
         }
         if (auto e = protocol::error(parsed)) co_return Unexpected(e);
-        if (auto ec = co_await fill(protocol::need_more(parsed)->min_total, read_ahead))
+        // One read, then parse again: with a parser's lower bound, what arrived may already
+        // settle it (a malformed header ends before the bound).
+        if (auto ec = co_await fill(protocol::need_more(parsed)->min_total, read_ahead, Reads::one))
             co_return Unexpected(ec);
     }
 }

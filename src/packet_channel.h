@@ -32,8 +32,8 @@ class PacketChannel {
     // Writes bytes as they are (an already framed packet, a PROXY header).
     awaitable<std::error_code> write_raw(protocol::ByteSpan bytes);
 
-    // A PROXY header at the start of the stream. May read past it: nothing may follow a header
-    // before the server greets, so whatever did is kept for read_packet.
+    // A PROXY header at the start of the stream. With read-ahead it may read past it (whatever
+    // follows is kept for read_packet); without, it reads exactly the header, in a few reads.
     awaitable<Expected<protocol::proxy::Header, std::error_code>> read_proxy_header(
         const protocol::proxy::ParseOptions& options, ReadAhead read_ahead = ReadAhead::allowed);
 
@@ -49,8 +49,11 @@ class PacketChannel {
     Stream& stream() { return stream_; }
 
   private:
-    // Reads until the buffer holds at least `total` unconsumed bytes, and more if allowed.
-    awaitable<std::error_code> fill(std::size_t total, ReadAhead read_ahead);
+    enum class Reads { one, until_total };
+    // Reads toward `total` unconsumed bytes (at most that many without read-ahead): once, or until
+    // the buffer holds them.
+    awaitable<std::error_code> fill(std::size_t total, ReadAhead read_ahead,
+                                    Reads reads = Reads::until_total);
 
     template <class T, class Parse>
     awaitable<Expected<T, std::error_code>> read(Parse parse, ReadAhead read_ahead);

@@ -63,7 +63,9 @@ awaitable<bool> Session::recover_client_address() {
         // Nothing waiting: serve at once, and sniff for a late header after the greeting.
         co_return true;
     }
-    auto header = co_await client_channel_.read_proxy_header({});
+    // Exactly the header when TLS is offered: bytes read past it would be taken as if they had
+    // come inside TLS.
+    auto header = co_await client_channel_.read_proxy_header({}, first_packet_read_ahead());
     if (!header) {
         if (header.error().category() == proxy::error_category()) {
             report(spdlog::level::warn, "proxy_rejected",
@@ -102,7 +104,7 @@ awaitable<bool> Session::sniff_late_proxy_header() {
         report(spdlog::level::warn, "proxy_rejected",
                "PROXY header from a peer not in trusted_proxies");
         refuse(1, {1130, "HY000",
-                   "Proxy header is not accepted from " + peer_.address.unmapped().to_string()});
+                   "Proxy header is not accepted from " + peer_.address.normalized().to_string()});
         co_await send_refusal();
         co_return false;
     }
@@ -164,6 +166,14 @@ awaitable<std::optional<mysql::HandshakeResponse41>> Session::read_login() {
             co_await send_refusal();
             co_return std::nullopt;
         }
+        if (!client_channel_.buffered().empty()) {
+            // Plaintext sent behind the SSLRequest would be read as if it had come inside TLS
+            // (the STARTTLS injection): nothing may be waiting when TLS starts.
+            report(spdlog::level::warn, "bad_handshake",
+                   fmt::format("{} bytes sent behind the SSLRequest, before TLS: closed",
+                               client_channel_.buffered().size()));
+            co_return std::nullopt;
+        }
         if (auto ec = co_await client_.start_tls_server(*rt_.client_tls)) {
             spdlog::info("{}: TLS handshake failed: {}", who(), ec.message());
             co_return std::nullopt;
@@ -215,7 +225,8 @@ awaitable<bool> Session::greet() {
         traits = rt_.backends.greeting_traits();
     }
     if (!traits) {
-        refuse(0, {2003, "HY000", "Can't connect to MySQL server: no backend answers"}, false);
+        report(spdlog::level::warn, "auth_failed", "no backend answers to greet with");
+        refuse(0, {2003, "HY000", "Can't connect to MySQL server"}, false);
         co_await send_refusal();
         co_return false;
     }
@@ -332,7 +343,7 @@ awaitable<void> Session::run() {
     peer_ = to_endpoint(client_.socket().remote_endpoint(ec));
     local_ = to_endpoint(client_.socket().local_endpoint(ec));
     if (ec) co_return;
-    peer_.address = peer_.address.unmapped();
+    peer_.address = peer_.address.normalized();
     client_.socket().set_option(tcp::no_delay(true), ec);
 
     client_addr_ = peer_;  // until a PROXY header says otherwise
@@ -351,7 +362,7 @@ awaitable<void> Session::run() {
                                     if (backend_) backend_->close();
                                 });
     if (!co_await recover_client_address()) co_return;
-    client_addr_.address = client_addr_.address.unmapped();
+    client_addr_.address = client_addr_.address.normalized();
     if (rt_.audit) rt_.audit->record(common({.event = "connect"}));
     if (!co_await check_rate()) co_return;
     if (!co_await check_host()) co_return;

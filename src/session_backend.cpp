@@ -9,6 +9,11 @@ namespace hostgate {
 namespace mysql = protocol::mysql;
 namespace cap = protocol::mysql::cap;
 
+// Before the backend's OK the client is not authenticated: what it is told names no backend, group
+// or address. The log has the details.
+const mysql::ErrPacket kCannotConnect{2003, "HY000", "Can't connect to MySQL server"};
+const mysql::ErrPacket kTlsError{2026, "HY000", "TLS/SSL error"};
+
 // Connects to the first healthy backend of the rule's group that answers. Without TLS to the
 // backend, the login goes with the PROXY header, ahead of the greeting: one round trip less. It is
 // built from the capabilities the backends greeted with before; authenticate() checks them against
@@ -21,8 +26,7 @@ awaitable<std::optional<BackendConnection>> Session::connect_to_backend(
         report(spdlog::level::err, "auth_failed",
                "rule " + rule.account() + " names backend group '" + group +
                    "', which has no backend");
-        refuse(client_seq_ + 1,
-               {2003, "HY000", "Can't connect to MySQL server: no backend group '" + group + "'"});
+        refuse(client_seq_ + 1, kCannotConnect);
         co_await send_refusal();
         co_return std::nullopt;
     }
@@ -51,9 +55,7 @@ awaitable<std::optional<BackendConnection>> Session::connect_to_backend(
     report(spdlog::level::warn, "auth_failed",
            any_healthy ? "no backend of group '" + group + "' answers"
                        : "every backend of group '" + group + "' is down (health monitor)");
-    refuse(client_seq_ + 1, {2003, "HY000",
-                             "Can't connect to MySQL server on '" +
-                                 candidates.front()->config().address.to_string() + "'"});
+    refuse(client_seq_ + 1, kCannotConnect);
     co_await send_refusal();
     co_return std::nullopt;
 }
@@ -64,7 +66,6 @@ awaitable<bool> Session::authenticate(const mysql::HandshakeResponse41& login,
     if (!connection) co_return false;
     const mysql::HandshakeV10& greeting = connection->greeting;
     const Backend* chosen = backend_info_;
-    const std::string& backend_name = chosen->config().name;
     const bool backend_tls = tls_to(*chosen);
 
     // The client chose from what we offered; every such flag must hold on this backend too.
@@ -72,8 +73,7 @@ awaitable<bool> Session::authenticate(const mysql::HandshakeResponse41& login,
         report(spdlog::level::err, "auth_failed",
                "backend " + chosen->describe() + " " + *mismatch);
         refuse(client_seq_ + 1,
-               {1105, "HY000",
-                "Backend " + backend_name + " changed its capabilities; please reconnect"});
+               {1105, "HY000", "The server changed its capabilities; please reconnect"});
         co_await send_refusal();
         co_return false;
     }
@@ -86,9 +86,7 @@ awaitable<bool> Session::authenticate(const mysql::HandshakeResponse41& login,
         if (!(greeting.capabilities & cap::kSsl)) {
             report(spdlog::level::err, "auth_failed",
                    "backend " + chosen->describe() + " does not offer TLS");
-            refuse(
-                client_seq_ + 1,
-                {2026, "HY000", "TLS/SSL error: backend " + backend_name + " does not offer TLS"});
+            refuse(client_seq_ + 1, kTlsError);
             co_await send_refusal();
             co_return false;
         }
@@ -100,7 +98,7 @@ awaitable<bool> Session::authenticate(const mysql::HandshakeResponse41& login,
         if (auto ec = co_await backend_->start_tls_client(rt_.backend_tls)) {
             report(spdlog::level::err, "auth_failed",
                    "TLS to backend " + chosen->describe() + " failed: " + ec.message());
-            refuse(client_seq_ + 1, {2026, "HY000", "TLS/SSL error: backend " + backend_name});
+            refuse(client_seq_ + 1, kTlsError);
             co_await send_refusal();
             co_return false;
         }

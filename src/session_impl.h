@@ -70,7 +70,9 @@ class Session {
     static std::string rule_text(const auth::Rule& r) {
         return r.account() + (r.line ? " (line " + std::to_string(r.line) + ")" : "");
     }
-    auth::ClientHost client_host() const { return {client_addr_.address.unmapped(), std::nullopt}; }
+    auth::ClientHost client_host() const {
+        return {client_addr_.address.normalized(), std::nullopt};
+    }
     // Whether the client's first packet may be read together with what follows it: not when TLS
     // is offered, since an SSLRequest is followed by the TLS ClientHello.
     PacketChannel::ReadAhead first_packet_read_ahead() const {

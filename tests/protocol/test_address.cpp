@@ -71,9 +71,29 @@ TEST_CASE("v4-mapped addresses unmap to IPv4") {
     auto mapped = parse_ipv6("::ffff:10.1.2.3").value();
     CHECK(mapped.is_v4_mapped());
     CHECK(mapped.unmapped() == parse_ipv4("10.1.2.3").value());
-    auto plain = parse_ipv6("::10.1.2.3").value();
-    CHECK_FALSE(plain.is_v4_mapped());
-    CHECK(plain.unmapped() == plain);
+    CHECK(mapped.normalized() == parse_ipv4("10.1.2.3").value());
+    auto compatible = parse_ipv6("::10.1.2.3").value();
+    CHECK_FALSE(compatible.is_v4_mapped());
+    CHECK(compatible.unmapped() == compatible);
+}
+
+TEST_CASE("normalized: v4-mapped and v4-compatible addresses are IPv4, as MySQL sees clients") {
+    const std::pair<const char*, const char*> rows[] = {
+        {"::ffff:10.1.2.3", "10.1.2.3"},
+        {"::127.0.0.7", "127.0.0.7"},
+        {"::10.1.2.3", "10.1.2.3"},
+        {"::0.0.0.2", "0.0.0.2"},  // the smallest v4-compatible address
+        {"::0.1.0.0", "0.1.0.0"},
+        {"::", "::"},              // unspecified: IN6_IS_ADDR_V4COMPAT leaves it out
+        {"::1", "::1"},            // loopback: left out too
+        {"::1:0:0", "::1:0:0"},    // bits set before the last 32
+        {"2001:db8::1", "2001:db8::1"},
+        {"10.1.2.3", "10.1.2.3"},
+    };
+    for (const auto& [text, normal] : rows) {
+        INFO(text);
+        CHECK(parse_ip(text)->normalized().to_string() == normal);
+    }
 }
 
 TEST_CASE("ports: decimal 0-65535 without leading zeros") {

@@ -308,6 +308,47 @@ TEST_CASE("proxy golden vectors cut short ask for more") {
     }
 }
 
+TEST_CASE("an exact reader takes a header in a few reads, and a malformed line ends early") {
+    // A reader that must not read past the header asks for min_total bytes each time and gets
+    // at most what the peer sent.
+    struct Outcome {
+        std::size_t reads, bytes;
+        bool complete;
+    };
+    auto read = [](std::string_view line) {
+        const ByteSpan wire = as_bytes(line);
+        Outcome o{0, 0, false};
+        for (;;) {
+            auto p = parse(wire.first(o.bytes));
+            if (!need_more(p)) {
+                o.complete = complete(p) != nullptr;
+                return o;
+            }
+            if (o.bytes == wire.size()) return o;  // waits for more
+            o.bytes = std::min(need_more(p)->min_total, wire.size());
+            ++o.reads;
+        }
+    };
+    // A v1 line is read field by field; only the port digits come one at a time. Never past it.
+    for (const std::string_view line : {"PROXY TCP4 127.0.0.5 127.0.0.1 40112 3306\r\n",
+                                        "PROXY TCP6 2001:db8::5 2001:db8::1 40112 3306\r\n",
+                                        "PROXY TCP4 0.0.0.0 0.0.0.0 0 0\r\n", "PROXY TCP6 :: :: 0 0\r\n",
+                                        "PROXY UNKNOWN\r\n"}) {
+        INFO(line);
+        std::string tailed(line);
+        tailed += "\x20\x00\x00\x01";  // an SSLRequest's frame header after it
+        const Outcome o = read(tailed);
+        CHECK(o.complete);
+        CHECK(o.bytes == line.size());
+        CHECK(o.reads <= 12);
+    }
+    // Shorter than any valid TCP4 line: the CRLF settles it as soon as it is read.
+    const Outcome bad = read("PROXY TCP4 1 2 3 4\r\n");
+    CHECK_FALSE(bad.complete);
+    CHECK(bad.bytes == 20);
+    CHECK(error(parse(as_bytes(std::string_view("PROXY TCP4 1 2 3 4\r\n")))));
+}
+
 TEST_CASE("proxy refusals name their reason") {
     for (const auto& r : refused()) {
         SECTION(r.name) {
