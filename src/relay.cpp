@@ -336,8 +336,13 @@ class ClientPump {
         if (end_ == bytes.size()) bytes.resize(bytes.size() * 2);  // a held-back COM_CHANGE_USER
     }
 
-    // Decides a COM_CHANGE_USER. Allowed: forwarded with the auth data emptied and a plugin name no
-    // server knows, so the backend re-challenges with its own switch. Refused: the relay ends.
+    // Decides a COM_CHANGE_USER by the whole rule of the new user, as a login would be: no rule
+    // from this address or REQUIRE SSL on a plaintext session (1045), a rule that names another
+    // backend group than the session's (1105), MAX_USER_CONNECTIONS reached (1226). Refused: the
+    // relay ends with the error (a byte relay cannot move a session to another backend). Allowed:
+    // the new rule's place is taken and the old one given back, and the command is forwarded with
+    // the auth data emptied and a plugin name no server knows, so that the backend re-challenges
+    // with its own switch.
     awaitable<std::optional<RelayEnd>> change_user(protocol::ByteSpan payload) {
         auto request = mysql::decode_change_user(payload, ctx_.client_capabilities);
         if (!request) {
@@ -345,22 +350,55 @@ class ClientPump {
                          request.error().message());
             co_return RelayEnd{};
         }
-        const auth::Decision d = ctx_.runtime.grants()->decide(request->username, ctx_.client);
-        AuditEvent event{
-            .event = "change_user", .user = request->username, .db = request->database};
-        if (!d.allowed()) {
-            event.reason = "denied: no rule for this user from this address";
+        const std::string& to = request->username;
+        AuditEvent event{.event = "change_user", .user = to, .db = request->database};
+        auto refuse = [&](std::string why, mysql::ErrPacket error) {
+            spdlog::info("session {}: COM_CHANGE_USER from {} to {} denied: {}", ctx_.session_id,
+                         text::log_literal(ctx_.user), text::log_literal(to), why);
+            event.reason = "denied: " + why;
             ctx_.audit(std::move(event));
-            co_return RelayEnd{
-                RefusedChangeUser{request->username, !request->auth_response.empty()}};
+            return RelayEnd{std::move(error)};
+        };
+        const mysql::ErrPacket access_denied{
+            1045, "28000",
+            auth::deny_message(auth::DenyReason::no_rule_for_user, to, ctx_.client,
+                               !request->auth_response.empty())};
+
+        const auth::Decision d = ctx_.runtime.grants()->decide(to, ctx_.client);
+        if (!d.allowed())
+            co_return refuse("no rule for this user from this address", access_denied);
+        const auth::Rule& rule = *d.rule;
+        event.rule = rule.account();
+        if (rule.options.require_ssl && !ctx_.client_tls)
+            co_return refuse(rule.account() + " requires TLS", access_denied);
+        const std::string group = rule.options.backend.empty() ? "default" : rule.options.backend;
+        if (group != ctx_.backend->config().group)
+            co_return refuse(
+                rule.account() + " is served by backend group '" + group + "', not '" +
+                    ctx_.backend->config().group + "'",
+                {1105, "HY000",
+                 "COM_CHANGE_USER refused: this account is served by another backend group; "
+                 "connect as this user instead"});
+        if (ctx_.rule_place != rule.account()) {
+            unsigned current = 0;
+            if (!ctx_.runtime.rule_counters.acquire(rule.account(),
+                                                    rule.options.max_user_connections, current))
+                co_return refuse(
+                    fmt::format("{} has {} sessions, its MAX_USER_CONNECTIONS", rule.account(),
+                                current),
+                    {1226, "42000",
+                     "User '" + to +
+                         "' has exceeded the 'max_user_connections' resource (current value: " +
+                         std::to_string(current) + ")"});
+            if (ctx_.rule_place) ctx_.runtime.rule_counters.release(*ctx_.rule_place);
+            ctx_.rule_place = rule.account();
         }
-        event.rule = d.rule->account();
+
         event.reason = "allowed; from user " + text::log_literal(ctx_.user);
         ctx_.audit(std::move(event));
         spdlog::info("session {}: COM_CHANGE_USER from {} to {} allowed by {}", ctx_.session_id,
-                     text::log_literal(ctx_.user), text::log_literal(request->username),
-                     d.rule->account());
-        ctx_.user = request->username;
+                     text::log_literal(ctx_.user), text::log_literal(to), rule.account());
+        ctx_.user = to;
         ctx_.runtime.sessions.set_user(ctx_.session_id, ctx_.user);
         request->auth_response.clear();
         request->auth_plugin_name = std::string(kForcedSwitchPlugin);

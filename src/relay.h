@@ -24,21 +24,16 @@ struct RelayContext {
     std::uint32_t client_capabilities;
     std::uint32_t backend_capabilities;  // the backend leg's, as hostgate logged in with
     std::uint8_t character_set;
-    std::string& user;                      // updated by an allowed COM_CHANGE_USER
-    SessionStats& stats;                    // bytes, the last command, backend activity
-    std::function<void(AuditEvent)> audit;  // the session's fields are filled in by the session
-};
-
-struct RefusedChangeUser {
-    std::string user;
-    bool using_password;
+    bool client_tls;
+    std::string& user;                       // updated by an allowed COM_CHANGE_USER
+    std::optional<std::string>& rule_place;  // the rule whose MAX_USER_CONNECTIONS place is held
+    SessionStats& stats;                     // bytes, the last command, backend activity
+    std::function<void(AuditEvent)> audit;   // the session's fields are filled in by the session
 };
 
 struct RelayEnd {
-    // Set when the session ends because the grants refused a COM_CHANGE_USER; the caller answers
-    // the client with ERR 1045.
-    std::optional<RefusedChangeUser> refused_change_user;
-    // Set when the session ends on a command the relay cannot take; the caller sends it.
+    // Set when the session ends on a command refused (a COM_CHANGE_USER the new user's rule does
+    // not allow) or one the relay cannot take; the caller sends it to the client.
     std::optional<protocol::mysql::ErrPacket> error;
 };
 

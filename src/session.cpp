@@ -313,7 +313,9 @@ awaitable<void> Session::relay(const mysql::HandshakeResponse41& login) {
                        .client_capabilities = login.capabilities,
                        .backend_capabilities = backend_capabilities(login, offer_, backend_->tls()),
                        .character_set = login.character_set,
+                       .client_tls = client_.tls(),
                        .user = user_,
+                       .rule_place = rule_place_,
                        .stats = *stats};
     relay.audit = [this](AuditEvent e) {
         const std::string event = e.event, reason = e.reason;
@@ -325,14 +327,7 @@ awaitable<void> Session::relay(const mysql::HandshakeResponse41& login) {
     bytes_out_ = stats->bytes_out.load();
     rt_.sessions.remove(id_);
     backend_->close();
-    if (const auto& refused = end.refused_change_user) {
-        spdlog::info("{}: COM_CHANGE_USER to {} denied: no rule for this user from this address",
-                     who(), protocol::text::log_literal(refused->user));
-        refuse(1, {1045, "28000",
-                   auth::deny_message(auth::DenyReason::no_rule_for_user, refused->user,
-                                      client_host(), refused->using_password)});
-        co_await send_refusal();
-    } else if (end.error) {
+    if (end.error) {
         refuse(1, *end.error);
         co_await send_refusal();
     }

@@ -1,0 +1,189 @@
+"""The grants hold on every path, not only at the login: COM_CHANGE_USER applies the new user's
+whole rule (REQUIRE SSL, BACKEND, MAX_USER_CONNECTIONS), no plaintext login can be slipped in
+across the TLS start, IPv4-compatible source addresses are IPv4 as MySQL sees them, and an
+unauthenticated client learns nothing of the backends. Strict clients (mysqljs, which checks every
+sequence id, and PyMySQL) next to libmysqlclient, against a real MariaDB."""
+import os
+import pathlib
+import socket
+import ssl
+import struct
+import subprocess
+import tempfile
+import unittest
+
+import pymysql
+
+from support import proxy_header, raw_mysql
+from support.servers import Hostgate, MariaDB, free_port, self_signed_certificate
+
+HOSTGATE = os.environ["HOSTGATE"]
+SQLCLIENT = os.environ["SQLCLIENT"]
+NODECLIENT = ("node", str(pathlib.Path(__file__).parent.parent / "tools" / "nodeclient.js"))
+CLIENT_ENV = {**os.environ, "NODE_PATH": "/usr/share/nodejs"}
+TRUSTED = "127.0.0.2"
+
+ACCOUNTS = ["app", "alice", "bob", "ppcheck", "mallory", "lost"]
+GRANTS = """\
+'app'@'127.0.0.%'
+'alice'@'127.0.0.%'    REQUIRE SSL
+'alice'@'%'
+'bob'@'127.0.0.%'      BACKEND replicas
+'ppcheck'@'127.0.0.%'  MAX_USER_CONNECTIONS 1
+'mallory'@'127.0.0.%'
+'lost'@'127.0.0.%'     BACKEND dead
+"""
+
+db = None
+hg = None
+
+
+def setUpModule():
+    global db, hg
+    certs = pathlib.Path(tempfile.mkdtemp(prefix="hostgate-certs-"))
+    cert, key = self_signed_certificate(certs, "db")
+    db = MariaDB(extra_args=[f"--ssl-cert={cert}", f"--ssl-key={key}"]).start()
+    for user in ACCOUNTS:
+        db.execute(f"CREATE USER '{user}'@'%' IDENTIFIED BY '{user}-secret'")
+    hg_cert, hg_key = self_signed_certificate(certs, "hostgate")
+    hg = Hostgate(HOSTGATE, GRANTS, backends=[
+        {"name": "db1", "address": f"127.0.0.1:{db.port}"},
+        {"name": "replica1", "address": f"127.0.0.1:{db.port}", "group": "replicas"},
+        {"name": "gone", "address": f"127.0.0.1:{free_port()}", "group": "dead"},
+    ], server={"trusted_proxies": [TRUSTED]},
+        tls={"cert": str(hg_cert), "key": str(hg_key)}).start()
+
+
+def tearDownModule():
+    if hg:
+        hg.stop()
+    if db:
+        db.stop()
+
+
+def client(program, *steps, user="app", ssl_on=False, bind="127.0.0.5"):
+    """Runs a client program's steps; (exit code, output lines)."""
+    r = subprocess.run([*program, "--port", str(hg.port), "--bind", bind, "--user", user,
+                        "--password", f"{user}-secret", *(["--ssl"] if ssl_on else []), *steps],
+                       capture_output=True, text=True, timeout=120, env=CLIENT_ENV)
+    return r.returncode, r.stdout.splitlines()
+
+
+CLIENTS = {"libmysqlclient": (SQLCLIENT,), "mysqljs": NODECLIENT}
+
+
+def connect(user, bind="127.0.0.5", **kwargs):
+    return pymysql.connect(host="127.0.0.1", port=hg.port, user=user, password=f"{user}-secret",
+                           bind_address=bind, connect_timeout=30, read_timeout=60, **kwargs)
+
+
+class ChangeUser(unittest.TestCase):
+    def test_require_ssl_holds_for_a_change_on_a_plaintext_session(self):
+        for name, program in CLIENTS.items():
+            with self.subTest(name):
+                code, out = client(program, "change-user", "alice", "alice-secret",
+                                   "query", "SELECT CURRENT_USER()")
+                self.assertEqual(code, 1, out)
+                self.assertTrue(out[-1].startswith("ERROR 1045 (28000): Access denied for user 'alice'"),
+                                out)
+                code, out = client(program, "change-user", "alice", "alice-secret",
+                                   "query", "SELECT CURRENT_USER()", ssl_on=True)
+                self.assertEqual((code, out[-1]), (0, "alice@%"))
+
+    def test_backend_holds_for_a_change(self):
+        for name, program in CLIENTS.items():
+            with self.subTest(name):
+                code, out = client(program, "change-user", "bob", "bob-secret",
+                                   "query", "SELECT CURRENT_USER()")
+                self.assertEqual(code, 1, out)
+                self.assertEqual(out[-1], "ERROR 1105 (HY000): COM_CHANGE_USER refused: this "
+                                          "account is served by another backend group; connect "
+                                          "as this user instead")
+        hg.wait_for_log("'bob'@'127.0.0.%' is served by backend group 'replicas', not 'default'")
+
+    def test_max_user_connections_holds_for_a_change(self):
+        held = connect("ppcheck")
+        try:
+            for name, program in CLIENTS.items():
+                with self.subTest(name):
+                    code, out = client(program, "change-user", "ppcheck", "ppcheck-secret")
+                    self.assertEqual(code, 1, out)
+                    self.assertEqual(out[-1], "ERROR 1226 (42000): User 'ppcheck' has exceeded the "
+                                              "'max_user_connections' resource (current value: 1)")
+        finally:
+            held.close()
+        # The place is free again: a change takes it, and gives back app's (app has no limit, so
+        # only ppcheck's count shows).
+        code, out = client(CLIENTS["mysqljs"], "change-user", "ppcheck", "ppcheck-secret",
+                           "query", "SELECT CURRENT_USER()")
+        self.assertEqual((code, out[-1]), (0, "ppcheck@%"))
+        # A login of ppcheck now works: the changed session has ended and given its place back.
+        conn = connect("ppcheck")
+        conn.close()
+
+
+class Addresses(unittest.TestCase):
+    def raw_through_trusted_proxy(self, source, source_port=40000):
+        s = socket.socket()
+        s.settimeout(30)
+        s.bind((TRUSTED, 0))
+        s.connect(("127.0.0.1", hg.port))
+        s.sendall(proxy_header.v2(source, source_port, "::1" if ":" in source else "127.0.0.1", hg.port))
+        return s
+
+    def test_ipv4_compatible_source_is_ipv4(self):
+        # ::127.0.0.7 is 127.0.0.7 to MySQL: alice's REQUIRE SSL rule applies, not 'alice'@'%'.
+        with self.raw_through_trusted_proxy("::127.0.0.7") as s:
+            with self.assertRaises(raw_mysql.MySQLError) as e:
+                raw_mysql.login(s, "alice", "alice-secret")
+            self.assertEqual(e.exception.code, 1045)
+            self.assertEqual(e.exception.message,
+                             "Access denied for user 'alice'@'127.0.0.7' (using password: YES)")
+        # And the backend is told 127.0.0.7.
+        with self.raw_through_trusted_proxy("::127.0.0.7", 40123) as s:
+            raw_mysql.login(s, "app", "app-secret")
+            self.assertEqual(raw_mysql.query_one(s, "SELECT USER()"), "app@127.0.0.7")
+
+    def test_plaintext_login_injected_across_the_tls_start(self):
+        """One write: a PROXY header, an SSLRequest and a plaintext login for alice, who needs TLS.
+        The login must not count as if it had come inside TLS."""
+        caps = (raw_mysql.CLIENT_LONG_PASSWORD | raw_mysql.CLIENT_PROTOCOL_41 |
+                raw_mysql.CLIENT_SECURE_CONNECTION | raw_mysql.CLIENT_PLUGIN_AUTH | (1 << 11))
+        ssl_request = struct.pack("<IIB", caps, 1 << 24, 45) + bytes(23)
+        login = struct.pack("<IIB", caps, 1 << 24, 45) + bytes(23) + b"alice\0\0mysql_native_password\0"
+        before = hg.log().count("allowed by 'alice'")
+        s = socket.socket()
+        s.settimeout(30)
+        s.bind((TRUSTED, 0))
+        s.connect(("127.0.0.1", hg.port))
+        try:
+            s.sendall(proxy_header.v2("127.0.0.7", 40001, "127.0.0.1", hg.port) +
+                      len(ssl_request).to_bytes(3, "little") + b"\x01" + ssl_request +
+                      len(login).to_bytes(3, "little") + b"\x02" + login)
+            raw_mysql.read_packet(s)  # the greeting
+            context = ssl.create_default_context()
+            context.check_hostname = False
+            context.verify_mode = ssl.CERT_NONE
+            with self.assertRaises((ssl.SSLError, ConnectionError, OSError)):
+                tls = context.wrap_socket(s, server_hostname="hostgate")
+                _, reply = raw_mysql.read_packet(tls)  # an OK would mean the injection worked
+                raise AssertionError(f"the injected login got an answer: {reply[:1].hex()}")
+        finally:
+            s.close()
+        self.assertEqual(hg.log().count("allowed by 'alice'"), before)
+
+
+class BeforeAuthentication(unittest.TestCase):
+    def test_unauthenticated_errors_name_no_backend(self):
+        """A wrong password for a user whose backend group is down: the generic error only."""
+        with self.assertRaises(pymysql.err.OperationalError) as e:
+            pymysql.connect(host="127.0.0.1", port=hg.port, user="lost", password="wrong",
+                            bind_address="127.0.0.5", connect_timeout=30)
+        self.assertEqual(e.exception.args, (2003, "Can't connect to MySQL server"))
+        code, out = client(CLIENTS["mysqljs"], "ping", user="lost")
+        self.assertEqual((code, out[-1]), (1, "ERROR 2003 (HY000): Can't connect to MySQL server"))
+        hg.wait_for_log("user 'lost': no backend of group 'dead' answers")
+
+
+if __name__ == "__main__":
+    unittest.main()
