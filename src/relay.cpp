@@ -6,6 +6,7 @@
 
 #include <cerrno>
 
+#include "protocol/mysql_command_framer.h"
 #include "protocol/mysql_frame.h"
 #include "protocol/mysql_messages.h"
 #include "protocol/untrusted_text.h"
@@ -223,6 +224,8 @@ awaitable<RelayEnd> pump_backend_to_client(RelayContext& ctx, Stream& backend, S
 // seen. COM_CHANGE_USER is held back whole and decided on; a short COM_QUERY is held back to see
 // whether it is a KILL of one of hostgate's connection ids; everything else streams through.
 class ClientPump {
+    using Step = mysql::CommandFramer::Step;
+
   public:
     ClientPump(RelayContext& context, Stream& client, Stream& backend, protocol::Bytes pending)
         : ctx_(context), client_(client), backend_(backend) {
@@ -238,48 +241,39 @@ class ClientPump {
             std::size_t pos = start_;
             std::optional<RelayEnd> stop;
             while (!stop) {
-                if (frame_left_ > 0) {
-                    const std::size_t take = std::min(frame_left_, end_ - pos);
-                    pos += take;
-                    frame_left_ -= take;
-                    if (frame_left_ > 0) break;
+                const auto step = framer_.next(span(pos, end_ - pos));
+                if (step.kind == Step::Kind::need_more) break;
+                if (step.kind == Step::Kind::pass) {
+                    pos += step.length;
                     continue;
                 }
-                if (end_ - pos < mysql::kFrameHeaderLength) break;
-                const auto header =
-                    protocol::complete(mysql::parse_frame_header(span(pos, end_ - pos)))->value;
-                if (header.sequence_id == 0 && header.payload_length > 0) {  // a new command
-                    if (end_ - pos < mysql::kFrameHeaderLength + 1) break;
-                    const auto command = std::to_integer<std::uint8_t>(
-                        span(pos, end_ - pos)[mysql::kFrameHeaderLength]);
-                    ctx_.stats.command.store(command, std::memory_order_relaxed);
-                    ctx_.stats.command_started_ns.store(now_ns(), std::memory_order_relaxed);
-                    const std::size_t whole = mysql::kFrameHeaderLength + header.payload_length;
-                    const bool change_user_command = command == mysql::command::kChangeUser;
-                    const bool maybe_kill = command == mysql::command::kQuery &&
-                                            header.payload_length <= kMaxKillStatement;
-                    if (change_user_command || maybe_kill) {
-                        if (whole > kMaxLoginPacket) co_return oversized_change_user(whole);
-                        if (end_ - pos < whole) break;  // wait for the whole packet
-                        const auto payload =
-                            span(pos + mysql::kFrameHeaderLength, header.payload_length);
-                        const auto kill = maybe_kill ? kill_target(payload) : std::nullopt;
-                        if (change_user_command || kill) {  // held back: not forwarded as sent
-                            if (co_await flush(pos)) co_return RelayEnd{};
-                            if (change_user_command) {
-                                stop = co_await change_user(payload);
-                            } else if (co_await route_kill(kill->first, kill->second)) {
-                                co_return RelayEnd{};
-                            }
-                            pos += whole;
-                            start_ = pos;
-                            continue;
+                const std::uint8_t command = step.command.value_or(0);
+                ctx_.stats.command.store(command, std::memory_order_relaxed);
+                ctx_.stats.command_started_ns.store(now_ns(), std::memory_order_relaxed);
+                const bool change_user_command = command == mysql::command::kChangeUser;
+                const bool maybe_kill =
+                    command == mysql::command::kQuery &&
+                    step.length <= mysql::kFrameHeaderLength + kMaxKillStatement;
+                if (change_user_command || maybe_kill) {
+                    if (step.length > kMaxLoginPacket) co_return oversized_change_user(step.length);
+                    if (end_ - pos < step.length) break;  // wait for the whole packet
+                    const auto payload = span(pos + mysql::kFrameHeaderLength,
+                                              step.length - mysql::kFrameHeaderLength);
+                    const auto kill = maybe_kill ? kill_target(payload) : std::nullopt;
+                    if (change_user_command || kill) {  // held back: not forwarded as sent
+                        if (co_await flush(pos)) co_return RelayEnd{};
+                        if (change_user_command) {
+                            stop = co_await change_user(payload);
+                        } else if (co_await route_kill(kill->first, kill->second)) {
+                            co_return RelayEnd{};
                         }
-                        // Any other short query streams through with the rest.
+                        framer_.took_command();
+                        pos += step.length;
+                        start_ = pos;
+                        continue;
                     }
                 }
-                pos += mysql::kFrameHeaderLength;
-                frame_left_ = header.payload_length;
+                framer_.pass_command();  // streams through with the rest
             }
             if (stop) co_return *stop;
             if (co_await flush(pos)) co_return RelayEnd{};
@@ -413,6 +407,13 @@ class ClientPump {
         co_return std::nullopt;
     }
 
+    // A statement the backend answers with ERR `code` (SQLSTATE HY000) and `message`, which holds
+    // no quote.
+    static std::string refusal_signal(unsigned code, const std::string& message) {
+        return fmt::format("SIGNAL SQLSTATE 'HY000' SET MYSQL_ERRNO = {}, MESSAGE_TEXT = '{}'",
+                           code, message);
+    }
+
     // A COM_CHANGE_USER too large to hold back and decide on: the session ends with 1153.
     RelayEnd oversized_change_user(std::size_t size) const {
         spdlog::warn("session {}: a COM_CHANGE_USER of {} bytes, over {}: closed", ctx_.session_id,
@@ -433,30 +434,22 @@ class ClientPump {
     }
 
     // Rewrites the KILL to the backend's thread id, or refuses it: another user's session (1095),
-    // a session on another backend (1094).
+    // a session on another backend (1094). A refusal is a SIGNAL the backend answers with that
+    // error, so that it reaches the client in its turn, behind whatever the backend still sends
+    // for earlier commands: only the backend ever writes to the client in the command phase.
     awaitable<std::error_code> route_kill(const KillStatement& kill, const SessionEntry& target) {
-        protocol::Bytes forward;
-        std::optional<mysql::ErrPacket> refusal;
+        std::string rewritten;
         if (target.user != ctx_.user) {
-            refusal = mysql::ErrPacket{1095, "HY000",
-                                       "You are not owner of thread " + std::to_string(kill.id)};
+            rewritten =
+                refusal_signal(1095, "You are not owner of thread " + std::to_string(kill.id));
         } else if (target.backend != ctx_.backend) {
-            refusal =
-                mysql::ErrPacket{1094, "HY000", "Unknown thread id: " + std::to_string(kill.id)};
+            rewritten = refusal_signal(1094, "Unknown thread id: " + std::to_string(kill.id));
+        } else {
+            rewritten = kill.with_id(target.backend_thread);
         }
-        if (refusal) {
-            // The backend is idle (the client waits for this query's answer), so nothing else
-            // is being written to the client.
-            spdlog::info("session {}: {} refused: {}", ctx_.session_id, kill.with_id(kill.id),
-                         refusal->message);
-            protocol::Bytes err;
-            mysql::encode_err(*refusal, err);
-            mysql::write_packet(forward, 1, err);
-            co_return co_await client_.write(asio::buffer(forward));
-        }
-        const std::string rewritten = kill.with_id(target.backend_thread);
         spdlog::info("session {}: {} -> {} on the backend", ctx_.session_id, kill.with_id(kill.id),
                      rewritten);
+        protocol::Bytes forward;
         const std::string statement = static_cast<char>(mysql::command::kQuery) + rewritten;
         mysql::write_packet(forward, 0, protocol::as_bytes(statement));
         co_return co_await to_backend(forward);
@@ -469,7 +462,7 @@ class ClientPump {
     std::size_t start_ = 0, end_ = 0;
     bool more_ = false;
     Turns turns_;
-    std::size_t frame_left_ = 0;  // payload bytes of the current frame not yet scanned
+    mysql::CommandFramer framer_;  // where the client's commands start
 };
 
 awaitable<RelayEnd> pump_client_to_backend(RelayContext& context, Stream& client, Stream& backend,

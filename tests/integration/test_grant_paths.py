@@ -42,9 +42,12 @@ def setUpModule():
     global db, hg
     certs = pathlib.Path(tempfile.mkdtemp(prefix="hostgate-certs-"))
     cert, key = self_signed_certificate(certs, "db")
-    db = MariaDB(extra_args=[f"--ssl-cert={cert}", f"--ssl-key={key}"]).start()
+    db = MariaDB(extra_args=[f"--ssl-cert={cert}", f"--ssl-key={key}", "--local-infile=1"]).start()
+    db.execute("CREATE DATABASE shop",
+               "CREATE TABLE shop.loaded (id INT AUTO_INCREMENT PRIMARY KEY, v LONGBLOB)")
     for user in ACCOUNTS:
-        db.execute(f"CREATE USER '{user}'@'%' IDENTIFIED BY '{user}-secret'")
+        db.execute(f"CREATE USER '{user}'@'%' IDENTIFIED BY '{user}-secret'",
+                   f"GRANT ALL ON shop.* TO '{user}'@'%'")
     hg_cert, hg_key = self_signed_certificate(certs, "hostgate")
     hg = Hostgate(HOSTGATE, GRANTS, backends=[
         {"name": "db1", "address": f"127.0.0.1:{db.port}"},
@@ -120,6 +123,91 @@ class ChangeUser(unittest.TestCase):
         # A login of ppcheck now works: the changed session has ended and given its place back.
         conn = connect("ppcheck")
         conn.close()
+
+
+class LocalInfile(unittest.TestCase):
+    """LOAD DATA LOCAL INFILE data is data: its packets' sequence ids wrap to 0, and bytes there
+    that look like a command are loaded as they are."""
+
+    def load(self, at_wrap: bytes):
+        """Logs in as mallory, loads 300 packets of rows with `at_wrap` as the packet whose
+        sequence id is 0, and returns (the bytes sent, the rows the table got, CURRENT_USER())."""
+        s = socket.socket()
+        s.settimeout(60)
+        s.bind(("127.0.0.5", 0))
+        s.connect(("127.0.0.1", hg.port))
+        with s:
+            raw_mysql.login(s, "mallory", "mallory-secret", database="shop",
+                            extra_caps=raw_mysql.CLIENT_LOCAL_FILES)
+            raw_mysql.query_one(s, "SELECT 1")
+            raw_mysql.write_packet(s, 0, b"\x03DELETE FROM loaded")
+            raw_mysql.read_packet(s)
+            raw_mysql.write_packet(s, 0, b"\x03LOAD DATA LOCAL INFILE 'rows' INTO TABLE loaded "
+                                         b"FIELDS ESCAPED BY '' (v)")
+            seq, request = raw_mysql.read_packet(s)
+            self.assertEqual((seq, request[:1]), (1, b"\xfb"))
+            sent = b""
+            for i in range(300):
+                seq = (2 + i) % 256
+                payload = at_wrap if seq == 0 else f"row {i}\n".encode()
+                raw_mysql.write_packet(s, seq, payload)
+                sent += payload
+            raw_mysql.write_packet(s, (2 + 300) % 256, b"")  # the end of the file
+            _, reply = raw_mysql.read_packet(s)
+            if reply[:1] == b"\xff":
+                raise raw_mysql.parse_err(reply)
+            user = raw_mysql.query_one(s, "SELECT CURRENT_USER()")
+        rows = db.execute("SELECT v FROM shop.loaded ORDER BY id")
+        return sent, [r[0] for r in rows], user
+
+    def test_command_bytes_in_the_file_are_loaded_as_they_are(self):
+        change_user = (b"\x11app\0\0shop\0" + (33).to_bytes(2, "little") +
+                       b"mysql_native_password\0")
+        for case, at_wrap in (("a COM_CHANGE_USER", change_user), ("a lone 0x11", b"\x11")):
+            with self.subTest(case):
+                sent, rows, user = self.load(at_wrap)
+                self.assertEqual(b"\n".join(rows) + b"\n", sent)
+                self.assertEqual(user, "mallory@%")
+        # hostgate never took the file's bytes for a change of user.
+        self.assertNotIn("COM_CHANGE_USER from 'mallory'", hg.log())
+
+
+class OneWriter(unittest.TestCase):
+    def test_a_kill_refusal_waits_behind_the_result_being_sent(self):
+        """A 30 MB result streams while a pipelined KILL of another user's session is refused:
+        the refusal comes after the result, whole, never inside it."""
+        victim = socket.socket()
+        victim.settimeout(60)
+        victim.bind(("127.0.0.5", 0))
+        victim.connect(("127.0.0.1", hg.port))
+        s = socket.socket()
+        s.settimeout(60)
+        s.bind(("127.0.0.5", 0))
+        s.connect(("127.0.0.1", hg.port))
+        with victim, s:
+            victim_id = raw_mysql.login(victim, "app", "app-secret")
+            raw_mysql.login(s, "mallory", "mallory-secret")
+            select = b"\x03SELECT REPEAT('x', 1000) FROM shop.seq_1_to_30000"
+            kill = f"\x03KILL {victim_id}".encode()
+            s.sendall(len(select).to_bytes(3, "little") + b"\0" + select +
+                      len(kill).to_bytes(3, "little") + b"\0" + kill)
+            _, first = raw_mysql.read_packet(s)
+            self.assertEqual(first, b"\x01")  # one column
+            raw_mysql.read_packet(s)  # its definition
+            self.assertEqual(raw_mysql.read_packet(s)[1][:1], b"\xfe")  # EOF
+            rows = 0
+            while True:
+                _, p = raw_mysql.read_packet(s)
+                if p[:1] == b"\xfe" and len(p) < 9:
+                    break
+                self.assertEqual(p, b"\xfc\xe8\x03" + b"x" * 1000)
+                rows += 1
+            self.assertEqual(rows, 30000)
+            seq, reply = raw_mysql.read_packet(s)
+            err = raw_mysql.parse_err(reply)
+            self.assertEqual((seq, err.code, err.message),
+                             (1, 1095, f"You are not owner of thread {victim_id}"))
+            self.assertEqual(raw_mysql.query_one(victim, "SELECT 7"), "7")  # the victim lives
 
 
 class Addresses(unittest.TestCase):

@@ -8,6 +8,7 @@ import struct
 
 CLIENT_LONG_PASSWORD = 1
 CLIENT_CONNECT_WITH_DB = 1 << 3
+CLIENT_LOCAL_FILES = 1 << 7
 CLIENT_PROTOCOL_41 = 1 << 9
 CLIENT_SECURE_CONNECTION = 1 << 15
 CLIENT_PLUGIN_AUTH = 1 << 19
@@ -80,12 +81,13 @@ def _bytes(text) -> bytes:
     return text if isinstance(text, bytes) else text.encode()
 
 
-def login(sock: socket.socket, user, password: str, database=None) -> int:
+def login(sock: socket.socket, user, password: str, database=None, extra_caps: int = 0) -> int:
     """Logs in; returns the greeting's connection id. Raises MySQLError for an ERR. The user and
     database names may be str or bytes (sent as they are)."""
     _, greeting = read_packet(sock)
     connection_id, scramble, _ = parse_greeting(greeting)
-    caps = CLIENT_LONG_PASSWORD | CLIENT_PROTOCOL_41 | CLIENT_SECURE_CONNECTION | CLIENT_PLUGIN_AUTH
+    caps = (CLIENT_LONG_PASSWORD | CLIENT_PROTOCOL_41 | CLIENT_SECURE_CONNECTION |
+            CLIENT_PLUGIN_AUTH | extra_caps)
     if database:
         caps |= CLIENT_CONNECT_WITH_DB
     auth = native_password(password, scramble)
