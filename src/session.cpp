@@ -119,15 +119,8 @@ awaitable<bool> Session::sniff_late_proxy_header() {
     header_seen_ = true;
     if (auto client = header->client()) {
         client_addr_ = *client;
+        client_addr_.address = client_addr_.address.normalized();
         destination_ = header->destination;
-        if (!rt_.grants()->host_allowed(client_host())) {
-            report(spdlog::level::info, "denied_host", "no rule for this host");
-            refuse(1, {1130, "HY000",
-                       auth::deny_message(auth::DenyReason::no_rule_for_host, "", client_host(),
-                                          false)});
-            co_await send_refusal();
-            co_return false;
-        }
     }
     co_return true;
 }
@@ -193,29 +186,37 @@ awaitable<std::optional<mysql::HandshakeResponse41>> Session::read_login() {
 }
 
 // [server] max_connect_rate_per_ip, counted by the real client address.
-awaitable<bool> Session::check_rate() {
-    if (rt_.connect_rate.admit(client_addr_.address, config_->max_connect_rate_per_ip,
-                               std::chrono::steady_clock::now()))
-        co_return true;
-    report(spdlog::level::info, "denied_rate",
-           fmt::format("over max_connect_rate_per_ip ({}/s)", config_->max_connect_rate_per_ip));
-    refuse(0,
-           {1040, "08004", "Too many connections from '" + client_host().address.to_string() + "'"},
-           false);
-    co_await send_refusal();
-    co_return false;
-}
-
-awaitable<bool> Session::check_host() {
-    if (rt_.grants()->host_allowed(client_host())) co_return true;
-    report(spdlog::level::info, "denied_host",
-           "refused before the greeting: no rule for this host");
-    refuse(0,
-           {1130, "HY000",
-            auth::deny_message(auth::DenyReason::no_rule_for_host, "", client_host(), false)},
-           false);
-    co_await send_refusal();
-    co_return false;
+awaitable<bool> Session::admit(bool greeted) {
+    if (rt_.audit) rt_.audit->record(common({.event = "connect"}));
+    // A refusal takes the place of the greeting (sequence id 0, no SQL state, as MySQL sends it),
+    // or answers the login after it.
+    auto refusal = [&](mysql::ErrPacket e) {
+        if (greeted) {
+            refuse(1, e);
+        } else {
+            refuse(0, e, false);
+        }
+    };
+    if (!rt_.connect_rate.admit(client_addr_.address, config_->max_connect_rate_per_ip,
+                                std::chrono::steady_clock::now())) {
+        report(
+            spdlog::level::info, "denied_rate",
+            fmt::format("over max_connect_rate_per_ip ({}/s)", config_->max_connect_rate_per_ip));
+        refusal({1040, "08004",
+                 "Too many connections from '" + client_host().address.to_string() + "'"});
+        co_await send_refusal();
+        co_return false;
+    }
+    if (!rt_.grants()->host_allowed(client_host())) {
+        report(spdlog::level::info, "denied_host",
+               greeted ? "no rule for this host"
+                       : "refused before the greeting: no rule for this host");
+        refusal({1130, "HY000",
+                 auth::deny_message(auth::DenyReason::no_rule_for_host, "", client_host(), false)});
+        co_await send_refusal();
+        co_return false;
+    }
+    co_return true;
 }
 
 awaitable<bool> Session::greet() {
@@ -358,11 +359,14 @@ awaitable<void> Session::run() {
                                 });
     if (!co_await recover_client_address()) co_return;
     client_addr_.address = client_addr_.address.normalized();
-    if (rt_.audit) rt_.audit->record(common({.event = "connect"}));
-    if (!co_await check_rate()) co_return;
-    if (!co_await check_host()) co_return;
+    // In optional mode a trusted peer that has sent nothing yet may send its header after the
+    // greeting: who the client is, for the rate limit, the host check and the connect event, is
+    // known only then.
+    const bool late_header_possible = via_ && !header_seen_;
+    if (!late_header_possible && !co_await admit(false)) co_return;
     if (!co_await greet()) co_return;
     if (!co_await sniff_late_proxy_header()) co_return;
+    if (late_header_possible && !co_await admit(true)) co_return;
     const auto login = co_await read_login();
     if (!login) co_return;
     user_ = login->username;

@@ -41,8 +41,9 @@ class Session {
 
     // The phases, in order; each returns false (or nothing) when the session is over.
     awaitable<bool> recover_client_address();
-    awaitable<bool> check_rate();
-    awaitable<bool> check_host();
+    // The connect event, max_connect_rate_per_ip and the host check (1130), for the real client;
+    // `greeted`: after the greeting, when a late PROXY header gave the client.
+    awaitable<bool> admit(bool greeted);
     awaitable<bool> greet();
     awaitable<bool> sniff_late_proxy_header();
     awaitable<std::optional<Login>> read_login();

@@ -3,6 +3,7 @@ whole rule (REQUIRE SSL, BACKEND, MAX_USER_CONNECTIONS), no plaintext login can 
 across the TLS start, IPv4-compatible source addresses are IPv4 as MySQL sees them, and an
 unauthenticated client learns nothing of the backends. Strict clients (mysqljs, which checks every
 sequence id, and PyMySQL) next to libmysqlclient, against a real MariaDB."""
+import json
 import os
 import pathlib
 import socket
@@ -259,6 +260,61 @@ class Addresses(unittest.TestCase):
         finally:
             s.close()
         self.assertEqual(hg.log().count("allowed by 'alice'"), before)
+
+
+class LateHeaders(unittest.TestCase):
+    def test_optional_mode_counts_the_client_not_the_proxy(self):
+        """Behind one proxy in optional mode, with headers sent after the greeting: the rate limit
+        and the connect event go by each client's address."""
+        optional = Hostgate(HOSTGATE, "'late'@'127.0.0.%'\n",
+                            backends=[{"name": "db1", "address": f"127.0.0.1:{db.port}"}],
+                            server={"trusted_proxies": [TRUSTED], "proxy_protocol": "optional",
+                                    "max_connect_rate_per_ip": 2},
+                            extra_config='[audit]\nfile = "audit.log"\n').start()
+
+        def late(client_address):
+            s = socket.socket()
+            s.settimeout(30)
+            s.bind((TRUSTED, 0))
+            s.connect(("127.0.0.1", optional.port))
+            raw_mysql.read_packet(s)  # the greeting: nothing was waiting
+            s.sendall(proxy_header.v2(client_address, 41000, "127.0.0.1", optional.port))
+            return s
+
+        def log_in(s):
+            # The login after a late header: the raw client's own greeting read is already done.
+            caps = (raw_mysql.CLIENT_LONG_PASSWORD | raw_mysql.CLIENT_PROTOCOL_41 |
+                    raw_mysql.CLIENT_SECURE_CONNECTION | raw_mysql.CLIENT_PLUGIN_AUTH)
+            payload = struct.pack("<IIB", caps, 1 << 24, 45) + bytes(23) + b"late\0\0mysql_native_password\0"
+            raw_mysql.write_packet(s, 1, payload)
+            while True:
+                seq, reply = raw_mysql.read_packet(s)
+                if reply[:1] in (b"\x00", b"\xff"):
+                    return reply
+                raw_mysql.write_packet(s, seq + 1, b"")  # no password: an empty switch answer
+
+        try:
+            db.execute("CREATE USER IF NOT EXISTS 'late'@'%'")  # no password
+            replies = []
+            for i in range(4):
+                with late(f"127.0.0.{11 + i}") as s:
+                    replies.append(log_in(s)[:1])
+            self.assertEqual(replies, [b"\x00"] * 4)
+            # The third from one client address within a second is over its limit.
+            outcomes = []
+            for _ in range(3):
+                with late("127.0.0.20") as s:
+                    outcomes.append(log_in(s))
+            self.assertEqual([o[:1] for o in outcomes[:2]], [b"\x00", b"\x00"])
+            err = raw_mysql.parse_err(outcomes[2])
+            self.assertEqual((err.code, err.message), (1040, "Too many connections from '127.0.0.20'"))
+            optional.wait_for_log("127.0.0.20:41000 via 127.0.0.2")
+            events = [json.loads(line) for line in
+                      (optional.dir / "audit.log").read_text().splitlines()]
+            clients = sorted({e["client"] for e in events if e["event"] == "connect"})
+            self.assertEqual(clients, [f"127.0.0.{n}:41000" for n in (11, 12, 13, 14, 20)])
+        finally:
+            optional.stop()
 
 
 class BeforeAuthentication(unittest.TestCase):
