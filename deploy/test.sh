@@ -21,6 +21,11 @@ for arg in "$@"; do
 done
 
 deploy/install-deps.sh
+# Test clients from the npm registry (Node's mysql2), as pinned in tests/tools/package-lock.json.
+if [[ ! -d tests/tools/node_modules/mysql2 ||
+      tests/tools/package-lock.json -nt tests/tools/node_modules/.package-lock.json ]]; then
+  npm ci --prefix tests/tools --no-audit --no-fund --loglevel=error >/dev/null
+fi
 
 # Builds in $1 (with meson options $2...) and runs every suite there; the JUnit reports go to
 # $1/test-results.

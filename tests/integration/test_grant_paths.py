@@ -73,7 +73,8 @@ def client(program, *steps, user="app", ssl_on=False, bind="127.0.0.5"):
     return r.returncode, r.stdout.splitlines()
 
 
-CLIENTS = {"libmysqlclient": (SQLCLIENT,), "mysqljs": NODECLIENT}
+CLIENTS = {"libmysqlclient": (SQLCLIENT,), "mysqljs": NODECLIENT,
+           "mysql2": (*NODECLIENT, "--driver", "mysql2")}
 
 
 def connect(user, bind="127.0.0.5", **kwargs):

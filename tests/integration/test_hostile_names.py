@@ -5,10 +5,11 @@ to hostgate in front of a real MariaDB, at the login, in COM_CHANGE_USER and at 
 Whatever the names, every line of hostgate's log starts with its own timestamp and level and shows
 each name as the literal the README describes; every audit line parses as strict UTF-8 JSON and
 gives the exact bytes back (from the text, or from its _hex field); the admin port's processlist is
-readable by strict clients (PyMySQL, the mariadb CLI, Node's mysqljs) and shows each name in display
+readable by strict clients (PyMySQL, the mariadb CLI, Node's mysqljs and mysql2) and shows each name in display
 form; metrics labels hold nothing a client chose."""
 import json
 import os
+import pathlib
 import re
 import socket
 import subprocess
@@ -182,12 +183,13 @@ class HostileNames(unittest.TestCase):
             cli_users = {int(line.split(b"\t")[0]): line.split(b"\t")[1].decode("utf-8", "strict")
                          for line in cli.stdout.splitlines()}
             self.assertEqual({i: cli_users.get(i) for i in expected}, expected)
-            node = subprocess.run(["node", "-e", NODE_PROCESSLIST, str(hg.admin_port), ADMIN_PASSWORD],
-                                  capture_output=True, timeout=60,
-                                  env={**os.environ, "NODE_PATH": "/usr/share/nodejs"})
-            self.assertEqual(node.returncode, 0, node.stderr)
-            node_users = {int(k): v for k, v in json.loads(node.stdout).items()}
-            self.assertEqual({i: node_users.get(i) for i in expected}, expected)
+            for driver in ("mysql", MYSQL2):
+                node = subprocess.run(["node", "-e", NODE_PROCESSLIST, str(hg.admin_port),
+                                       ADMIN_PASSWORD, driver], capture_output=True, timeout=60,
+                                      env={**os.environ, "NODE_PATH": "/usr/share/nodejs"})
+                self.assertEqual(node.returncode, 0, node.stderr)
+                node_users = {int(k): v for k, v in json.loads(node.stdout).items()}
+                self.assertEqual({i: node_users.get(i) for i in expected}, expected)
         finally:
             for _, s in open_sessions.values():
                 s.close()
@@ -218,7 +220,8 @@ class HostileNames(unittest.TestCase):
                 self.assertEqual(raw_mysql.parse_err(reply).code, 1045)
         for case, name in NAMES.items():
             with self.subTest(case):
-                self.wait_for_log(f"COM_CHANGE_USER to {log_literal(name)} denied")
+                self.wait_for_log(f"COM_CHANGE_USER from 'app' to {log_literal(name)} denied: "
+                                  "no rule for this user from this address")
                 self.wait_for_events(
                     lambda e: e["event"] == "change_user" and exact(e, "user") == name, 1,
                     f"the change_user event of {case}")
@@ -260,9 +263,11 @@ class HostileNames(unittest.TestCase):
                 self.assertIn(value, allowed_values[key], key)
 
 
-# Node's mysqljs (Debian's node-mysql): SHOW PROCESSLIST on the admin port, {id: user} as JSON.
+# Node's mysqljs (Debian's node-mysql) or mysql2 (npm, tests/tools): SHOW PROCESSLIST on the admin
+# port, {id: user} as JSON.
+MYSQL2 = str(pathlib.Path(__file__).parent.parent / "tools" / "node_modules" / "mysql2")
 NODE_PROCESSLIST = """
-const mysql = require('mysql');
+const mysql = require(process.argv[3]);
 const c = mysql.createConnection({host: '127.0.0.1', port: +process.argv[1], user: 'ops',
                                   password: process.argv[2], charset: 'UTF8MB4_GENERAL_CI'});
 c.query('SHOW PROCESSLIST', (err, rows) => {

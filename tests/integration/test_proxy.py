@@ -114,7 +114,12 @@ def phpclient(*args, **kwargs):
 
 
 # These programs take the same steps and print the same lines.
-CLIENT_PROGRAMS = {"libmysqlclient": sqlclient, "node-mysql": nodeclient}
+def mysql2client(*args, **kwargs):
+    """The same steps through Node's mysql2 (npm), strict about sequence ids too."""
+    return sqlclient(*args, program=[*NODECLIENT, "--driver", "mysql2"], **kwargs)
+
+
+CLIENT_PROGRAMS = {"libmysqlclient": sqlclient, "node-mysql": nodeclient, "mysql2": mysql2client}
 
 
 def backend_host_of(conn) -> str:

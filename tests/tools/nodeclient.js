@@ -1,8 +1,10 @@
-// nodeclient: the same steps as sqlclient, through Node.js and Debian's node-mysql (mysqljs), a
-// client that checks every sequence id and does the authentication switch itself.
+// nodeclient: the same steps as sqlclient, through Node.js and Debian's node-mysql (mysqljs), or
+// with --driver mysql2 through mysql2 (from the npm registry, pinned in package-lock.json next to
+// this file; `npm ci` here installs it). Both check every sequence id and do the authentication
+// switch themselves.
 //
-//   node nodeclient.js --port P [--host H] [--bind ADDR] --user U [--password PW]
-//                      [--database DB] [--ssl] STEP...
+//   node nodeclient.js [--driver mysql|mysql2] --port P [--host H] [--bind ADDR] --user U
+//                      [--password PW] [--database DB] [--ssl] STEP...
 //   steps:  query SQL | change-user USER PASSWORD | ping
 //
 // Output as sqlclient's: "CONNECTED <thread id>", rows tab-separated with NULL as \N, "OK <n>"
@@ -11,14 +13,15 @@
 // number, e.g. a protocol mistake the client noticed) prints "ERROR CLIENT <code>: <message>".
 //
 // mysqljs never sets CLIENT_PLUGIN_AUTH, yet answers an AuthSwitchRequest to mysql_native_password.
+// mysql2 sets it, and CLIENT_QUERY_ATTRIBUTES, which MariaDB does not offer.
 'use strict';
-const mysql = require('mysql');
 const net = require('net');
+const path = require('path');
 
 function parseArguments(argv) {
     const options = {host: '127.0.0.1', password: '', ssl: false};
     const valueOptions = {'--port': 'port', '--host': 'host', '--bind': 'bind', '--user': 'user',
-                          '--password': 'password', '--database': 'database'};
+                          '--password': 'password', '--database': 'database', '--driver': 'driver'};
     let i = 0;
     for (; i < argv.length && argv[i].startsWith('--'); ++i) {
         if (argv[i] === '--ssl') {
@@ -74,7 +77,7 @@ function run(connection, steps) {
             .on('error', fail)
             .on('fields', (fields) => { columns = fields; })
             .on('result', (result) => {
-                if (result.constructor.name === 'OkPacket') {
+                if (['OkPacket', 'ResultSetHeader'].includes(result.constructor.name)) {
                     process.stdout.write(`OK ${result.affectedRows}\n`);
                     return;
                 }
@@ -100,10 +103,14 @@ function run(connection, steps) {
 }
 
 const {options, steps} = parseArguments(process.argv.slice(2));
+const mysql = options.driver === 'mysql2'
+    ? require(path.join(__dirname, 'node_modules', 'mysql2'))
+    : require('mysql');
 if (options.bind) {
-    // mysqljs has no option for the source address; its one TCP connection goes through here.
+    // Neither has an option for the source address; their one TCP connection goes through here.
     const createConnection = net.createConnection;
-    net.createConnection = (port, host) => createConnection({port, host, localAddress: options.bind});
+    net.createConnection = net.connect =
+        (port, host) => createConnection({port, host, localAddress: options.bind});
 }
 const connection = mysql.createConnection({
     host: options.host,
@@ -113,7 +120,8 @@ const connection = mysql.createConnection({
     password: options.password,
     database: options.database,
     ssl: options.ssl ? {rejectUnauthorized: false} : undefined,
-    flags: ['MULTI_STATEMENTS'],
+    flags: options.driver === 'mysql2' ? undefined : ['MULTI_STATEMENTS'],
+    multipleStatements: true,
     connectTimeout: 30000,
     typeCast: (field) => field.string(),  // every value as the server sent it
 });
