@@ -6,7 +6,6 @@ sequence id, and PyMySQL) next to libmysqlclient, against a real MariaDB."""
 import json
 import os
 import pathlib
-import socket
 import ssl
 import struct
 import subprocess
@@ -134,11 +133,7 @@ class LocalInfile(unittest.TestCase):
     def load(self, at_wrap: bytes):
         """Logs in as mallory, loads 300 packets of rows with `at_wrap` as the packet whose
         sequence id is 0, and returns (the bytes sent, the rows the table got, CURRENT_USER())."""
-        s = socket.socket()
-        s.settimeout(60)
-        s.bind(("127.0.0.5", 0))
-        s.connect(("127.0.0.1", hg.port))
-        with s:
+        with raw_mysql.open_from("127.0.0.5", hg.port) as s:
             raw_mysql.login(s, "mallory", "mallory-secret", database="shop",
                             extra_caps=raw_mysql.CLIENT_LOCAL_FILES)
             raw_mysql.query_one(s, "SELECT 1")
@@ -178,14 +173,8 @@ class OneWriter(unittest.TestCase):
     def test_a_kill_refusal_waits_behind_the_result_being_sent(self):
         """A 30 MB result streams while a pipelined KILL of another user's session is refused:
         the refusal comes after the result, whole, never inside it."""
-        victim = socket.socket()
-        victim.settimeout(60)
-        victim.bind(("127.0.0.5", 0))
-        victim.connect(("127.0.0.1", hg.port))
-        s = socket.socket()
-        s.settimeout(60)
-        s.bind(("127.0.0.5", 0))
-        s.connect(("127.0.0.1", hg.port))
+        victim = raw_mysql.open_from("127.0.0.5", hg.port)
+        s = raw_mysql.open_from("127.0.0.5", hg.port)
         with victim, s:
             victim_id = raw_mysql.login(victim, "app", "app-secret")
             raw_mysql.login(s, "mallory", "mallory-secret")
@@ -214,10 +203,7 @@ class OneWriter(unittest.TestCase):
 
 class Addresses(unittest.TestCase):
     def raw_through_trusted_proxy(self, source, source_port=40000):
-        s = socket.socket()
-        s.settimeout(30)
-        s.bind((TRUSTED, 0))
-        s.connect(("127.0.0.1", hg.port))
+        s = raw_mysql.open_from(TRUSTED, hg.port)
         s.sendall(proxy_header.v2(source, source_port, "::1" if ":" in source else "127.0.0.1", hg.port))
         return s
 
@@ -242,10 +228,7 @@ class Addresses(unittest.TestCase):
         ssl_request = struct.pack("<IIB", caps, 1 << 24, 45) + bytes(23)
         login = struct.pack("<IIB", caps, 1 << 24, 45) + bytes(23) + b"alice\0\0mysql_native_password\0"
         before = hg.log().count("allowed by 'alice'")
-        s = socket.socket()
-        s.settimeout(30)
-        s.bind((TRUSTED, 0))
-        s.connect(("127.0.0.1", hg.port))
+        s = raw_mysql.open_from(TRUSTED, hg.port)
         try:
             s.sendall(proxy_header.v2("127.0.0.7", 40001, "127.0.0.1", hg.port) +
                       len(ssl_request).to_bytes(3, "little") + b"\x01" + ssl_request +
@@ -274,10 +257,7 @@ class LateHeaders(unittest.TestCase):
                             extra_config='[audit]\nfile = "audit.log"\n').start()
 
         def late(client_address):
-            s = socket.socket()
-            s.settimeout(30)
-            s.bind((TRUSTED, 0))
-            s.connect(("127.0.0.1", optional.port))
+            s = raw_mysql.open_from(TRUSTED, optional.port)
             raw_mysql.read_packet(s)  # the greeting: nothing was waiting
             s.sendall(proxy_header.v2(client_address, 41000, "127.0.0.1", optional.port))
             return s

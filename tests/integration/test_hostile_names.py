@@ -11,7 +11,6 @@ import json
 import os
 import pathlib
 import re
-import socket
 import subprocess
 import unittest
 
@@ -78,11 +77,7 @@ def tearDownModule():
 
 
 def connect(source, port=None):
-    s = socket.socket()
-    s.settimeout(30)
-    s.bind((source, 0))
-    s.connect(("127.0.0.1", port or hg.port))
-    return s
+    return raw_mysql.open_from(source, port or hg.port)
 
 
 def log_bytes() -> bytes:

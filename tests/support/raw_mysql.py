@@ -21,6 +21,16 @@ class MySQLError(Exception):
         self.message = message
 
 
+def open_from(source: str, port: int, timeout: float = 60) -> socket.socket:
+    """A TCP connection to 127.0.0.1:port from the loopback address `source` (127.0.0.x acts as a
+    distinct client)."""
+    s = socket.socket()
+    s.settimeout(timeout)
+    s.bind((source, 0))
+    s.connect(("127.0.0.1", port))
+    return s
+
+
 def read_packet(sock: socket.socket):
     """(sequence id, payload) of the next frame."""
     header = _read_exact(sock, 4)
