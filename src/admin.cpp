@@ -9,6 +9,7 @@
 #include "protocol/mysql_messages.h"
 #include "protocol/mysql_resultset.h"
 #include "protocol/untrusted_text.h"
+#include "src/admission.h"
 #include "src/kill_statement.h"
 #include "src/native_password.h"
 #include "src/packet_channel.h"
@@ -405,6 +406,15 @@ class AdminSession {
 };
 
 awaitable<void> run_admin_session(Runtime& rt, tcp::socket socket) {
+    Slot slot(rt.admin_connections, rt.config()->admin_max_connections);
+    if (!slot.held()) {
+        // In place of the greeting, as the client port answers over max_connections.
+        protocol::Bytes err, framed;
+        mysql::encode_err({1040, "", "Too many connections"}, err);
+        mysql::write_packet(framed, 0, err);
+        co_await asio::async_write(socket, asio::buffer(framed), use_nothrow);
+        co_return;
+    }
     try {
         AdminSession session(rt, std::move(socket));
         co_await session.run();

@@ -1,6 +1,6 @@
 #pragma once
 // Admission before a session is served, so that a flood cannot exhaust the proxy or the backends:
-// a connection rate per client address, and a cap on handshakes in flight.
+// a connection rate per client address, and caps on what is open at once.
 
 #include <atomic>
 #include <chrono>
@@ -33,15 +33,16 @@ class ConnectRateLimiter {
     Clock::time_point last_sweep_{};
 };
 
-// A place among `limit` handshakes in flight, held until released or destroyed.
-class HandshakeSlot {
+// A place among `limit` held at once (handshakes in flight, admin or metrics connections), held
+// until released or destroyed. Not held when `limit` places were taken already.
+class Slot {
   public:
-    HandshakeSlot(std::atomic<unsigned>& in_flight, unsigned limit) : in_flight_(&in_flight) {
+    Slot(std::atomic<unsigned>& in_flight, unsigned limit) : in_flight_(&in_flight) {
         if (in_flight.fetch_add(1, std::memory_order_relaxed) >= limit) release();
     }
-    HandshakeSlot(const HandshakeSlot&) = delete;
-    HandshakeSlot& operator=(const HandshakeSlot&) = delete;
-    ~HandshakeSlot() { release(); }
+    Slot(const Slot&) = delete;
+    Slot& operator=(const Slot&) = delete;
+    ~Slot() { release(); }
 
     bool held() const { return in_flight_ != nullptr; }
     void release() {

@@ -172,7 +172,9 @@ Config parse(const std::filesystem::path& path) {
     if (c.grants_file.empty()) r.fail(nullptr, "grants.file", "is required");
 
     const toml::table& admin = section("admin");
-    r.only(admin, "admin.", {"listen", "user", "password_hash"});
+    r.only(admin, "admin.", {"listen", "user", "password_hash", "max_connections"});
+    c.admin_max_connections =
+        static_cast<unsigned>(r.integer(admin, "admin.", "max_connections", 16, 1, 10000));
     if (const std::string listen = r.string(admin, "admin.", "listen", ""); !listen.empty()) {
         c.admin_listen = r.endpoint(admin.get("listen"), "admin.listen", listen);
         c.admin_user = r.string(admin, "admin.", "user", "admin");
@@ -205,7 +207,9 @@ Config parse(const std::filesystem::path& path) {
         r.integer(monitor, "monitor.", "interval_ms", 2000, 100, 3600000));
 
     const toml::table& metrics = section("metrics");
-    r.only(metrics, "metrics.", {"listen"});
+    r.only(metrics, "metrics.", {"listen", "max_connections"});
+    c.metrics_max_connections =
+        static_cast<unsigned>(r.integer(metrics, "metrics.", "max_connections", 16, 1, 10000));
     if (const std::string listen = r.string(metrics, "metrics.", "listen", ""); !listen.empty())
         c.metrics_listen = r.endpoint(metrics.get("listen"), "metrics.listen", listen);
 

@@ -57,6 +57,7 @@ struct Config {
     std::optional<protocol::Endpoint> admin_listen;
     std::string admin_user = "admin";
     std::array<std::uint8_t, 20> admin_password_stage2{};  // SHA1(SHA1(password)), from "*HEX"
+    unsigned admin_max_connections = 16;                   // open at once; more get ERR 1040
 
     // [monitor]: health checks that log in to every backend
     bool monitor_enabled = false;
@@ -66,6 +67,7 @@ struct Config {
 
     // [metrics]
     std::optional<protocol::Endpoint> metrics_listen;  // Prometheus /metrics over HTTP
+    unsigned metrics_max_connections = 16;             // open at once; more get HTTP 503
 
     // [audit]
     std::filesystem::path audit_file;  // empty: no audit log

@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "src/admission.h"
 #include "src/runtime.h"
 #include "src/watchdog.h"
 
@@ -109,6 +110,13 @@ namespace {
 constexpr std::size_t kMaxRequest = 8192;
 
 awaitable<void> serve_one(Runtime& rt, tcp::socket socket) {
+    Slot slot(rt.metrics_connections, rt.config()->metrics_max_connections);
+    if (!slot.held()) {
+        static constexpr std::string_view kBusy =
+            "HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
+        co_await asio::async_write(socket, asio::buffer(kBusy), use_nothrow);
+        co_return;
+    }
     auto executor = co_await asio::this_coro::executor;
     Watchdog deadline(executor, std::chrono::seconds(5), [&socket] {
         std::error_code ignored;

@@ -1,6 +1,32 @@
 #include "src/net.h"
 
+#include <spdlog/spdlog.h>
+
+#include <cerrno>
+
 namespace hostgate {
+
+AcceptFailures::AcceptFailures(const tcp::acceptor& acceptor) {
+    std::error_code ec;
+    listener_ = to_endpoint(acceptor.local_endpoint(ec)).to_string();
+}
+
+awaitable<void> AcceptFailures::after(tcp::acceptor& acceptor, std::error_code ec) {
+    const int e = ec.category() == asio::error::get_system_category() ? ec.value() : 0;
+    const bool exhausted = e == EMFILE || e == ENFILE || e == ENOBUFS || e == ENOMEM;
+    const auto now = std::chrono::steady_clock::now();
+    ++unlogged_;
+    if (logged_ == std::chrono::steady_clock::time_point{} || now - logged_ >= kLogInterval) {
+        spdlog::warn("accept on {}: {}{} ({} in the last {} s)", listener_, ec.message(),
+                     exhausted ? "; pausing accepts 100 ms at a time" : "", unlogged_,
+                     kLogInterval.count());
+        logged_ = now;
+        unlogged_ = 0;
+    }
+    if (!exhausted) co_return;
+    asio::steady_timer pause(acceptor.get_executor(), kAcceptPause);
+    co_await pause.async_wait(use_nothrow);
+}
 
 protocol::Endpoint to_endpoint(const tcp::endpoint& e) {
     protocol::Endpoint out;

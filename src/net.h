@@ -5,6 +5,8 @@
 #include <asio/experimental/as_tuple.hpp>
 #include <asio/experimental/awaitable_operators.hpp>
 #include <asio/ssl.hpp>
+#include <chrono>
+#include <string>
 
 #include "protocol/address.h"
 
@@ -17,14 +19,36 @@ using namespace asio::experimental::awaitable_operators;
 // A completion token that returns (error_code, results...) instead of throwing.
 inline constexpr auto use_nothrow = asio::experimental::as_tuple(asio::use_awaitable);
 
+// What an accept loop does after a failed accept. When the process or the system is out of
+// descriptors or memory (EMFILE, ENFILE, ENOBUFS, ENOMEM) the pending connection stays in the
+// backlog and the next accept would fail at once: the loop pauses for kAcceptPause instead of
+// spinning, and the failure is logged at most once per interval, with how many there were.
+class AcceptFailures {
+  public:
+    static constexpr std::chrono::milliseconds kAcceptPause{100};
+    static constexpr std::chrono::seconds kLogInterval{10};
+
+    explicit AcceptFailures(const tcp::acceptor& acceptor);
+    awaitable<void> after(tcp::acceptor& acceptor, std::error_code ec);
+
+  private:
+    std::string listener_;
+    std::chrono::steady_clock::time_point logged_{};
+    unsigned unlogged_ = 0;
+};
+
 // Accepts connections until the acceptor is closed, spawning `serve(socket)` for each on the
 // acceptor's executor. `serve` must return an awaitable<void> and never throw.
 template <class Serve>
 awaitable<void> accept_each(tcp::acceptor& acceptor, Serve serve) {
+    AcceptFailures failures(acceptor);
     for (;;) {
         auto [ec, socket] = co_await acceptor.async_accept(use_nothrow);
         if (ec == asio::error::operation_aborted || !acceptor.is_open()) co_return;
-        if (ec) continue;
+        if (ec) {
+            co_await failures.after(acceptor, ec);
+            continue;
+        }
         asio::co_spawn(acceptor.get_executor(), serve(std::move(socket)), asio::detached);
     }
 }

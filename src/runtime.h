@@ -55,6 +55,7 @@ class Runtime {
     Metrics metrics;
     std::atomic<unsigned> active_sessions{0};
     std::atomic<unsigned> handshakes_in_flight{0};
+    std::atomic<unsigned> admin_connections{0}, metrics_connections{0};
     ConnectRateLimiter connect_rate;
 
     std::uint32_t next_session_id() {

@@ -1,6 +1,7 @@
 #include "src/server.h"
 
 #include <spdlog/spdlog.h>
+#include <sys/resource.h>
 
 #include <thread>
 
@@ -14,29 +15,25 @@ namespace {
 using Loops = std::vector<std::unique_ptr<asio::io_context>>;
 using Acceptors = std::vector<std::unique_ptr<tcp::acceptor>>;
 
+// Over max_connections: ERR 1040 in place of the greeting, and closed.
+awaitable<void> refuse_over_limit(Runtime& rt, tcp::socket socket, std::uint32_t id,
+                                  unsigned limit) {
+    spdlog::warn("session {}: refused: max_connections ({}) reached", id, limit);
+    protocol::Bytes err, framed;
+    protocol::mysql::encode_err({1040, "", "Too many connections"}, err);
+    protocol::mysql::write_packet(framed, 0, err);
+    rt.metrics.count_event("too_many_connections");
+    co_await asio::async_write(socket, asio::buffer(framed), use_nothrow);
+}
+
 awaitable<void> accept_loop(Runtime& rt, tcp::acceptor& acceptor) {
-    for (;;) {
-        auto [ec, socket] = co_await acceptor.async_accept(use_nothrow);
-        if (ec == asio::error::operation_aborted || !acceptor.is_open()) co_return;
-        if (ec) {
-            spdlog::warn("accept: {}", ec.message());
-            continue;
-        }
+    co_await accept_each(acceptor, [&rt](tcp::socket socket) {
         const std::uint32_t id = rt.next_session_id();
         const unsigned limit = rt.config()->max_connections;
-        if (rt.active_sessions.load() >= limit) {
-            spdlog::warn("session {}: refused: max_connections ({}) reached", id, limit);
-            protocol::Bytes err, framed;
-            protocol::mysql::encode_err({1040, "", "Too many connections"}, err);
-            protocol::mysql::write_packet(framed, 0, err);
-            rt.metrics.count_event("too_many_connections");
-            std::error_code ignored;
-            asio::write(socket, asio::buffer(framed), ignored);
-            continue;
-        }
-        asio::co_spawn(acceptor.get_executor(), run_session(rt, std::move(socket), id),
-                       asio::detached);
-    }
+        if (rt.active_sessions.load() >= limit)
+            return refuse_over_limit(rt, std::move(socket), id, limit);
+        return run_session(rt, std::move(socket), id);
+    });
 }
 
 // Calls `handler` on every delivery of the set's signals until the set is cancelled.
@@ -120,10 +117,30 @@ awaitable<void> shut_down(Runtime& rt, Acceptors& acceptors, Loops& loops) {
     for (auto& loop : loops) loop->stop();
 }
 
+// Raises the soft descriptor limit to the hard one: each session takes two descriptors, and a
+// shell's default of 1,024 holds few. Warns when even that cannot hold max_connections.
+void raise_descriptor_limit(unsigned max_connections) {
+    rlimit limit{};
+    if (::getrlimit(RLIMIT_NOFILE, &limit) != 0) return;
+    if (limit.rlim_cur < limit.rlim_max) {
+        rlimit raised = limit;
+        raised.rlim_cur = limit.rlim_max;
+        if (::setrlimit(RLIMIT_NOFILE, &raised) == 0) limit = raised;
+    }
+    constexpr rlim_t kMargin = 64;  // listeners, backends' probes, the audit file, pipes
+    const rlim_t needed = 2 * static_cast<rlim_t>(max_connections) + kMargin;
+    if (limit.rlim_cur != RLIM_INFINITY && limit.rlim_cur < needed)
+        spdlog::warn(
+            "the descriptor limit is {}, below the {} that max_connections ({}) needs at two per "
+            "session; raise LimitNOFILE (systemd) or ulimit -n, or lower server.max_connections",
+            limit.rlim_cur, needed, max_connections);
+}
+
 }  // namespace
 
 int run_server(Runtime& rt) {
     const auto config = rt.config();
+    raise_descriptor_limit(config->max_connections);
     const unsigned threads =
         config->threads ? config->threads : std::max(1u, std::thread::hardware_concurrency());
     Loops loops;

@@ -343,7 +343,7 @@ awaitable<void> Session::run() {
     client_.socket().set_option(tcp::no_delay(true), ec);
 
     client_addr_ = peer_;  // until a PROXY header says otherwise
-    HandshakeSlot handshake_slot(rt_.handshakes_in_flight, config_->max_handshakes);
+    Slot handshake_slot(rt_.handshakes_in_flight, config_->max_handshakes);
     if (!handshake_slot.held()) {
         report(spdlog::level::warn, "denied_rate",
                fmt::format("max_handshakes ({}) in flight", config_->max_handshakes));

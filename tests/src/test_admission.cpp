@@ -3,7 +3,7 @@
 #include "src/admission.h"
 
 using hostgate::ConnectRateLimiter;
-using hostgate::HandshakeSlot;
+using hostgate::Slot;
 using namespace std::chrono_literals;
 
 namespace {
@@ -47,15 +47,15 @@ TEST_CASE("connect rate forgets addresses whose bucket is full again") {
 TEST_CASE("handshake slots: at most `limit` held at once") {
     std::atomic<unsigned> in_flight{0};
     {
-        HandshakeSlot a(in_flight, 2), b(in_flight, 2);
+        Slot a(in_flight, 2), b(in_flight, 2);
         CHECK(a.held());
         CHECK(b.held());
-        HandshakeSlot c(in_flight, 2);
+        Slot c(in_flight, 2);
         CHECK_FALSE(c.held());
         CHECK(in_flight == 2);
         a.release();
         CHECK(in_flight == 1);
-        HandshakeSlot d(in_flight, 2);
+        Slot d(in_flight, 2);
         CHECK(d.held());
     }
     CHECK(in_flight == 0);

@@ -5,6 +5,7 @@ import fcntl
 import os
 import pathlib
 import random
+import resource
 import shutil
 import signal
 import socket
@@ -225,7 +226,7 @@ class Hostgate(ManagedServer):
 
     def __init__(self, binary: str, grants: str, backends: list, server: dict = None,
                  tls: dict = None, listen_v6: bool = False, extra_config: str = "",
-                 grants_options: dict = None):
+                 grants_options: dict = None, descriptor_limit: int = None):
         self.binary = binary
         self.dir = pathlib.Path(tempfile.mkdtemp(prefix="hostgate-"))
         self.port = free_port()
@@ -236,6 +237,7 @@ class Hostgate(ManagedServer):
         self.tls = tls
         self.extra_config = extra_config
         self.grants_options = dict(grants_options or {})
+        self.descriptor_limit = descriptor_limit  # soft and hard RLIMIT_NOFILE, if given
         self.process = None
         self.log_path = self.dir / "hostgate.log"
 
@@ -257,9 +259,15 @@ class Hostgate(ManagedServer):
         (self.dir / "grants.conf").write_text(self.grants)
         (self.dir / "hostgate.toml").write_text(self.config_text())
         log = open(self.log_path, "w")
+        limit = self.descriptor_limit
+
+        def limit_descriptors():
+            if limit:
+                resource.setrlimit(resource.RLIMIT_NOFILE, (limit, limit))
+
         self.process = started(subprocess.Popen(
             [self.binary, "--config", str(self.dir / "hostgate.toml")],
-            stdout=log, stderr=subprocess.STDOUT))
+            stdout=log, stderr=subprocess.STDOUT, preexec_fn=limit_descriptors))
         expected = 2 if self.port6 else 1
 
         def listening():

@@ -1,0 +1,132 @@
+"""No resource exhaustion without credentials: descriptors running out, and the admin and metrics
+ports flooded with idle connections. hostgate must stay cheap and quiet, and serve again."""
+import os
+import socket
+import sys
+import time
+import unittest
+import urllib.request
+
+import pymysql
+
+from support import raw_mysql
+from support.servers import Hostgate, MariaDB, free_port, wait_until
+
+HOSTGATE = os.environ["HOSTGATE"]
+TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds(pid: int) -> float:
+    fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / TICKS  # utime + stime
+
+
+def idle_connections(port: int, count: int, source: str = "127.0.0.5"):
+    """`count` connections that send nothing; those the kernel refuses outright are left out."""
+    out = []
+    for _ in range(count):
+        s = socket.socket()
+        s.settimeout(5)
+        s.bind((source, 0))
+        try:
+            s.connect(("127.0.0.1", port))
+            out.append(s)
+        except OSError:
+            s.close()
+    return out
+
+
+class Exhaustion(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.db = MariaDB().start()
+        cls.db.execute("CREATE USER 'app'@'%' IDENTIFIED BY 'app-secret'")
+        cls.admin_port, cls.metrics_port = free_port(), free_port()
+        password_hash = cls.db.execute("SELECT PASSWORD('admin-secret')")[0][0]
+        cls.hg = Hostgate(
+            HOSTGATE, "'app'@'127.0.0.%'\n",
+            backends=[{"name": "db1", "address": f"127.0.0.1:{cls.db.port}"}],
+            server={"handshake_timeout_ms": 60000}, descriptor_limit=256,
+            extra_config=f'[admin]\nlisten = "127.0.0.1:{cls.admin_port}"\nuser = "ops"\n'
+                         f'password_hash = "{password_hash}"\nmax_connections = 4\n'
+                         f'[metrics]\nlisten = "127.0.0.1:{cls.metrics_port}"\n'
+                         f'max_connections = 4\n').start()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.hg.stop()
+        cls.db.stop()
+
+    def test_out_of_descriptors_costs_little_and_logs_little(self):
+        """300 idle clients against a limit of 256 descriptors: the accept loop pauses instead of
+        spinning, logs a line per interval, and serves again once descriptors are free."""
+        log_before = len(self.hg.log())
+        flood = idle_connections(self.hg.port, 300)
+        try:
+            wait_until(lambda: "Too many open files" in self.hg.log(), 30, "accept to run out")
+            started, cpu = time.monotonic(), cpu_seconds(self.hg.process.pid)
+            time.sleep(2)
+            rate = (cpu_seconds(self.hg.process.pid) - cpu) / (time.monotonic() - started)
+            grown = len(self.hg.log()) - log_before
+            print(f"out of descriptors: {rate:.3f} CPU-s/s, log +{grown} bytes", file=sys.stderr)
+            self.assertLess(rate, 0.2, "CPU seconds per second while out of descriptors")
+            self.assertLess(grown, 4000, "log growth")
+        finally:
+            for s in flood:
+                s.close()
+        # The backlog drains and a login works again.
+        def logs_in():
+            try:
+                conn = pymysql.connect(host="127.0.0.1", port=self.hg.port, user="app",
+                                       password="app-secret", bind_address="127.0.0.6",
+                                       connect_timeout=10)
+            except pymysql.err.OperationalError:
+                return False
+            conn.close()
+            return True
+        wait_until(logs_in, 60, "a login after the flood", interval=0.5)
+
+    def test_admin_port_caps_its_connections(self):
+        held = idle_connections(self.admin_port, 4, "127.0.0.1")
+        try:
+            for s in held:
+                raw_mysql.read_packet(s)  # each greeted
+            with raw_mysql.open_from("127.0.0.1", self.admin_port) as s:
+                seq, reply = raw_mysql.read_packet(s)
+                err = raw_mysql.parse_err(reply)
+                self.assertEqual((seq, err.code, err.message), (0, 1040, "Too many connections"))
+        finally:
+            for s in held:
+                s.close()
+        def admin_answers():
+            try:
+                conn = pymysql.connect(host="127.0.0.1", port=self.admin_port, user="ops",
+                                       password="admin-secret", connect_timeout=10)
+            except pymysql.err.OperationalError:
+                return False
+            conn.close()
+            return True
+        wait_until(admin_answers, 30, "the admin port after the flood", interval=0.2)
+
+    def test_metrics_port_caps_its_connections(self):
+        held = idle_connections(self.metrics_port, 4, "127.0.0.1")
+        try:
+            # The backlog is first in, first out: the four are accepted, and hold their places,
+            # before the scrape below.
+            with self.assertRaises(urllib.error.HTTPError) as busy:
+                urllib.request.urlopen(f"http://127.0.0.1:{self.metrics_port}/metrics", timeout=10)
+            self.assertEqual(busy.exception.code, 503)
+        finally:
+            for s in held:
+                s.close()
+        def scraped():
+            try:
+                return b"hostgate_active_sessions" in urllib.request.urlopen(
+                    f"http://127.0.0.1:{self.metrics_port}/metrics", timeout=10).read()
+            except urllib.error.HTTPError:
+                return False
+        wait_until(scraped, 30, "a scrape after the flood", interval=0.2)
+
+
+if __name__ == "__main__":
+    unittest.main()
