@@ -122,15 +122,20 @@ Answer error(std::uint16_t code, const char* state, std::string message) {
 }
 
 class AdminSession {
+    // Before the login, a few KiB: a login with the connection attributes clients send fits.
+    static constexpr std::size_t kMaxLoginPacket = 8 * 1024;
+    static constexpr std::size_t kMaxCommandPacket = 1 << 20;
+
   public:
     AdminSession(Runtime& rt, tcp::socket socket)
-        : rt_(rt), stream_(std::move(socket)), channel_(stream_, 1 << 20) {}
+        : rt_(rt), stream_(std::move(socket)), channel_(stream_, kMaxLoginPacket) {}
 
     awaitable<void> run() {
         std::error_code ec;
         peer_ = to_endpoint(stream_.socket().remote_endpoint(ec));
         if (ec) co_return;
         if (!co_await login()) co_return;
+        channel_.set_max_packet(kMaxCommandPacket);
         for (;;) {
             auto packet = co_await channel_.read_packet();
             if (!packet || packet->payload.empty()) co_return;

@@ -12,9 +12,15 @@ awaitable<std::error_code> PacketChannel::fill(std::size_t total, ReadAhead read
     if (start_ == end_) start_ = end_ = 0;
     for (bool first = true; end_ - start_ < total && (first || reads == Reads::until_total);
          first = false) {
-        const std::size_t missing = total - (end_ - start_);
-        const std::size_t wanted =
-            read_ahead == ReadAhead::allowed ? std::max<std::size_t>(missing, 4096) : missing;
+        // The buffer grows with what arrives, never to a length a frame header only announces:
+        // a read takes at most as much again as is buffered (at least kFirstChunk), so bytes a
+        // peer never sends cost no memory.
+        const std::size_t have = end_ - start_;
+        const std::size_t missing = total - have;
+        const std::size_t chunk = std::max(kFirstChunk, have);
+        const std::size_t wanted = std::min(
+            read_ahead == ReadAhead::allowed ? std::max<std::size_t>(missing, 4096) : missing,
+            chunk);
         if (buffer_.size() - end_ < wanted) {
             // Move unconsumed bytes to the front, then grow if that is not enough.
             std::copy(buffer_.begin() + static_cast<std::ptrdiff_t>(start_),

@@ -36,6 +36,13 @@ def idle_connections(port: int, count: int, source: str = "127.0.0.5"):
     return out
 
 
+def resident_kib(pid: int) -> int:
+    for line in open(f"/proc/{pid}/status"):
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    raise RuntimeError("no VmRSS")
+
+
 class Exhaustion(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
@@ -85,6 +92,31 @@ class Exhaustion(unittest.TestCase):
             conn.close()
             return True
         wait_until(logs_in, 60, "a login after the flood", interval=0.5)
+
+    def test_announced_bytes_that_never_come_cost_no_memory(self):
+        """800 logins whose frame header announces 120 KiB (under the 128 KiB login cap) and that
+        send one byte of it: the buffers hold what arrived, not what was announced."""
+        hg = Hostgate(HOSTGATE, "'app'@'127.0.0.%'\n",
+                      backends=[{"name": "db1", "address": f"127.0.0.1:{self.db.port}"}],
+                      server={"handshake_timeout_ms": 60000}).start()
+        clients = []
+        try:
+            with raw_mysql.open_from("127.0.0.5", hg.port) as warm:  # greetings are known
+                raw_mysql.read_packet(warm)
+            before = resident_kib(hg.process.pid)
+            for i in range(800):
+                s = raw_mysql.open_from(f"127.0.0.{10 + i % 200}", hg.port)
+                clients.append(s)
+                raw_mysql.read_packet(s)
+                s.sendall((120 * 1024).to_bytes(3, "little") + b"\x01" + b"\x85")
+            grown_mib = (resident_kib(hg.process.pid) - before) / 1024
+            print(f"800 announced logins: +{grown_mib:.1f} MiB resident", file=sys.stderr)
+            # 120 KiB each would be 94 MiB; what arrived is 800 bytes.
+            self.assertLess(grown_mib, 40)
+        finally:
+            for s in clients:
+                s.close()
+            hg.stop()
 
     def test_admin_port_caps_its_connections(self):
         held = idle_connections(self.admin_port, 4, "127.0.0.1")
