@@ -134,6 +134,17 @@ class AdminSession {
         std::error_code ec;
         peer_ = to_endpoint(stream_.socket().remote_endpoint(ec));
         if (ec) co_return;
+        peer_.address = peer_.address.normalized();
+        if (rt_.admin_logins.locked(peer_.address, std::chrono::steady_clock::now())) {
+            // Locked out after too many failed logins: refused in place of the greeting, as MySQL
+            // refuses a blocked host. Logged at debug only, so that retries cannot fill the log.
+            spdlog::debug("admin {}: refused: locked out", peer_.to_string());
+            refuse(0, {1129, "",
+                       "Host '" + peer_.address.to_string() +
+                           "' is blocked because of many failed admin logins; try again later"});
+            co_await send_refusal();
+            co_return;
+        }
         if (!co_await login()) co_return;
         channel_.set_max_packet(kMaxCommandPacket);
         for (;;) {
@@ -204,8 +215,24 @@ class AdminSession {
         if (user_ != config->admin_user ||
             !native_password_matches(greeting.auth_plugin_data, auth,
                                      config->admin_password_stage2)) {
-            spdlog::warn("admin {}: login refused for user {}", peer_.to_string(),
-                         text::log_literal(user_));
+            const auto now = std::chrono::steady_clock::now();
+            const auto delay = rt_.admin_logins.failed(peer_.address, now);
+            const bool locked = rt_.admin_logins.locked(peer_.address, now);
+            spdlog::warn("admin {}: login refused for user {}{}", peer_.to_string(),
+                         text::log_literal(user_),
+                         locked ? fmt::format("; {} failures: locked out for {} min",
+                                              LoginThrottle::kLockoutFailures,
+                                              LoginThrottle::kLockout.count())
+                                : "");
+            if (rt_.audit)
+                rt_.audit->record(
+                    {.event = "admin_denied",
+                     .client = peer_.to_string(),
+                     .user = user_,
+                     .reason = locked ? "wrong password; locked out" : "wrong password"});
+            // Each failure from this address makes its next refusal wait longer.
+            asio::steady_timer wait(co_await asio::this_coro::executor, delay);
+            co_await wait.async_wait(use_nothrow);
             refuse(seq + 1,
                    {1045, "28000",
                     "Access denied for user '" + user_ + "'@'" + peer_.address.to_string() +
@@ -214,6 +241,7 @@ class AdminSession {
             co_return false;
         }
         deadline.disarm();
+        rt_.admin_logins.succeeded(peer_.address);
         out.clear();
         mysql::encode_ok({.status_flags = mysql::status::kAutocommit}, capabilities_, out);
         if (co_await channel_.write_packet(seq + 1, out)) co_return false;

@@ -34,4 +34,34 @@ void ConnectRateLimiter::forget_full_buckets(unsigned rate, Clock::time_point no
     });
 }
 
+bool LoginThrottle::locked(const protocol::IpAddress& address, Clock::time_point now) {
+    std::lock_guard lock(mutex_);
+    const auto it = failures_.find(address);
+    return it != failures_.end() && now < it->second.locked_until;
+}
+
+LoginThrottle::Clock::duration LoginThrottle::failed(const protocol::IpAddress& address,
+                                                     Clock::time_point now) {
+    std::lock_guard lock(mutex_);
+    // Forget addresses whose window has passed and that are not locked, so that the map stays
+    // as small as the set of addresses guessing now.
+    std::erase_if(failures_, [&](const auto& entry) {
+        return now - entry.second.first > kWindow && now >= entry.second.locked_until;
+    });
+    Failures& f = failures_[address];
+    if (f.count == 0 || now - f.first > kWindow) f = {0, now, f.locked_until};
+    ++f.count;
+    if (f.count >= kLockoutFailures) {
+        f.locked_until = now + kLockout;
+        f.count = 0;
+        f.first = now;
+    }
+    return std::min<Clock::duration>(kDelayStep * std::max(f.count, 1u), kMaxDelay);
+}
+
+void LoginThrottle::succeeded(const protocol::IpAddress& address) {
+    std::lock_guard lock(mutex_);
+    failures_.erase(address);
+}
+
 }  // namespace hostgate

@@ -33,6 +33,32 @@ class ConnectRateLimiter {
     Clock::time_point last_sweep_{};
 };
 
+// Failed logins per source address, for the admin port: each failure makes the next refusal wait
+// longer (kDelayStep more, up to kMaxDelay), and kLockoutFailures failures within kWindow lock the
+// address out for kLockout. Other addresses are unaffected; a success forgets the address.
+class LoginThrottle {
+  public:
+    using Clock = std::chrono::steady_clock;
+    static constexpr unsigned kLockoutFailures = 10;
+    static constexpr std::chrono::minutes kWindow{10};
+    static constexpr std::chrono::minutes kLockout{5};
+    static constexpr std::chrono::milliseconds kDelayStep{100}, kMaxDelay{2000};
+
+    // Whether `address` is locked out at `now`.
+    bool locked(const protocol::IpAddress& address, Clock::time_point now);
+    // Counts a failure; returns how long to wait before refusing it.
+    Clock::duration failed(const protocol::IpAddress& address, Clock::time_point now);
+    void succeeded(const protocol::IpAddress& address);
+
+  private:
+    struct Failures {
+        unsigned count = 0;
+        Clock::time_point first{}, locked_until{};
+    };
+    std::mutex mutex_;
+    std::map<protocol::IpAddress, Failures> failures_;
+};
+
 // A place among `limit` held at once (handshakes in flight, admin or metrics connections), held
 // until released or destroyed. Not held when `limit` places were taken already.
 class Slot {

@@ -20,7 +20,7 @@ namespace hostgate {
 // field that is not UTF-8 is followed by "<field>_hex" with its exact bytes.
 struct AuditEvent {
     std::string event;  // connect, proxy_rejected, denied_host, denied_user, auth_ok,
-                        // auth_failed, change_user, disconnect
+                        // auth_failed, change_user, disconnect, admin_denied
     std::uint32_t session = 0;
     std::string client;  // real client ip:port
     std::string via;     // trusted proxy ip:port, empty if direct

@@ -57,6 +57,7 @@ class Runtime {
     std::atomic<unsigned> handshakes_in_flight{0};
     std::atomic<unsigned> admin_connections{0}, metrics_connections{0};
     ConnectRateLimiter connect_rate;
+    LoginThrottle admin_logins;  // failed admin logins per address
 
     std::uint32_t next_session_id() {
         return next_session_id_.fetch_add(1, std::memory_order_relaxed);

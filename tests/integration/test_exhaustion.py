@@ -1,5 +1,6 @@
 """No resource exhaustion without credentials: descriptors running out, and the admin and metrics
 ports flooded with idle connections. hostgate must stay cheap and quiet, and serve again."""
+import json
 import os
 import socket
 import sys
@@ -57,7 +58,7 @@ class Exhaustion(unittest.TestCase):
             extra_config=f'[admin]\nlisten = "127.0.0.1:{cls.admin_port}"\nuser = "ops"\n'
                          f'password_hash = "{password_hash}"\nmax_connections = 4\n'
                          f'[metrics]\nlisten = "127.0.0.1:{cls.metrics_port}"\n'
-                         f'max_connections = 4\n').start()
+                         f'max_connections = 4\n[audit]\nfile = "audit.log"\n').start()
 
     @classmethod
     def tearDownClass(cls):
@@ -139,6 +140,32 @@ class Exhaustion(unittest.TestCase):
             conn.close()
             return True
         wait_until(admin_answers, 30, "the admin port after the flood", interval=0.2)
+
+    def test_admin_password_guessing_is_throttled_per_address(self):
+        """A guessing loop from 127.0.0.9: each refusal waits longer, the tenth failure locks the
+        address out (1129 in place of the greeting), and the right password from another address
+        still works meanwhile."""
+        codes = []
+        started = time.monotonic()
+        for i in range(25):
+            with raw_mysql.open_from("127.0.0.9", self.admin_port) as s:
+                try:
+                    raw_mysql.login(s, "ops", f"guess-{i}")
+                    codes.append(0)
+                except raw_mysql.MySQLError as e:
+                    codes.append(e.code)
+        elapsed = time.monotonic() - started
+        print(f"25 guesses: {elapsed:.1f} s, {codes.count(1045)} answered", file=sys.stderr)
+        self.assertEqual(codes, [1045] * 10 + [1129] * 15)
+        self.assertGreater(elapsed, 4.0)  # 0.1 + 0.2 + ... + 0.9 s, then 0.1 s, of waits
+        conn = pymysql.connect(host="127.0.0.1", port=self.admin_port, user="ops",
+                               password="admin-secret", connect_timeout=30)
+        conn.close()
+        self.hg.wait_for_log("127.0.0.9")
+        denied = [json.loads(line) for line in (self.hg.dir / "audit.log").read_text().splitlines()
+                  if '"admin_denied"' in line]
+        self.assertEqual(len(denied), 10)
+        self.assertEqual(denied[-1]["reason"], "wrong password; locked out")
 
     def test_metrics_port_caps_its_connections(self):
         held = idle_connections(self.metrics_port, 4, "127.0.0.1")

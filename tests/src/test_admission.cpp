@@ -60,3 +60,42 @@ TEST_CASE("handshake slots: at most `limit` held at once") {
     }
     CHECK(in_flight == 0);
 }
+
+TEST_CASE("failed admin logins: a growing delay, then a lockout for that address only") {
+    using hostgate::LoginThrottle;
+    LoginThrottle throttle;
+    const auto guesser = *hostgate::protocol::parse_ip("127.0.0.9");
+    const auto other = *hostgate::protocol::parse_ip("127.0.0.1");
+    auto t = LoginThrottle::Clock::time_point{} + std::chrono::hours(1);
+    std::vector<LoginThrottle::Clock::duration> delays;
+    for (unsigned i = 0; i + 1 < LoginThrottle::kLockoutFailures; ++i) {
+        CHECK_FALSE(throttle.locked(guesser, t));
+        delays.push_back(throttle.failed(guesser, t));
+        t += std::chrono::seconds(1);
+    }
+    CHECK(delays.front() == LoginThrottle::kDelayStep);
+    CHECK(std::is_sorted(delays.begin(), delays.end()));
+    CHECK(delays.back() <= LoginThrottle::kMaxDelay);
+    CHECK_FALSE(throttle.locked(guesser, t));
+    throttle.failed(guesser, t);  // the tenth
+    CHECK(throttle.locked(guesser, t));
+    CHECK(throttle.locked(guesser, t + LoginThrottle::kLockout - std::chrono::seconds(1)));
+    CHECK_FALSE(throttle.locked(guesser, t + LoginThrottle::kLockout));
+    CHECK_FALSE(throttle.locked(other, t));
+
+    // Failures spread wider than the window never add up to a lockout.
+    LoginThrottle slow;
+    for (unsigned i = 0; i < 3 * LoginThrottle::kLockoutFailures; ++i) {
+        slow.failed(guesser, t);
+        CHECK_FALSE(slow.locked(guesser, t));
+        t += std::chrono::seconds(LoginThrottle::kWindow) / (LoginThrottle::kLockoutFailures - 1) +
+             std::chrono::seconds(1);
+    }
+
+    // A success forgets the address.
+    LoginThrottle forgiving;
+    for (unsigned i = 0; i + 1 < LoginThrottle::kLockoutFailures; ++i) forgiving.failed(guesser, t);
+    forgiving.succeeded(guesser);
+    forgiving.failed(guesser, t);
+    CHECK_FALSE(forgiving.locked(guesser, t));
+}
