@@ -111,6 +111,26 @@ bool is_utf8(std::string_view s) {
     return true;
 }
 
+std::string_view first_characters(std::string_view s, std::size_t n) {
+    std::size_t i = 0;
+    for (std::size_t count = 0; i < s.size() && count < n; ++count) {
+        const auto cp =
+            static_cast<unsigned char>(s[i]) < 0x80 ? std::nullopt : decode_utf8(s.substr(i));
+        i += cp ? cp->length : 1;
+    }
+    return s.substr(0, i);
+}
+
+std::size_t characters(std::string_view s) {
+    std::size_t count = 0;
+    for (std::size_t i = 0; i < s.size(); ++count) {
+        const auto cp =
+            static_cast<unsigned char>(s[i]) < 0x80 ? std::nullopt : decode_utf8(s.substr(i));
+        i += cp ? cp->length : 1;
+    }
+    return count;
+}
+
 bool is_hidden(char32_t c) {
     return c < 0x20 || (c >= 0x7F && c <= 0x9F) || c == 0x061C || c == 0x180E ||
            (c >= 0x200B && c <= 0x200F) || (c >= 0x2028 && c <= 0x202E) ||
@@ -195,12 +215,25 @@ void JsonObject::key(std::string_view key) {
     out_ += ':';
 }
 
-void JsonObject::text(std::string_view key, std::string_view value) {
+void JsonObject::text(std::string_view key, std::string_view value, std::size_t limit) {
+    std::size_t end = value.size();
+    if (end > limit) {  // the longest start of whole characters within the limit
+        end = 0;
+        for (;;) {
+            const auto cp = decode_utf8(value.substr(end));
+            const std::size_t next = end + (cp ? cp->length : 1);
+            if (next > limit) break;
+            end = next;
+        }
+    }
+    const std::string_view kept = value.substr(0, end);
     this->key(key);
-    out_ += json_string(value);
-    if (is_utf8(value)) return;
-    this->key(std::string(key) + "_hex");
-    out_ += '"' + hex(value) + '"';
+    out_ += json_string(kept);
+    if (!is_utf8(kept)) {
+        this->key(std::string(key) + "_hex");
+        out_ += '"' + hex(kept) + '"';
+    }
+    if (kept.size() < value.size()) unsigned_number(std::string(key) + "_bytes", value.size());
 }
 
 void JsonObject::number(std::string_view key, long long value) {

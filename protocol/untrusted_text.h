@@ -35,6 +35,13 @@ std::optional<CodePoint> decode_utf8(std::string_view s);
 // Whether all of `s` is well-formed UTF-8.
 bool is_utf8(std::string_view s);
 
+// How many characters `s` holds: its code points, and one for each byte that is not part of
+// well-formed UTF-8.
+std::size_t characters(std::string_view s);
+
+// The longest start of `s` of at most `n` characters (as characters() counts them).
+std::string_view first_characters(std::string_view s, std::size_t n);
+
 // Whether a code point is shown escaped: C0 controls, DEL, C1 controls, the line and paragraph
 // separators, and the invisible and bidirectional formatting characters (U+061C, U+180E,
 // U+200B-U+200F, U+202A-U+202E, U+2060-U+206F, U+FEFF, U+FFF9-U+FFFB).
@@ -62,8 +69,10 @@ std::string hex(std::string_view bytes);
 class JsonObject {
   public:
     JsonObject() : out_("{") {}
-    // Keys are the program's own, written as given.
-    void text(std::string_view key, std::string_view value);
+    // Keys are the program's own. A value longer than `limit` bytes is cut at a character
+    // boundary and followed by "<key>_bytes" with its whole length.
+    void text(std::string_view key, std::string_view value,
+              std::size_t limit = std::string_view::npos);
     void number(std::string_view key, long long value);
     void unsigned_number(std::string_view key, unsigned long long value);
     void real(std::string_view key, double value);  // six decimals

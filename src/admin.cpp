@@ -188,7 +188,15 @@ class AdminSession {
         if (co_await channel_.write_packet(0, out)) co_return false;
 
         auto packet = co_await channel_.read_packet();
-        if (!packet) co_return false;
+        if (!packet) {
+            if (packet.error() == mysql::errc::packet_too_large) {
+                spdlog::warn("admin {}: a login packet over {} bytes", peer_.to_string(),
+                             kMaxLoginPacket);
+                refuse(2, {1153, "08S01", "Got a packet bigger than 'max_allowed_packet' bytes"});
+                co_await send_refusal();
+            }
+            co_return false;
+        }
         std::uint8_t seq = packet->last_sequence_id;
         auto response = mysql::decode_handshake_response(packet->payload);
         if (!response) {

@@ -35,8 +35,10 @@ std::string AuditEvent::to_json(std::chrono::system_clock::time_point time) cons
     };
     text("client", client);
     text("via", via);
-    text("user", user);
-    text("db", db);
+    // Names a client chose: a server takes none longer than a few hundred bytes.
+    constexpr std::size_t kNameLimit = 1024;
+    if (!user.empty()) o.text("user", user, kNameLimit);
+    if (!db.empty()) o.text("db", db, kNameLimit);
     text("rule", rule);
     text("backend", backend);
     number("backend_id", backend_id);

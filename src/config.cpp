@@ -122,7 +122,7 @@ Config parse(const std::filesystem::path& path) {
     r.only(server, "server.",
            {"listen", "threads", "trusted_proxies", "proxy_protocol", "handshake_timeout_ms",
             "connect_timeout_ms", "max_connections", "max_handshakes", "max_connect_rate_per_ip",
-            "max_packet_size", "shutdown_grace_ms"});
+            "max_packet_size", "shutdown_grace_ms", "max_user_name_length"});
     for (const auto& text : r.strings(server, "server.", "listen"))
         c.listen.push_back(r.endpoint(server.get("listen"), "server.listen", text));
     if (c.listen.empty()) c.listen.push_back(*protocol::parse_endpoint("127.0.0.1:3306"));
@@ -143,6 +143,8 @@ Config parse(const std::filesystem::path& path) {
         static_cast<unsigned>(r.integer(server, "server.", "max_connections", 10000, 1, 10000000));
     c.max_handshakes =
         static_cast<unsigned>(r.integer(server, "server.", "max_handshakes", 4096, 1, 10000000));
+    c.max_user_name_length =
+        static_cast<unsigned>(r.integer(server, "server.", "max_user_name_length", 80, 1, 4096));
     c.max_connect_rate_per_ip = static_cast<unsigned>(
         r.integer(server, "server.", "max_connect_rate_per_ip", 0, 0, 10000000));
     c.max_packet_size = static_cast<std::size_t>(

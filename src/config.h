@@ -39,6 +39,7 @@ struct Config {
     std::chrono::milliseconds connect_timeout{3000};  // to a backend
     unsigned max_connections = 10000;
     unsigned max_handshakes = 4096;           // sessions not yet past authentication
+    unsigned max_user_name_length = 80;       // characters; longer names get 1045 (MariaDB's limit)
     unsigned max_connect_rate_per_ip = 0;     // connections per second per client address; 0: off
     std::size_t max_packet_size = 64u << 20;  // largest connection-phase packet accepted
     std::chrono::milliseconds shutdown_grace{30000};  // SIGTERM: how long sessions may finish

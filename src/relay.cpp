@@ -358,6 +358,15 @@ class ClientPump {
             auth::deny_message(auth::DenyReason::no_rule_for_user, to, ctx_.client,
                                !request->auth_response.empty())};
 
+        if (const std::size_t n = text::characters(to); n > ctx_.max_user_name_length)
+            co_return refuse(
+                fmt::format("a user name of {} characters, over "
+                            "max_user_name_length ({})",
+                            n, ctx_.max_user_name_length),
+                {1045, "28000",
+                 auth::deny_message(auth::DenyReason::no_rule_for_user,
+                                    text::first_characters(to, ctx_.max_user_name_length),
+                                    ctx_.client, !request->auth_response.empty())});
         const auth::Decision d = ctx_.runtime.grants()->decide(to, ctx_.client);
         if (!d.allowed())
             co_return refuse("no rule for this user from this address", access_denied);

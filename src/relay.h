@@ -25,6 +25,7 @@ struct RelayContext {
     std::uint32_t backend_capabilities;  // the backend leg's, as hostgate logged in with
     std::uint8_t character_set;
     bool client_tls;
+    unsigned max_user_name_length;           // longer COM_CHANGE_USER names get 1045
     std::string& user;                       // updated by an allowed COM_CHANGE_USER
     std::optional<std::string>& rule_place;  // the rule whose MAX_USER_CONNECTIONS place is held
     SessionStats& stats;                     // bytes, the last command, backend activity

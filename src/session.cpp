@@ -250,6 +250,22 @@ awaitable<bool> Session::greet() {
 
 awaitable<std::optional<auth::Rule>> Session::check_grants(
     const mysql::HandshakeResponse41& login) {
+    if (const std::size_t n = protocol::text::characters(login.username);
+        n > config_->max_user_name_length) {
+        // No server takes such a name: refused before the grants, and the name in the error cut
+        // to the limit.
+        report(spdlog::level::info, "denied_user",
+               fmt::format("a user name of {} characters, over max_user_name_length ({})", n,
+                           config_->max_user_name_length));
+        refuse(client_seq_ + 1,
+               {1045, "28000",
+                auth::deny_message(
+                    auth::DenyReason::no_rule_for_user,
+                    protocol::text::first_characters(login.username, config_->max_user_name_length),
+                    client_host(), !login.auth_response.empty())});
+        co_await send_refusal();
+        co_return std::nullopt;
+    }
     const auto grants = rt_.grants();
     const auth::Decision decision = grants->decide(login.username, client_host());
     if (decision.allowed() && (!decision.rule->options.require_ssl || client_.tls())) {
@@ -315,6 +331,7 @@ awaitable<void> Session::relay(const mysql::HandshakeResponse41& login) {
                        .backend_capabilities = backend_capabilities(login, offer_, backend_->tls()),
                        .character_set = login.character_set,
                        .client_tls = client_.tls(),
+                       .max_user_name_length = config_->max_user_name_length,
                        .user = user_,
                        .rule_place = rule_place_,
                        .stats = *stats};

@@ -67,6 +67,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     o.text("db", fields[1]);
     o.boolean("tls", data[2] & 1);
     o.text("reason", fields[2]);
+    o.text("cut", fields[2], limit);
     o.real("duration_s", static_cast<double>(size) / 7);
     const std::string line = std::move(o).close();
     require(line.find('\n') == std::string::npos);
@@ -80,6 +81,24 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     };
     const std::pair<std::string_view, std::string_view> texts[] = {
         {"user", fields[0]}, {"db", fields[1]}, {"reason", fields[2]}};
+    // The cut field: a start of whole characters within the limit, and the whole length when cut.
+    {
+        const std::string* value = find("cut");
+        require(value != nullptr);
+        const std::string* exact = find("cut_hex");
+        const std::string kept = exact ? *test::from_hex(*exact) : *value;
+        require(kept.size() <= limit);
+        require(fields[2].starts_with(kept));
+        const bool cut = kept.size() < fields[2].size();
+        bool has_bytes = false;
+        for (const auto& [k, v] : *parsed) {
+            if (k != "cut_bytes") continue;
+            has_bytes = true;
+            require(std::get<double>(v) == static_cast<double>(fields[2].size()));
+        }
+        require(has_bytes == cut);
+        require(!cut || kept.size() + 4 > limit);  // nothing more than one character short
+    }
     for (const auto& [key, bytes] : texts) {
         const std::string* value = find(key);
         require(value != nullptr);

@@ -179,3 +179,25 @@ TEST_CASE("the test's own JSON reader refuses what strict parsers refuse") {
     CHECK_FALSE(FlatJsonReader::read("{\"a\":1} x"));
     CHECK(FlatJsonReader::read("{\"a\":\"\\ud83d\\ude00\",\"b\":-1.5e3,\"c\":null}"));
 }
+
+TEST_CASE("characters: code points, and one per stray byte") {
+    CHECK(characters("") == 0);
+    CHECK(characters("app") == 3);
+    CHECK(characters("Jos\xC3\xA9 \xF0\x9F\x98\x80") == 6);
+    CHECK(characters("\xff\xfe" "ab") == 4);
+    CHECK(characters("\xE2\x82") == 2);  // a cut sequence: two stray bytes
+    CHECK(first_characters("Jos\xC3\xA9 \xF0\x9F\x98\x80", 4) == "Jos\xC3\xA9");
+    CHECK(first_characters("ab", 5) == "ab");
+    CHECK(first_characters("\xff\xfe" "ab", 3) == "\xff\xfe" "a");
+}
+
+TEST_CASE("JsonObject: a long text is cut at a character boundary, with its whole length") {
+    JsonObject o;
+    o.text("user", std::string(5000, 'n'), 1024);
+    o.text("db", std::string(1023, 'd') + "\xC3\xA9", 1024);  // the 2-byte character does not fit
+    o.text("short", "abc", 1024);
+    const std::string line = std::move(o).close();
+    CHECK(line == "{\"user\":\"" + std::string(1024, 'n') + "\",\"user_bytes\":5000,\"db\":\"" +
+                      std::string(1023, 'd') + "\",\"db_bytes\":1025,\"short\":\"abc\"}");
+    CHECK(FlatJsonReader::read(line));
+}
