@@ -71,6 +71,10 @@ void AuditLog::record(const AuditEvent& event) {
     std::string line = event.to_json(std::chrono::system_clock::now());
     {
         std::lock_guard lock(mutex_);
+        if (queue_.size() >= kMaxQueued) {
+            dropped_.fetch_add(1, std::memory_order_relaxed);
+            return;
+        }
         queue_.push_back(std::move(line));
     }
     wake_.notify_one();
@@ -101,6 +105,12 @@ void AuditLog::run() {
         }
         batch.clear();
         std::fflush(file_);
+        if (const std::uint64_t dropped = dropped_.load(std::memory_order_relaxed);
+            dropped != dropped_logged_) {
+            spdlog::warn("audit log {}: {} events dropped so far, the disk being behind",
+                         path_.string(), dropped);
+            dropped_logged_ = dropped;
+        }
         if (reopen) {
             std::FILE* fresh = std::fopen(path_.c_str(), "a");
             if (fresh) {

@@ -2,6 +2,7 @@
 // The audit log: one JSON object per line per session event. Writers only queue a line; a
 // thread of its own writes them, so the event loops never wait on the disk.
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
@@ -47,7 +48,13 @@ class AuditLog {
     AuditLog(const AuditLog&) = delete;
     AuditLog& operator=(const AuditLog&) = delete;
 
+    // Queues the event's line; drops it, and counts it, when kMaxQueued lines wait already (the
+    // disk is slower than the events), so that a flood of refused logins cannot fill memory.
     void record(const AuditEvent& event);
+    // Events dropped so far.
+    std::uint64_t dropped() const { return dropped_.load(std::memory_order_relaxed); }
+
+    static constexpr std::size_t kMaxQueued = 10000;
     // Closes and reopens the file by name (after log rotation moved it).
     void reopen();
 
@@ -60,6 +67,8 @@ class AuditLog {
     std::condition_variable wake_;
     std::vector<std::string> queue_;
     bool reopen_ = false;
+    std::atomic<std::uint64_t> dropped_{0};
+    std::uint64_t dropped_logged_ = 0;  // by the writer thread
     bool stop_ = false;
     std::thread writer_;
 };

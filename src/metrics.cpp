@@ -98,6 +98,9 @@ std::string Metrics::render(Runtime& rt) const {
     for (Backend* b : rt.backends.all())
         line("hostgate_backend_connect_errors_total{backend=\"" + label_value(b->config().name) +
              "\"} " + std::to_string(b->connect_errors()));
+    line("# HELP hostgate_audit_dropped_total Audit events dropped because the queue was full.");
+    line("# TYPE hostgate_audit_dropped_total counter");
+    line("hostgate_audit_dropped_total " + std::to_string(rt.audit ? rt.audit->dropped() : 0));
     line("# HELP hostgate_reloads_total Configuration reloads by result.");
     line("# TYPE hostgate_reloads_total counter");
     line("hostgate_reloads_total{result=\"ok\"} " + std::to_string(reloads_ok_.load()));
