@@ -130,4 +130,32 @@ awaitable<void> probe_backend(Backend& backend, std::chrono::milliseconds timeou
     connection->stream->close();
 }
 
+namespace {
+
+// Probes running at once, and a timer that wakes the one waiting for all of them.
+struct ProbeRound {
+    explicit ProbeRound(asio::any_io_executor executor, std::size_t n)
+        : left(n), all_done(executor, asio::steady_timer::time_point::max()) {}
+    std::size_t left;  // touched on the round's own executor only
+    asio::steady_timer all_done;
+};
+
+awaitable<void> probe_in_round(Backend& backend, std::chrono::milliseconds timeout,
+                               std::shared_ptr<ProbeRound> round) {
+    co_await probe_backend(backend, timeout);
+    if (--round->left == 0) round->all_done.cancel();
+}
+
+}  // namespace
+
+awaitable<void> probe_all(const std::vector<Backend*>& backends,
+                          std::chrono::milliseconds timeout) {
+    if (backends.empty()) co_return;
+    auto executor = co_await asio::this_coro::executor;
+    auto round = std::make_shared<ProbeRound>(executor, backends.size());
+    for (Backend* b : backends)
+        asio::co_spawn(executor, probe_in_round(*b, timeout, round), asio::detached);
+    co_await round->all_done.async_wait(use_nothrow);
+}
+
 }  // namespace hostgate

@@ -104,5 +104,8 @@ protocol::Bytes proxy_header_for(const Backend& backend, const protocol::Endpoin
 
 // Connects once with a LOCAL header (v2) or UNKNOWN (v1) to learn the backend's greeting.
 awaitable<void> probe_backend(Backend& backend, std::chrono::milliseconds timeout);
+// Probes the backends at once, not one after another: returns when every probe has ended, so
+// within `timeout` whatever their number.
+awaitable<void> probe_all(const std::vector<Backend*>& backends, std::chrono::milliseconds timeout);
 
 }  // namespace hostgate

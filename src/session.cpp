@@ -222,7 +222,7 @@ awaitable<bool> Session::admit(bool greeted) {
 awaitable<bool> Session::greet() {
     auto traits = rt_.backends.greeting_traits();
     if (!traits) {
-        for (Backend* b : rt_.backends.all()) co_await probe_backend(*b, config_->connect_timeout);
+        co_await probe_all(rt_.backends.all(), config_->connect_timeout);
         traits = rt_.backends.greeting_traits();
     }
     if (!traits) {

@@ -119,6 +119,34 @@ class Exhaustion(unittest.TestCase):
                 s.close()
             hg.stop()
 
+    def test_backend_probes_run_at_once_within_the_deadline(self):
+        """Three backends that accept and never greet, and no greeting known yet: the first
+        client's probes run at once, so it gets ERROR 2003 after one connect_timeout_ms, within
+        its handshake deadline (one after another they would take three)."""
+        silent = []
+        for _ in range(3):
+            s = socket.socket()
+            s.bind(("127.0.0.1", free_port()))
+            s.listen(16)
+            silent.append(s)
+        hg = Hostgate(HOSTGATE, "'app'@'127.0.0.%'\n",
+                      backends=[{"name": f"mute{i}", "address": f"127.0.0.1:{s.getsockname()[1]}"}
+                                for i, s in enumerate(silent)],
+                      server={"connect_timeout_ms": 1500, "handshake_timeout_ms": 4000}).start()
+        try:
+            wait_until(lambda: hg.log().count("probe failed") >= 3, 30, "the start-up probes to fail")
+            started = time.monotonic()
+            with raw_mysql.open_from("127.0.0.5", hg.port) as c:
+                seq, reply = raw_mysql.read_packet(c)
+            elapsed = time.monotonic() - started
+            err = raw_mysql.parse_err(reply)
+            self.assertEqual((seq, err.code, err.message), (0, 2003, "Can't connect to MySQL server"))
+            self.assertLess(elapsed, 3.9)
+        finally:
+            hg.stop()
+            for s in silent:
+                s.close()
+
     def test_admin_port_caps_its_connections(self):
         held = idle_connections(self.admin_port, 4, "127.0.0.1")
         try:
