@@ -13,11 +13,11 @@ awaitable<std::error_code> PacketChannel::fill(std::size_t total, ReadAhead read
     for (bool first = true; end_ - start_ < total && (first || reads == Reads::until_total);
          first = false) {
         // The buffer grows with what arrives, never to a length a frame header only announces:
-        // a read takes at most as much again as is buffered (at least kFirstChunk), so bytes a
-        // peer never sends cost no memory.
+        // a read takes at most as much again as is buffered (from kFirstChunk up to kMaxChunk), so
+        // bytes a peer never sends cost no memory.
         const std::size_t have = end_ - start_;
         const std::size_t missing = total - have;
-        const std::size_t chunk = std::max(kFirstChunk, have);
+        const std::size_t chunk = std::clamp(have, kFirstChunk, kMaxChunk);
         const std::size_t wanted = std::min(
             read_ahead == ReadAhead::allowed ? std::max<std::size_t>(missing, 4096) : missing,
             chunk);

@@ -52,7 +52,7 @@ class PacketChannel {
     void set_max_packet(std::size_t max_packet) { max_packet_ = max_packet; }
 
   private:
-    static constexpr std::size_t kFirstChunk = 16 * 1024;
+    static constexpr std::size_t kFirstChunk = 16 * 1024, kMaxChunk = 64 * 1024;
     enum class Reads { one, until_total };
     // Reads toward `total` unconsumed bytes (at most that many without read-ahead): once, or until
     // the buffer holds them.

@@ -147,6 +147,27 @@ class Exhaustion(unittest.TestCase):
             for s in silent:
                 s.close()
 
+    def test_long_names_do_not_amplify_the_logs(self):
+        """50 refused logins with 120 KB user names (6 MB sent): the log and the audit grow by a
+        few hundred bytes a login, not by the names."""
+        log_before = len(self.hg.log())
+        audit = self.hg.dir / "audit.log"
+        audit_before = audit.stat().st_size if audit.exists() else 0
+        for i in range(50):
+            with raw_mysql.open_from("127.0.0.7", self.hg.port) as s:
+                with self.assertRaises(raw_mysql.MySQLError) as refused:
+                    raw_mysql.login(s, b"n" * 120000 + str(i).encode(), "x")
+                self.assertEqual(refused.exception.code, 1045)
+        self.hg.wait_for_log("n'[cut, 120002 bytes in all]")
+        wait_until(lambda: audit.exists() and audit.read_text().count('"user_bytes":1200') >= 50,
+                   30, "the audit events")
+        log_grown = len(self.hg.log()) - log_before
+        audit_grown = audit.stat().st_size - audit_before
+        print(f"50 logins with 120 KB names: log +{log_grown} bytes, audit +{audit_grown} bytes",
+              file=sys.stderr)
+        self.assertLess(log_grown, 50 * 1024)
+        self.assertLess(audit_grown, 50 * 3 * 1024)
+
     def test_admin_port_caps_its_connections(self):
         held = idle_connections(self.admin_port, 4, "127.0.0.1")
         try:
