@@ -5,7 +5,7 @@
 namespace hostgate::protocol::mysql {
 
 CommandFramer::Role CommandFramer::role_of(const FrameHeader& h) const {
-    if (in_packet_) return packet_role_;                                  // a continuation frame
+    if (in_packet_) return packet_role_;                                    // a continuation frame
     if (stream_next_ && h.sequence_id == *stream_next_) return Role::data;  // the stream goes on
     return h.sequence_id == 0 ? Role::command : Role::data;
 }

@@ -11,8 +11,9 @@
 // whatever its bytes say. All of this is read from the client's stream alone.
 //
 // What the framer can get wrong is safe: a packet a client sends out of turn with a sequence id
-// that is not 0 is never taken for a command, and the server refuses it (ER_NET_PACKETS_OUT_OF_ORDER
-// closes the connection), so the server never runs a command the framer let through unseen.
+// that is not 0 is never taken for a command, and the server refuses it
+// (ER_NET_PACKETS_OUT_OF_ORDER closes the connection), so the server never runs a command the
+// framer let through unseen.
 
 #include <cstdint>
 #include <optional>
