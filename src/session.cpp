@@ -185,7 +185,8 @@ awaitable<std::optional<mysql::HandshakeResponse41>> Session::read_login() {
     co_return std::move(*login);
 }
 
-// [server] max_connect_rate_per_ip, counted by the real client address.
+// The connect event, then [server] max_connect_rate_per_ip and the host check, by the real client
+// address.
 awaitable<bool> Session::admit(bool greeted) {
     if (rt_.audit) rt_.audit->record(common({.event = "connect"}));
     // A refusal takes the place of the greeting (sequence id 0, no SQL state, as MySQL sends it),
