@@ -71,6 +71,12 @@ std::string deny_message(DenyReason reason, std::string_view user, const ClientH
            "' (using password: " + (using_password ? "YES" : "NO") + ")";
 }
 
+std::string max_user_connections_message(std::string_view user, unsigned current) {
+    return "User '" + std::string(user) +
+           "' has exceeded the 'max_user_connections' resource (current value: " +
+           std::to_string(current) + ")";
+}
+
 unsigned deny_error_code(DenyReason reason) {
     return reason == DenyReason::no_rule_for_host ? 1130 : 1045;
 }

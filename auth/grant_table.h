@@ -86,6 +86,11 @@ std::string deny_message(DenyReason reason, std::string_view user, const ClientH
 // 1130 or 1045.
 unsigned deny_error_code(DenyReason reason);
 
+// MySQL's ER_TOO_MANY_USER_CONNECTIONS text, for a rule whose MAX_USER_CONNECTIONS places,
+// `current` of them, are all taken: "User 'app' has exceeded the 'max_user_connections' resource
+// (current value: 20)". Sent with 1226 (42000).
+std::string max_user_connections_message(std::string_view user, unsigned current);
+
 // Quotes a user or host so that the grants file reads it back unchanged: 'it''s', 'a\\b'.
 std::string quote_account_part(std::string_view text);
 

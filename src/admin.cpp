@@ -449,11 +449,9 @@ class AdminSession {
 awaitable<void> run_admin_session(Runtime& rt, tcp::socket socket) {
     Slot slot(rt.admin_connections, rt.config()->admin_max_connections);
     if (!slot.held()) {
-        // In place of the greeting, as the client port answers over max_connections.
-        protocol::Bytes err, framed;
-        mysql::encode_err({1040, "", "Too many connections"}, err);
-        mysql::write_packet(framed, 0, err);
-        co_await asio::async_write(socket, asio::buffer(framed), use_nothrow);
+        // As the client port answers over max_connections.
+        const mysql::ErrPacket error{1040, "", "Too many connections"};
+        co_await refuse_before_greeting(socket, error);
         co_return;
     }
     try {

@@ -90,4 +90,11 @@ awaitable<std::error_code> PacketChannel::write_raw(protocol::ByteSpan bytes) {
     co_return co_await stream_.write(asio::buffer(bytes.data(), bytes.size()));
 }
 
+awaitable<void> refuse_before_greeting(tcp::socket& socket, const mysql::ErrPacket& error) {
+    protocol::Bytes payload, framed;
+    mysql::encode_err(error, payload);
+    mysql::write_packet(framed, 0, payload);
+    co_await asio::async_write(socket, asio::buffer(framed), use_nothrow);
+}
+
 }  // namespace hostgate

@@ -9,6 +9,7 @@
 
 #include "protocol/expected.h"
 #include "protocol/mysql_frame.h"
+#include "protocol/mysql_messages.h"
 #include "protocol/proxy_protocol.h"
 #include "src/stream.h"
 
@@ -67,5 +68,11 @@ class PacketChannel {
     protocol::Bytes buffer_;
     std::size_t start_ = 0, end_ = 0;
 };
+
+// Sends `error` in place of the greeting (sequence id 0, as a server refuses a connection before
+// it greets) on a socket no session has taken yet, and leaves it to close. Pass a named ErrPacket:
+// g++ 12 destroys temporaries twice when they stand in a co_await expression.
+awaitable<void> refuse_before_greeting(tcp::socket& socket,
+                                       const protocol::mysql::ErrPacket& error);
 
 }  // namespace hostgate

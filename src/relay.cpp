@@ -386,13 +386,9 @@ class ClientPump {
             unsigned current = 0;
             if (!ctx_.runtime.rule_counters.acquire(rule.account(),
                                                     rule.options.max_user_connections, current))
-                co_return refuse(
-                    fmt::format("{} has {} sessions, its MAX_USER_CONNECTIONS", rule.account(),
-                                current),
-                    {1226, "42000",
-                     "User '" + to +
-                         "' has exceeded the 'max_user_connections' resource (current value: " +
-                         std::to_string(current) + ")"});
+                co_return refuse(fmt::format("{} has {} sessions, its MAX_USER_CONNECTIONS",
+                                             rule.account(), current),
+                                 {1226, "42000", auth::max_user_connections_message(to, current)});
             if (ctx_.rule_place) ctx_.runtime.rule_counters.release(*ctx_.rule_place);
             ctx_.rule_place = rule.account();
         }

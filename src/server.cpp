@@ -19,11 +19,9 @@ using Acceptors = std::vector<std::unique_ptr<tcp::acceptor>>;
 awaitable<void> refuse_over_limit(Runtime& rt, tcp::socket socket, std::uint32_t id,
                                   unsigned limit) {
     spdlog::warn("session {}: refused: max_connections ({}) reached", id, limit);
-    protocol::Bytes err, framed;
-    protocol::mysql::encode_err({1040, "", "Too many connections"}, err);
-    protocol::mysql::write_packet(framed, 0, err);
     rt.metrics.count_event("too_many_connections");
-    co_await asio::async_write(socket, asio::buffer(framed), use_nothrow);
+    const protocol::mysql::ErrPacket error{1040, "", "Too many connections"};
+    co_await refuse_before_greeting(socket, error);
 }
 
 awaitable<void> accept_loop(Runtime& rt, tcp::acceptor& acceptor) {

@@ -279,10 +279,7 @@ awaitable<std::optional<auth::Rule>> Session::check_grants(
                                current),
                    {.rule = rule_text(rule)});
             refuse(client_seq_ + 1,
-                   {1226, "42000",
-                    "User '" + login.username +
-                        "' has exceeded the 'max_user_connections' resource (current value: " +
-                        std::to_string(current) + ")"});
+                   {1226, "42000", auth::max_user_connections_message(login.username, current)});
             co_await send_refusal();
             co_return std::nullopt;
         }

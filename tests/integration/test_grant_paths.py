@@ -126,6 +126,18 @@ class ChangeUser(unittest.TestCase):
         conn.close()
 
 
+    def test_a_change_larger_than_a_login_gets_1153(self):
+        """A COM_CHANGE_USER over the 128 KiB a login may take is refused with an error, not
+        dropped with the connection."""
+        with raw_mysql.open_from("127.0.0.5", hg.port) as s:
+            raw_mysql.login(s, "app", "app-secret")
+            raw_mysql.write_packet(s, 0, b"\x11app\0\0\0" + b"\0" * (130 * 1024))
+            seq, reply = raw_mysql.read_packet(s)
+            err = raw_mysql.parse_err(reply)
+            self.assertEqual((seq, err.code), (1, 1153))
+        hg.wait_for_log(f"a COM_CHANGE_USER of {4 + 7 + 130 * 1024} bytes, over 131072: closed")
+
+
 class LocalInfile(unittest.TestCase):
     """LOAD DATA LOCAL INFILE data is data: its packets' sequence ids wrap to 0, and bytes there
     that look like a command are loaded as they are."""
