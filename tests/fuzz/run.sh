@@ -25,7 +25,7 @@ if ! meson compile -C "$build" >"$build/compile.log" 2>&1; then
   exit 1
 fi
 
-targets=(fuzz_proxy_protocol fuzz_mysql_frame fuzz_command_framer fuzz_mysql_messages fuzz_grants_file fuzz_untrusted_text)
+targets=(fuzz_proxy_protocol fuzz_mysql_frame fuzz_command_framer fuzz_mysql_messages fuzz_grants_file fuzz_untrusted_text fuzz_response_tracker)
 mkdir -p "$build/findings"
 cases=""
 failed=0
