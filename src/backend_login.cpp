@@ -10,11 +10,18 @@ namespace mysql = protocol::mysql;
 namespace cap = protocol::mysql::cap;
 
 std::uint32_t taken_capabilities(const mysql::HandshakeResponse41& login, const Offer& offer) {
-    return login.capabilities & offer.capabilities & ~kPerLegCapabilities;
+    return login.capabilities & offer.capabilities & ~kWithheldCapabilities;
 }
 
 bool mariadb_extensions(const mysql::HandshakeResponse41& login, const Offer& offer) {
     return !(login.capabilities & cap::kMysql) && !(offer.backends.capabilities & cap::kMysql);
+}
+
+std::uint32_t backend_mariadb_capabilities(const mysql::HandshakeResponse41& login,
+                                           const Offer& offer) {
+    if (!mariadb_extensions(login, offer)) return 0;
+    return login.mariadb_capabilities & offer.backends.mariadb_capabilities &
+           ~kWithheldMariadbCapabilities;
 }
 
 bool forced_switch(const mysql::HandshakeResponse41& login) {
@@ -33,10 +40,7 @@ mysql::HandshakeResponse41 backend_login(const mysql::HandshakeResponse41& login
     forward.capabilities = backend_capabilities(login, offer, tls);
     forward.max_packet_size = login.max_packet_size;
     forward.character_set = login.character_set;
-    forward.mariadb_capabilities =
-        mariadb_extensions(login, offer)
-            ? (login.mariadb_capabilities & offer.backends.mariadb_capabilities)
-            : 0;
+    forward.mariadb_capabilities = backend_mariadb_capabilities(login, offer);
     forward.username = login.username;
     forward.database = login.database;
     if (forced_switch(login)) forward.auth_plugin_name = std::string(kForcedSwitchPlugin);
@@ -49,10 +53,7 @@ std::optional<std::string> greeting_mismatch(const mysql::HandshakeResponse41& l
                                              const mysql::HandshakeV10& greeting) {
     const std::uint32_t missing = taken_capabilities(login, offer) & ~greeting.capabilities;
     const std::uint32_t missing_ext =
-        mariadb_extensions(login, offer)
-            ? (login.mariadb_capabilities & offer.backends.mariadb_capabilities &
-               ~greeting.mariadb_capabilities)
-            : 0;
+        backend_mariadb_capabilities(login, offer) & ~greeting.mariadb_capabilities;
     const bool dialect_changed =
         (greeting.capabilities ^ offer.backends.capabilities) & cap::kMysql;
     if (!missing && !missing_ext && !dialect_changed) return std::nullopt;

@@ -24,10 +24,15 @@ inline constexpr std::string_view kForcedSwitchPlugin = "hostgate_forced_switch"
 // cannot hold much memory.
 inline constexpr std::size_t kMaxLoginPacket = 128 * 1024;
 
-// Capabilities the proxy never passes on: it does not compress, and TLS is per leg.
-inline constexpr std::uint32_t kPerLegCapabilities =
+// Capabilities the proxy never passes on: it does not compress, TLS is per leg, and the relay
+// follows every result set by its column definitions, so they may not be left out (MySQL's
+// optional metadata, MariaDB's metadata cache).
+inline constexpr std::uint32_t kWithheldCapabilities =
     protocol::mysql::cap::kCompress | protocol::mysql::cap::kSsl |
-    protocol::mysql::cap::kZstdCompressionAlgorithm;
+    protocol::mysql::cap::kZstdCompressionAlgorithm |
+    protocol::mysql::cap::kOptionalResultsetMetadata;
+inline constexpr std::uint32_t kWithheldMariadbCapabilities =
+    protocol::mysql::mariadb_cap::kCacheMetadata;
 
 // What hostgate's greeting offered the client.
 struct Offer {
@@ -41,6 +46,11 @@ std::uint32_t taken_capabilities(const protocol::mysql::HandshakeResponse41& log
 
 // Whether both the client and the backends greeted for speak MariaDB's extensions.
 bool mariadb_extensions(const protocol::mysql::HandshakeResponse41& login, const Offer& offer);
+
+// The backend leg's MariaDB capabilities: those both the client and the backends have, when
+// both speak MariaDB's extensions, less the withheld ones.
+std::uint32_t backend_mariadb_capabilities(const protocol::mysql::HandshakeResponse41& login,
+                                           const Offer& offer);
 
 // Whether the backend is to re-challenge the client with its own AuthSwitchRequest: always,
 // except for a login with no auth data from a client without CLIENT_PLUGIN_AUTH (HAProxy's

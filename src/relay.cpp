@@ -9,6 +9,7 @@
 #include "protocol/mysql_command_framer.h"
 #include "protocol/mysql_frame.h"
 #include "protocol/mysql_messages.h"
+#include "protocol/mysql_response_tracker.h"
 #include "protocol/untrusted_text.h"
 #include "src/kill_statement.h"
 
@@ -115,9 +116,10 @@ class SplicePipe {
     Ends ends_{-1, -1};
 };
 
-// After this many full buffers in a row, a plaintext backend-to-client stream is bulk: it goes
-// through a pipe with splice(2), never copied to user space.
-constexpr unsigned kFullReadsBeforeSplice = 4;
+// The rest of a packet at least this long, which the response tracker needs not see (a large
+// row), goes from a plaintext backend to a plaintext client through a pipe with splice(2), never
+// copied to user space.
+constexpr std::size_t kSpliceAtLeast = 32 * 1024;
 constexpr std::size_t kSpliceChunk = 64 * 1024;  // a pipe's default capacity
 
 // Reads and writes on the spot never wait while both sides keep up, so a pump could hold its
@@ -144,10 +146,99 @@ awaitable<void> give_others_a_turn() {
     co_await asio::post(co_await asio::this_coro::executor, asio::use_awaitable);
 }
 
-// Splices backend bytes to the client until the backend has none ready. nullopt then (the pump
-// goes back to waiting without a pipe), or a RelayEnd when either side has closed or failed.
-awaitable<std::optional<RelayEnd>> splice_bulk(RelayContext& ctx, Stream& backend, Stream& client,
-                                               Turns& turns) {
+// A COM_CHANGE_USER hostgate allowed and forwarded, until the backend answers it. hostgate's view
+// of the session (its user, its rule's MAX_USER_CONNECTIONS place, the process list, the audit)
+// changes only when the backend accepts: a change the backend refuses leaves the session as it
+// was. The new rule's place is held meanwhile, and given back if the backend refuses or the
+// session ends first.
+class UserChange {
+  public:
+    UserChange(RelayContext& context, std::string user, std::string rule, bool took_place,
+               AuditEvent event)
+        : ctx_(context),
+          user_(std::move(user)),
+          rule_(std::move(rule)),
+          took_place_(took_place),
+          event_(std::move(event)) {}
+    UserChange(const UserChange&) = delete;
+    UserChange& operator=(const UserChange&) = delete;
+    ~UserChange() {
+        if (took_place_) ctx_.runtime.rule_counters.release(rule_);
+    }
+
+    // The backend's answer.
+    void settle(bool accepted) {
+        if (!accepted) {
+            spdlog::info(
+                "session {}: the backend refused COM_CHANGE_USER to {}; the session stays {}'s",
+                ctx_.session_id, text::log_literal(user_), text::log_literal(ctx_.user));
+            event_.reason = "refused by the backend; still user " + text::log_literal(ctx_.user);
+            ctx_.audit(std::move(event_));
+            return;
+        }
+        if (took_place_) {
+            if (ctx_.rule_place) ctx_.runtime.rule_counters.release(*ctx_.rule_place);
+            ctx_.rule_place = rule_;
+            took_place_ = false;
+        }
+        spdlog::info("session {}: the backend accepted COM_CHANGE_USER from {} to {}",
+                     ctx_.session_id, text::log_literal(ctx_.user), text::log_literal(user_));
+        event_.reason = "allowed; from user " + text::log_literal(ctx_.user);
+        ctx_.audit(std::move(event_));
+        ctx_.user = user_;
+        ctx_.runtime.sessions.set_user(ctx_.session_id, ctx_.user);
+    }
+
+  private:
+    RelayContext& ctx_;
+    std::string user_;
+    std::string rule_;  // the new rule's account
+    bool took_place_;   // a MAX_USER_CONNECTIONS place was taken under rule_
+    AuditEvent event_;
+};
+
+// What the two pumps share: the backend's responses as followed so far, and a change of user
+// waiting for its answer.
+struct RelayState {
+    RelayContext& ctx;
+    mysql::ResponseTracker responses;
+    std::optional<UserChange> change;
+    bool lost_logged = false;
+};
+
+// Reads the backend's bytes through the response tracker, settling a COM_CHANGE_USER answered in
+// them, before they are passed on: a client that has its answer sees the session as the backend
+// has it. A RelayEnd when the backend's answer to a change can no longer be known.
+std::optional<RelayEnd> follow(RelayState& relay, protocol::ByteSpan bytes) {
+    while (!bytes.empty()) {
+        const auto step = relay.responses.read(bytes);
+        bytes = bytes.subspan(step.length);
+        if (step.change_user_accepted && relay.change) {
+            relay.change->settle(*step.change_user_accepted);
+            relay.change.reset();
+        }
+        if (step.length == 0 && !step.change_user_accepted) break;
+    }
+    if (relay.responses.lost() && !relay.lost_logged) {
+        relay.lost_logged = true;
+        spdlog::warn(
+            "session {}: the backend's responses are no longer followed ({}); a "
+            "COM_CHANGE_USER will be refused",
+            relay.ctx.session_id, relay.responses.lost_reason());
+    }
+    if (relay.responses.lost() && relay.change) {
+        spdlog::warn("session {}: the answer to COM_CHANGE_USER cannot be known: closed",
+                     relay.ctx.session_id);
+        return RelayEnd{};
+    }
+    return std::nullopt;
+}
+
+// Splices the rest of a packet the response tracker needs not see (a large row) from the backend
+// to the client, never copying it to user space. nullopt once it has passed (or when no pipe can
+// be had: the pump copies it instead), or a RelayEnd when either side has closed or failed.
+awaitable<std::optional<RelayEnd>> splice_unseen(RelayState& relay, Stream& backend, Stream& client,
+                                                 Turns& turns) {
     SplicePipe pipe;
     if (!pipe.acquire()) co_return std::nullopt;
     // The descriptors are asked for at each call, never kept: a session can be closed (KILL,
@@ -156,17 +247,22 @@ awaitable<std::optional<RelayEnd>> splice_bulk(RelayContext& ctx, Stream& backen
     const auto to = [&] { return client.socket().native_handle(); };
     constexpr unsigned kFlags = SPLICE_F_MOVE | SPLICE_F_NONBLOCK;
     for (;;) {
-        const ssize_t in =
-            ::splice(from(), nullptr, pipe.write_end(), nullptr, kSpliceChunk, kFlags);
+        const std::size_t left = relay.responses.skippable();
+        if (left == 0) co_return std::nullopt;
+        const ssize_t in = ::splice(from(), nullptr, pipe.write_end(), nullptr,
+                                    std::min(left, kSpliceChunk), kFlags);
         if (in == 0) co_return RelayEnd{};  // the backend closed
         if (in > 0) {
             pipe.held += static_cast<std::size_t>(in);
+            relay.responses.skip(static_cast<std::size_t>(in));
         } else if (errno == EINTR) {
             continue;
         } else if (errno != EAGAIN) {
             co_return RelayEnd{};
-        } else if (pipe.held == 0) {
-            co_return std::nullopt;  // nothing more for now
+        } else {
+            turns.waited();
+            if (co_await backend.wait_readable()) co_return RelayEnd{};
+            continue;
         }
         while (pipe.held > 0) {
             const ssize_t out =
@@ -174,8 +270,8 @@ awaitable<std::optional<RelayEnd>> splice_bulk(RelayContext& ctx, Stream& backen
             if (out > 0) {
                 const auto n = static_cast<std::size_t>(out);
                 pipe.held -= n;
-                ctx.stats.bytes_out.fetch_add(n, std::memory_order_relaxed);
-                ctx.runtime.metrics.add_spliced(n);
+                relay.ctx.stats.bytes_out.fetch_add(n, std::memory_order_relaxed);
+                relay.ctx.runtime.metrics.add_spliced(n);
                 if (turns.moved(n)) co_await give_others_a_turn();
             } else if (errno == EAGAIN) {
                 turns.waited();
@@ -184,17 +280,17 @@ awaitable<std::optional<RelayEnd>> splice_bulk(RelayContext& ctx, Stream& backen
                 co_return RelayEnd{};  // the client closed or failed
             }
         }
-        ctx.stats.backend_active_ns.store(now_ns(), std::memory_order_relaxed);
+        relay.ctx.stats.backend_active_ns.store(now_ns(), std::memory_order_relaxed);
     }
 }
 
-// Backend to client: bytes as they come. The pump waits for the backend before it takes a
-// buffer, unless the last read filled one (more is likely waiting). A long run of full reads on
-// plain TCP is bulk, handed to splice_bulk().
-awaitable<RelayEnd> pump_backend_to_client(RelayContext& ctx, Stream& backend, Stream& client) {
+// Backend to client: bytes as they come, read through the response tracker. The pump waits for
+// the backend before it takes a buffer, unless the last read filled one (more is likely waiting).
+// The rest of a large packet on plain TCP is handed to splice_unseen().
+awaitable<RelayEnd> pump_backend_to_client(RelayState& relay, Stream& backend, Stream& client) {
+    RelayContext& ctx = relay.ctx;
     RelayBuffer buffer;
     const bool plaintext = !backend.tls() && !client.tls();
-    unsigned full_reads = 0;
     Turns turns;
     for (bool more = false;;) {
         if (!more) {
@@ -205,17 +301,16 @@ awaitable<RelayEnd> pump_backend_to_client(RelayContext& ctx, Stream& backend, S
         buffer.acquire();
         auto [ec, n] = co_await backend.read_ready(asio::buffer(buffer.bytes()));
         if (ec) co_return RelayEnd{};
+        if (auto end = follow(relay, {buffer.bytes().data(), n})) co_return *end;
         if (co_await client.write(asio::buffer(buffer.bytes().data(), n))) co_return RelayEnd{};
         ctx.stats.bytes_out.fetch_add(n, std::memory_order_relaxed);
         ctx.stats.backend_active_ns.store(now_ns(), std::memory_order_relaxed);
         more = n == buffer.bytes().size();
-        full_reads = more ? full_reads + 1 : 0;
         if (turns.moved(n)) co_await give_others_a_turn();
-        if (plaintext && full_reads >= kFullReadsBeforeSplice) {
+        if (plaintext && relay.responses.skippable() >= kSpliceAtLeast) {
             buffer.release();
-            if (auto end = co_await splice_bulk(ctx, backend, client, turns)) co_return *end;
-            full_reads = 0;
-            more = false;
+            if (auto end = co_await splice_unseen(relay, backend, client, turns)) co_return *end;
+            more = true;  // the packet's end, and likely more, is waiting
         }
     }
 }
@@ -227,8 +322,8 @@ class ClientPump {
     using Step = mysql::CommandFramer::Step;
 
   public:
-    ClientPump(RelayContext& context, Stream& client, Stream& backend, protocol::Bytes pending)
-        : ctx_(context), client_(client), backend_(backend) {
+    ClientPump(RelayState& relay, Stream& client, Stream& backend, protocol::Bytes pending)
+        : relay_(relay), ctx_(relay.ctx), client_(client), backend_(backend) {
         if (pending.empty()) return;
         buffer_.acquire();
         if (pending.size() > buffer_.bytes().size()) buffer_.bytes().resize(pending.size());
@@ -274,6 +369,7 @@ class ClientPump {
                     }
                 }
                 framer_.pass_command();  // streams through with the rest
+                relay_.responses.expect(step.command);
             }
             if (stop) co_return *stop;
             if (co_await flush(pos)) co_return RelayEnd{};
@@ -333,10 +429,12 @@ class ClientPump {
     // Decides a COM_CHANGE_USER by the whole rule of the new user, as a login would be: no rule
     // from this address or REQUIRE SSL on a plaintext session (1045), a rule that names another
     // backend group than the session's (1105), MAX_USER_CONNECTIONS reached (1226). Refused: the
-    // relay ends with the error (a byte relay cannot move a session to another backend). Allowed:
-    // the new rule's place is taken and the old one given back, and the command is forwarded with
-    // the auth data emptied and a plugin name no server knows, so that the backend re-challenges
-    // with its own switch.
+    // relay ends with the error (a byte relay cannot move a session to another backend). So does
+    // a change that comes while another waits for its answer, or after a command whose response
+    // hostgate cannot follow (1105): the backend's answer could not be known. Allowed: the new
+    // rule's place is taken, and the command is forwarded with the auth data emptied and a plugin
+    // name no server knows, so that the backend re-challenges with its own switch; the session
+    // becomes the new user's when the backend accepts (UserChange).
     awaitable<std::optional<RelayEnd>> change_user(protocol::ByteSpan payload) {
         auto request = mysql::decode_change_user(payload, ctx_.client_capabilities);
         if (!request) {
@@ -367,6 +465,16 @@ class ClientPump {
                  auth::deny_message(auth::DenyReason::no_rule_for_user,
                                     text::first_characters(to, ctx_.max_user_name_length),
                                     ctx_.client, !request->auth_response.empty())});
+        if (relay_.change)
+            co_return refuse(
+                "another COM_CHANGE_USER still waits for the backend's answer",
+                {1105, "HY000", "COM_CHANGE_USER refused: another is still under way"});
+        if (relay_.responses.lost())
+            co_return refuse(
+                "the backend's responses are not followed since " + relay_.responses.lost_reason(),
+                {1105, "HY000",
+                 "COM_CHANGE_USER refused after a command hostgate cannot follow; connect as "
+                 "this user instead"});
         const auth::Decision d = ctx_.runtime.grants()->decide(to, ctx_.client);
         if (!d.allowed())
             co_return refuse("no rule for this user from this address", access_denied);
@@ -382,23 +490,21 @@ class ClientPump {
                 {1105, "HY000",
                  "COM_CHANGE_USER refused: this account is served by another backend group; "
                  "connect as this user instead"});
-        if (ctx_.rule_place != rule.account()) {
+        const bool take_place = ctx_.rule_place != rule.account();
+        if (take_place) {
             unsigned current = 0;
             if (!ctx_.runtime.rule_counters.acquire(rule.account(),
                                                     rule.options.max_user_connections, current))
                 co_return refuse(fmt::format("{} has {} sessions, its MAX_USER_CONNECTIONS",
                                              rule.account(), current),
                                  {1226, "42000", auth::max_user_connections_message(to, current)});
-            if (ctx_.rule_place) ctx_.runtime.rule_counters.release(*ctx_.rule_place);
-            ctx_.rule_place = rule.account();
         }
 
-        event.reason = "allowed; from user " + text::log_literal(ctx_.user);
-        ctx_.audit(std::move(event));
-        spdlog::info("session {}: COM_CHANGE_USER from {} to {} allowed by {}", ctx_.session_id,
-                     text::log_literal(ctx_.user), text::log_literal(to), rule.account());
-        ctx_.user = to;
-        ctx_.runtime.sessions.set_user(ctx_.session_id, ctx_.user);
+        spdlog::info(
+            "session {}: COM_CHANGE_USER from {} to {} allowed by {}; the backend "
+            "checks the password",
+            ctx_.session_id, text::log_literal(ctx_.user), text::log_literal(to), rule.account());
+        relay_.change.emplace(ctx_, to, rule.account(), take_place, std::move(event));
         request->auth_response.clear();
         request->auth_plugin_name = std::string(kForcedSwitchPlugin);
         if (!request->character_set) request->character_set = ctx_.character_set;
@@ -408,6 +514,7 @@ class ClientPump {
             mysql::encode_change_user(*request, ctx_.backend_capabilities, p);
             return p;
         }());
+        relay_.responses.expect(mysql::command::kChangeUser);
         if (co_await to_backend(forward)) co_return RelayEnd{};
         co_return std::nullopt;
     }
@@ -457,9 +564,11 @@ class ClientPump {
         protocol::Bytes forward;
         const std::string statement = static_cast<char>(mysql::command::kQuery) + rewritten;
         mysql::write_packet(forward, 0, protocol::as_bytes(statement));
+        relay_.responses.expect(mysql::command::kQuery);
         co_return co_await to_backend(forward);
     }
 
+    RelayState& relay_;
     RelayContext& ctx_;
     Stream& client_;
     Stream& backend_;
@@ -470,9 +579,9 @@ class ClientPump {
     mysql::CommandFramer framer_;  // where the client's commands start
 };
 
-awaitable<RelayEnd> pump_client_to_backend(RelayContext& context, Stream& client, Stream& backend,
+awaitable<RelayEnd> pump_client_to_backend(RelayState& relay, Stream& client, Stream& backend,
                                            protocol::Bytes pending) {
-    ClientPump pump(context, client, backend, std::move(pending));
+    ClientPump pump(relay, client, backend, std::move(pending));
     co_return co_await pump.run();
 }
 
@@ -480,9 +589,12 @@ awaitable<RelayEnd> pump_client_to_backend(RelayContext& context, Stream& client
 
 awaitable<RelayEnd> run_relay(RelayContext& context, Stream& client, protocol::Bytes client_pending,
                               Stream& backend) {
+    RelayState relay{.ctx = context,
+                     .responses = mysql::ResponseTracker(context.backend_capabilities,
+                                                         context.backend_mariadb_capabilities)};
     auto result =
-        co_await (pump_client_to_backend(context, client, backend, std::move(client_pending)) ||
-                  pump_backend_to_client(context, backend, client));
+        co_await (pump_client_to_backend(relay, client, backend, std::move(client_pending)) ||
+                  pump_backend_to_client(relay, backend, client));
     co_return std::visit([](RelayEnd e) { return e; }, result);
 }
 

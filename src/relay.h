@@ -1,6 +1,7 @@
 #pragma once
 // The command phase: bytes pumped both ways, with the client's commands framed so that
-// COM_CHANGE_USER is checked against the grants before it reaches the backend.
+// COM_CHANGE_USER is checked against the grants before it reaches the backend, and the backend's
+// responses followed so that the session changes user only when the backend accepts.
 
 #include <functional>
 #include <optional>
@@ -23,10 +24,11 @@ struct RelayContext {
     auth::ClientHost client;
     std::uint32_t client_capabilities;
     std::uint32_t backend_capabilities;  // the backend leg's, as hostgate logged in with
+    std::uint32_t backend_mariadb_capabilities;
     std::uint8_t character_set;
     bool client_tls;
     unsigned max_user_name_length;           // longer COM_CHANGE_USER names get 1045
-    std::string& user;                       // updated by an allowed COM_CHANGE_USER
+    std::string& user;                       // updated when the backend accepts a COM_CHANGE_USER
     std::optional<std::string>& rule_place;  // the rule whose MAX_USER_CONNECTIONS place is held
     SessionStats& stats;                     // bytes, the last command, backend activity
     std::function<void(AuditEvent)> audit;   // the session's fields are filled in by the session

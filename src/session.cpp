@@ -233,7 +233,7 @@ awaitable<bool> Session::greet() {
         co_return false;
     }
     offer_.backends = *traits;
-    offer_.capabilities = (traits->capabilities & ~kPerLegCapabilities) | cap::kPluginAuth |
+    offer_.capabilities = (traits->capabilities & ~kWithheldCapabilities) | cap::kPluginAuth |
                           cap::kSecureConnection | (rt_.client_tls ? cap::kSsl : 0);
     mysql::HandshakeV10 greeting;
     greeting.server_version = traits->server_version;
@@ -242,7 +242,7 @@ awaitable<bool> Session::greet() {
     greeting.capabilities = offer_.capabilities;
     greeting.character_set = traits->character_set;
     greeting.status_flags = mysql::status::kAutocommit;
-    greeting.mariadb_capabilities = traits->mariadb_capabilities;
+    greeting.mariadb_capabilities = traits->mariadb_capabilities & ~kWithheldMariadbCapabilities;
     greeting.auth_plugin_name = std::string(kNativePassword);
     protocol::Bytes payload;
     mysql::encode_handshake_v10(greeting, payload);
@@ -327,6 +327,7 @@ awaitable<void> Session::relay(const mysql::HandshakeResponse41& login) {
                        .client = client_host(),
                        .client_capabilities = login.capabilities,
                        .backend_capabilities = backend_capabilities(login, offer_, backend_->tls()),
+                       .backend_mariadb_capabilities = backend_mariadb_capabilities(login, offer_),
                        .character_set = login.character_set,
                        .client_tls = client_.tls(),
                        .max_user_name_length = config_->max_user_name_length,

@@ -6,6 +6,7 @@ sequence id, and PyMySQL) next to libmysqlclient, against a real MariaDB."""
 import json
 import os
 import pathlib
+import signal
 import ssl
 import struct
 import subprocess
@@ -15,7 +16,7 @@ import unittest
 import pymysql
 
 from support import proxy_header, raw_mysql
-from support.servers import Hostgate, MariaDB, free_port, self_signed_certificate
+from support.servers import Hostgate, MariaDB, free_port, self_signed_certificate, wait_until
 
 HOSTGATE = os.environ["HOSTGATE"]
 SQLCLIENT = os.environ["SQLCLIENT"]
@@ -136,6 +137,164 @@ class ChangeUser(unittest.TestCase):
             err = raw_mysql.parse_err(reply)
             self.assertEqual((seq, err.code), (1, 1153))
         hg.wait_for_log(f"a COM_CHANGE_USER of {4 + 7 + 130 * 1024} bytes, over 131072: closed")
+
+
+class AnsweredChange(unittest.TestCase):
+    """hostgate's view of a session (its user, the process list, KILL ownership, revocation, the
+    audit) changes only when the backend accepts a COM_CHANGE_USER, however the client pipelines
+    its commands and whatever the rows it reads look like."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.admin_port = free_port()
+        password_hash = db.execute("SELECT PASSWORD('ops-secret')")[0][0]
+        cls.hg = Hostgate(HOSTGATE, "'app'@'127.0.0.%'\n'mallory'@'127.0.0.%'\n",
+                          backends=[{"name": "db1", "address": f"127.0.0.1:{db.port}"}],
+                          grants_options={"revoke_existing": True},
+                          extra_config=f'[admin]\nlisten = "127.0.0.1:{cls.admin_port}"\nuser = "ops"\n'
+                                       f'password_hash = "{password_hash}"\n'
+                                       '[audit]\nfile = "audit.log"\n').start()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.hg.stop()
+
+    def mallory(self):
+        s = raw_mysql.open_from("127.0.0.5", self.hg.port)
+        self.addCleanup(s.close)
+        return s, raw_mysql.login(s, "mallory", "mallory-secret")
+
+    def answer_change(self, s, password, seq, switch):
+        """Answers the backend's switch after a COM_CHANGE_USER; returns the final reply."""
+        self.assertEqual(switch[:1], b"\xfe")
+        name_end = switch.index(b"\0", 1)
+        scramble = switch[name_end + 1:name_end + 21]
+        raw_mysql.write_packet(s, seq + 1, raw_mysql.native_password(password, scramble))
+        return raw_mysql.read_packet(s)[1]
+
+    def process_user(self, session_id):
+        admin = pymysql.connect(host="127.0.0.1", port=self.admin_port, user="ops",
+                                password="ops-secret", connect_timeout=30)
+        try:
+            with admin.cursor(pymysql.cursors.DictCursor) as cur:
+                cur.execute("SHOW PROCESSLIST")
+                return [r["User"] for r in cur.fetchall() if r["Id"] == session_id]
+        finally:
+            admin.close()
+
+    def audit(self, predicate, what):
+        path = self.hg.dir / "audit.log"
+
+        def found():
+            events = [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
+            return [e for e in events if predicate(e)]
+        return wait_until(found, 30, what)
+
+    def test_a_change_the_backend_refuses_leaves_the_session_as_it_was(self):
+        s, mallory_id = self.mallory()
+        victim = pymysql.connect(host="127.0.0.1", port=self.hg.port, user="app", password="app-secret",
+                                 bind_address="127.0.0.6", connect_timeout=30, read_timeout=60)
+        self.addCleanup(victim.close)
+        seq, switch = raw_mysql.change_user(s, "app")
+        err = raw_mysql.parse_err(self.answer_change(s, "wrong", seq, switch))
+        self.assertEqual(err.code, 1045)
+        self.assertEqual(raw_mysql.query_one(s, "SELECT CURRENT_USER()"), "mallory@%")
+        self.assertEqual(self.process_user(mallory_id), ["mallory"])
+        event = self.audit(lambda e: e["event"] == "change_user" and e["session"] == mallory_id,
+                           "the change_user event")[0]
+        self.assertEqual((event["user"], event["reason"]),
+                         ("app", "refused by the backend; still user 'mallory'"))
+        # KILL of app's session is checked as mallory's.
+        raw_mysql.write_packet(s, 0, f"\x03KILL {victim.thread_id()}".encode())
+        err = raw_mysql.parse_err(raw_mysql.read_packet(s)[1])
+        self.assertEqual((err.code, err.message), (1095, f"You are not owner of thread {victim.thread_id()}"))
+        # Revoking mallory's rule closes her session, and not app's.
+        grants = self.hg.dir / "grants.conf"
+        before = self.hg.log().count("reload")
+        grants.write_text("'app'@'127.0.0.%'\n")
+        try:
+            self.hg.process.send_signal(signal.SIGHUP)
+            wait_until(lambda: self.hg.log().count("reload") > before, 30, "the reload")
+            self.assertIn("1 sessions revoked", [l for l in self.hg.log().splitlines() if "reload" in l][-1])
+            with self.assertRaises((raw_mysql.MySQLError, ConnectionError, OSError, IndexError)):
+                raw_mysql.query_one(s, "SELECT 1")
+            with victim.cursor() as cur:
+                cur.execute("SELECT CURRENT_USER()")
+                self.assertEqual(cur.fetchone(), ("app@%",))
+        finally:
+            before = self.hg.log().count("reload")
+            grants.write_text("'app'@'127.0.0.%'\n'mallory'@'127.0.0.%'\n")
+            self.hg.process.send_signal(signal.SIGHUP)
+            wait_until(lambda: self.hg.log().count("reload") > before, 30, "the reload")
+
+    def test_a_change_the_backend_accepts_renames_the_session(self):
+        s, mallory_id = self.mallory()
+        seq, switch = raw_mysql.change_user(s, "app")
+        self.assertEqual(self.answer_change(s, "app-secret", seq, switch)[:1], b"\x00")
+        self.assertEqual(raw_mysql.query_one(s, "SELECT CURRENT_USER()"), "app@%")
+        self.assertEqual(self.process_user(mallory_id), ["app"])
+        event = self.audit(lambda e: e["event"] == "change_user" and e["session"] == mallory_id,
+                           "the change_user event")[0]
+        self.assertEqual(event["reason"], "allowed; from user 'mallory'")
+
+    def test_rows_that_look_like_answers_fool_nobody(self):
+        """Pipelined behind a result whose rows hold an OK packet's bytes (and one that starts
+        with 0x00), a refused change still leaves the session mallory's."""
+        s, mallory_id = self.mallory()
+        fake_ok = "0x07000002000000020000000700000300000002000000"
+        select = (f"\x03SELECT '' UNION ALL SELECT {fake_ok} UNION ALL "
+                  f"SELECT REPEAT({fake_ok}, 3000)").encode()
+        change = b"\x11app\0\0\0" + struct.pack("<H", 45) + b"mysql_native_password\0"
+        s.sendall(len(select).to_bytes(3, "little") + b"\0" + select +
+                  len(change).to_bytes(3, "little") + b"\0" + change)
+        packets = []
+        while True:
+            seq, p = raw_mysql.read_packet(s)
+            packets.append(p)
+            if p[:1] == b"\xfe" and len(p) < 9 and len(packets) > 3:
+                break  # the result's closing EOF
+        self.assertEqual(len(packets), 1 + 1 + 1 + 3 + 1)  # count, definition, EOF, rows, EOF
+        seq, switch = raw_mysql.read_packet(s)
+        err = raw_mysql.parse_err(self.answer_change(s, "wrong", seq, switch))
+        self.assertEqual(err.code, 1045)
+        self.assertEqual(self.process_user(mallory_id), ["mallory"])
+        self.assertEqual(raw_mysql.query_one(s, "SELECT CURRENT_USER()"), "mallory@%")
+
+    def test_a_second_change_while_the_first_waits_is_refused(self):
+        s, _ = self.mallory()
+        change = b"\x11app\0\0\0" + struct.pack("<H", 45) + b"mysql_native_password\0"
+        packet = len(change).to_bytes(3, "little") + b"\0" + change
+        s.sendall(packet + packet)
+        while True:
+            _, p = raw_mysql.read_packet(s)
+            if p[:1] == b"\xff":
+                break
+        err = raw_mysql.parse_err(p)
+        self.assertEqual((err.code, err.message),
+                         (1105, "COM_CHANGE_USER refused: another is still under way"))
+
+    def test_a_change_after_a_command_that_cannot_be_followed_is_refused(self):
+        s, _ = self.mallory()
+        # COM_BINLOG_DUMP: mallory may not, but its answer is a stream hostgate does not follow.
+        raw_mysql.write_packet(s, 0, b"\x12" + struct.pack("<IHI", 4, 0, 77) + b"mysql-bin.000001")
+        self.assertEqual(raw_mysql.read_packet(s)[1][:1], b"\xff")
+        _, reply = raw_mysql.change_user(s, "app")
+        err = raw_mysql.parse_err(reply)
+        self.assertEqual((err.code, err.message),
+                         (1105, "COM_CHANGE_USER refused after a command hostgate cannot follow; "
+                                "connect as this user instead"))
+        self.hg.wait_for_log("no longer followed (command 18, whose response is not followed)")
+
+    def test_strict_clients_see_the_backends_refusal(self):
+        for name, program in CLIENTS.items():
+            with self.subTest(name):
+                r = subprocess.run([*program, "--port", str(self.hg.port), "--bind", "127.0.0.5",
+                                    "--user", "mallory", "--password", "mallory-secret",
+                                    "change-user", "app", "wrong"],
+                                   capture_output=True, text=True, timeout=120, env=CLIENT_ENV)
+                self.assertEqual(r.returncode, 1, r.stdout)
+                self.assertTrue(r.stdout.splitlines()[-1].startswith(
+                    "ERROR 1045 (28000): Access denied for user 'app'@"), r.stdout)
 
 
 class LocalInfile(unittest.TestCase):

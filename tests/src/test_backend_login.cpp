@@ -21,7 +21,7 @@ Offer mariadb_offer() {
                                   cap::kConnectAttrs | cap::kDeprecateEof | cap::kSsl |
                                   cap::kCompress;
     offer.backends.mariadb_capabilities = mariadb_cap::kExtendedTypeInfo | mariadb_cap::kProgress;
-    offer.capabilities = (offer.backends.capabilities & ~hostgate::kPerLegCapabilities) |
+    offer.capabilities = (offer.backends.capabilities & ~hostgate::kWithheldCapabilities) |
                          cap::kPluginAuth | cap::kSsl;
     return offer;
 }
