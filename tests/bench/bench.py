@@ -6,8 +6,9 @@ test against each target, alternating targets in every round, and prints medians
 latency, connections/s, CPU seconds of the proxy process per 100k queries, and the ratios
 hostgate/direct and hostgate/HAProxy.
 
-Each round also streams a --bulk-mib MiB result through each proxy to the mariadb CLI and
-reports the proxy's CPU seconds per GiB relayed.
+Each round also streams a --bulk-mib MiB result through each proxy to the mariadb CLI, once in
+rows of 1 KiB (copied by hostgate's relay) and once in rows of 1 MiB (spliced), and reports the
+proxy's CPU seconds per GiB relayed.
 
 Then holds --idle-sessions idle sessions open through hostgate at once and reports its resident
 memory per session (VmRSS after minus before, divided by the count).
@@ -146,12 +147,13 @@ def main():
                     print(f"round {round_no + 1} {test} {n:>2} threads {name:>8}: {r['qps']:10.0f} qps "
                           f"{r['eps']:9.0f} events/s p95 {r['p95_ms']:.2f} ms", flush=True)
             if args.bulk_mib:
-                for name, (port, pid) in targets.items():
-                    if pid:
-                        cpu = bulk_cpu_per_gib(port, pid, args.bulk_mib)
-                        results.setdefault(("bulk", name), []).append(cpu)
-                        print(f"round {round_no + 1} bulk {args.bulk_mib} MiB {name:>8}: "
-                              f"{cpu:.2f} CPU s/GiB", flush=True)
+                for row_kib in BULK_ROWS_KIB:
+                    for name, (port, pid) in targets.items():
+                        if pid:
+                            cpu = bulk_cpu_per_gib(port, pid, args.bulk_mib, row_kib)
+                            results.setdefault(("bulk", row_kib, name), []).append(cpu)
+                            print(f"round {round_no + 1} bulk {args.bulk_mib} MiB, {row_kib} KiB rows, "
+                                  f"{name:>8}: {cpu:.2f} CPU s/GiB", flush=True)
         if args.rounds:
             report(results, tests, args)
         if args.idle_sessions:
@@ -165,12 +167,17 @@ def main():
                 s.stop()
 
 
-def bulk_cpu_per_gib(port, pid, mib):
-    """The proxy's CPU seconds per GiB while the mariadb CLI reads a `mib` MiB result through it."""
-    rows = mib * 1024  # a row is 1 KiB
+BULK_ROWS_KIB = (1, 1024)  # rows the relay copies, rows whose rest it splices
+
+
+def bulk_cpu_per_gib(port, pid, mib, row_kib=1):
+    """The proxy's CPU seconds per GiB while the mariadb CLI reads a `mib` MiB result of rows of
+    `row_kib` KiB through it."""
+    rows = mib * 1024 // row_kib
     before = cpu_seconds(pid)
     r = subprocess.run(["mariadb", "--no-defaults", "-h127.0.0.1", f"-P{port}", "-usbtest", "-psbtest-secret",
-                        "--ssl=0", "--quick", "-N", "-e", f"SELECT REPEAT('a', 1023) FROM sbtest.seq_1_to_{rows}"],
+                        "--ssl=0", "--quick", "-N", "-e",
+                        f"SELECT REPEAT('a', {row_kib * 1024 - 1}) FROM sbtest.seq_1_to_{rows}"],
                        stdout=subprocess.PIPE, check=True, timeout=600)
     return (cpu_seconds(pid) - before) / (len(r.stdout) / 2**30)
 
@@ -196,9 +203,11 @@ def report(results, tests, args):
         print(f"| {test} | {n} | {d:.0f} {unit} | {h:.0f} | {g:.0f} | {g / d:.2f} | {g / h:.2f} "
               f"| {p[0]:.2f} / {p[1]:.2f} / {p[2]:.2f} | {c[0]:.2f} / {c[1]:.2f} |")
     if args.bulk_mib:
-        h, g = (statistics.median(results[("bulk", t)]) for t in ("haproxy", "hostgate"))
-        print(f"\nBulk result, {args.bulk_mib} MiB to the mariadb CLI: proxy CPU s per GiB HAProxy {h:.2f}, "
-              f"hostgate {g:.2f} (hostgate/HAProxy {g / h:.2f})")
+        print()
+        for row_kib in BULK_ROWS_KIB:
+            h, g = (statistics.median(results[("bulk", row_kib, t)]) for t in ("haproxy", "hostgate"))
+            print(f"Bulk result, {args.bulk_mib} MiB in rows of {row_kib} KiB to the mariadb CLI: proxy CPU s "
+                  f"per GiB HAProxy {h:.2f}, hostgate {g:.2f} (hostgate/HAProxy {g / h:.2f})")
 
 
 if __name__ == "__main__":
