@@ -150,7 +150,7 @@ class AnsweredChange(unittest.TestCase):
         password_hash = db.execute("SELECT PASSWORD('ops-secret')")[0][0]
         cls.hg = Hostgate(HOSTGATE, "'app'@'127.0.0.%'\n'mallory'@'127.0.0.%'\n",
                           backends=[{"name": "db1", "address": f"127.0.0.1:{db.port}"}],
-                          grants_options={"revoke_existing": True},
+                          grants_options={"revoke_existing": True}, unfollowed_responses=True,
                           extra_config=f'[admin]\nlisten = "127.0.0.1:{cls.admin_port}"\nuser = "ops"\n'
                                        f'password_hash = "{password_hash}"\n'
                                        '[audit]\nfile = "audit.log"\n').start()
@@ -284,6 +284,41 @@ class AnsweredChange(unittest.TestCase):
                          (1105, "COM_CHANGE_USER refused after a command hostgate cannot follow; "
                                 "connect as this user instead"))
         self.hg.wait_for_log("no longer followed (command 18, whose response is not followed)")
+
+    def test_every_kind_of_response_is_followed(self):
+        """Through every response shape a client library makes (several results, a procedure's,
+        prepared statements, a cursor and its fetches, COM_FIELD_LIST, COM_STATISTICS, a reset,
+        rows of 100 KB), a change of user is then judged by the backend's own answer. A response
+        the relay lost track of would fail the test when hostgate stops."""
+        db.execute("CREATE PROCEDURE IF NOT EXISTS shop.two_results() "
+                   "BEGIN SELECT 1 AS a; SELECT 'x' AS b, 2 AS c; END")
+        steps = ["query", "SELECT 1; SELECT 2, 'two'; DO 3",
+                 "query", "CALL shop.two_results()",
+                 "prepared", "SELECT ?, CONCAT(?, '!')", "a", "b",
+                 "cursor", "SELECT seq FROM shop.seq_1_to_5",
+                 "fields", "loaded", "stat", "ping", "reset",
+                 "query", "SELECT LENGTH(REPEAT('x', 100000)), REPEAT('y', 100000) = REPEAT('y', 100000)",
+                 "change-user", "app", "app-secret", "query", "SELECT CURRENT_USER()"]
+        r = subprocess.run([SQLCLIENT, "--port", str(self.hg.port), "--bind", "127.0.0.5", "--user", "mallory",
+                            "--password", "mallory-secret", "--database", "shop", *steps],
+                           capture_output=True, text=True, timeout=120)
+        self.assertEqual(r.returncode, 0, r.stdout)
+        out = r.stdout.splitlines()
+        session = int(out[0].split()[1])
+        self.assertEqual(out[1:], ["1", "2\ttwo", "OK 0", "1", "x\t2", "OK 0", "a\tb!",
+                                   "1", "2", "3", "4", "5", "FIELD id", "FIELD v", "STAT", "PONG",
+                                   "RESET", "100000\t1", "CHANGED app", "app@%"])
+        event = self.audit(lambda e: e["event"] == "change_user" and e["session"] == session,
+                           "the change_user event")[0]
+        self.assertEqual(event["reason"], "allowed; from user 'mallory'")
+        for name, program in CLIENTS.items():
+            with self.subTest(name):
+                r = subprocess.run([*program, "--port", str(self.hg.port), "--bind", "127.0.0.5",
+                                    "--user", "mallory", "--password", "mallory-secret",
+                                    "query", "SELECT seq, REPEAT('z', 70000) FROM shop.seq_1_to_3",
+                                    "change-user", "app", "app-secret", "query", "SELECT CURRENT_USER()"],
+                                   capture_output=True, text=True, timeout=120, env=CLIENT_ENV)
+                self.assertEqual((r.returncode, r.stdout.splitlines()[-1]), (0, "app@%"), r.stdout)
 
     def test_strict_clients_see_the_backends_refusal(self):
         for name, program in CLIENTS.items():

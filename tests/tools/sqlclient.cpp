@@ -4,7 +4,9 @@
 //
 //   sqlclient --port P [--host H] [--bind ADDR] --user U [--password PW] [--database DB]
 //             [--ssl] [--local-infile] STEP...
-//   steps:  query SQL | change-user USER PASSWORD | prepared SQL [PARAM...] | ping
+//   steps:  query SQL | change-user USER PASSWORD | prepared SQL [PARAM...] |
+//           cursor SQL [PARAM...] (rows through a server-side cursor) | ping |
+//           fields TABLE (COM_FIELD_LIST) | stat (COM_STATISTICS) | reset (COM_RESET_CONNECTION)
 //
 // Rows are printed tab-separated, one per line; NULL as \N. An error prints
 // "ERROR <code> (<sqlstate>): <message>" and exits 1.
@@ -56,8 +58,15 @@ void print_results(MYSQL* m) {
     } while (true);
 }
 
-void prepared(MYSQL* m, const std::string& sql, const std::vector<std::string>& params) {
+// With `cursor`, the rows are read through a server-side cursor, two per COM_STMT_FETCH.
+void prepared(MYSQL* m, const std::string& sql, const std::vector<std::string>& params,
+              bool cursor = false) {
     MYSQL_STMT* s = mysql_stmt_init(m);
+    if (cursor) {
+        unsigned long type = CURSOR_TYPE_READ_ONLY, rows = 2;
+        mysql_stmt_attr_set(s, STMT_ATTR_CURSOR_TYPE, &type);
+        mysql_stmt_attr_set(s, STMT_ATTR_PREFETCH_ROWS, &rows);
+    }
     if (mysql_stmt_prepare(s, sql.c_str(), sql.size())) fail(s);
     std::vector<MYSQL_BIND> in(params.size());
     std::vector<unsigned long> in_len(params.size());
@@ -107,6 +116,13 @@ void prepared(MYSQL* m, const std::string& sql, const std::vector<std::string>& 
     }
     mysql_free_result(meta);
     mysql_stmt_close(s);
+}
+
+bool is_step(const std::string& word) {
+    for (const char* step :
+         {"query", "change-user", "prepared", "cursor", "ping", "fields", "stat", "reset"})
+        if (word == step) return true;
+    return false;
 }
 
 }  // namespace
@@ -182,17 +198,26 @@ int main(int argc, char** argv) {
             const std::string u = arg(), p = arg();
             if (mysql_change_user(m, u.c_str(), p.c_str(), nullptr)) fail(m);
             std::printf("CHANGED %s\n", u.c_str());
-        } else if (step == "prepared") {
+        } else if (step == "prepared" || step == "cursor") {
             const std::string sql = arg();
             std::vector<std::string> params;
-            while (i < argc && std::string(argv[i]) != "query" &&
-                   std::string(argv[i]) != "prepared" && std::string(argv[i]) != "change-user" &&
-                   std::string(argv[i]) != "ping")
-                params.push_back(argv[i++]);
-            prepared(m, sql, params);
+            while (i < argc && !is_step(argv[i])) params.push_back(argv[i++]);
+            prepared(m, sql, params, step == "cursor");
         } else if (step == "ping") {
             if (mysql_ping(m)) fail(m);
             std::printf("PONG\n");
+        } else if (step == "fields") {
+            const std::string table = arg();
+            MYSQL_RES* res = mysql_list_fields(m, table.c_str(), nullptr);
+            if (!res) fail(m);
+            while (MYSQL_FIELD* f = mysql_fetch_field(res)) std::printf("FIELD %s\n", f->name);
+            mysql_free_result(res);
+        } else if (step == "stat") {
+            if (!mysql_stat(m)) fail(m);
+            std::printf("STAT\n");
+        } else if (step == "reset") {
+            if (mysql_reset_connection(m)) fail(m);
+            std::printf("RESET\n");
         } else {
             std::fprintf(stderr, "unknown step %s\n", step.c_str());
             return 2;
