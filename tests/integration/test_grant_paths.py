@@ -6,6 +6,7 @@ sequence id, and PyMySQL) next to libmysqlclient, against a real MariaDB."""
 import json
 import os
 import pathlib
+import shutil
 import signal
 import ssl
 import struct
@@ -148,8 +149,11 @@ class AnsweredChange(unittest.TestCase):
     def setUpClass(cls):
         cls.admin_port = free_port()
         password_hash = db.execute("SELECT PASSWORD('ops-secret')")[0][0]
+        cls.certs = pathlib.Path(tempfile.mkdtemp(prefix="hostgate-certs-"))
+        cert, key = self_signed_certificate(cls.certs, "hostgate")
         cls.hg = Hostgate(HOSTGATE, "'app'@'127.0.0.%'\n'mallory'@'127.0.0.%'\n",
                           backends=[{"name": "db1", "address": f"127.0.0.1:{db.port}"}],
+                          tls={"cert": str(cert), "key": str(key)},
                           grants_options={"revoke_existing": True}, unfollowed_responses=True,
                           extra_config=f'[admin]\nlisten = "127.0.0.1:{cls.admin_port}"\nuser = "ops"\n'
                                        f'password_hash = "{password_hash}"\n'
@@ -158,6 +162,7 @@ class AnsweredChange(unittest.TestCase):
     @classmethod
     def tearDownClass(cls):
         cls.hg.stop()
+        shutil.rmtree(cls.certs, ignore_errors=True)
 
     def mallory(self):
         s = raw_mysql.open_from("127.0.0.5", self.hg.port)
@@ -320,16 +325,30 @@ class AnsweredChange(unittest.TestCase):
                                    capture_output=True, text=True, timeout=120, env=CLIENT_ENV)
                 self.assertEqual((r.returncode, r.stdout.splitlines()[-1]), (0, "app@%"), r.stdout)
 
-    def test_strict_clients_see_the_backends_refusal(self):
+    def test_strict_clients_see_the_backends_refusal_plain_and_tls(self):
+        def refusals():
+            path = self.hg.dir / "audit.log"
+            return sum(1 for line in path.read_text().splitlines()
+                       if json.loads(line).get("reason") == "refused by the backend; still user 'mallory'")
+
         for name, program in CLIENTS.items():
-            with self.subTest(name):
-                r = subprocess.run([*program, "--port", str(self.hg.port), "--bind", "127.0.0.5",
-                                    "--user", "mallory", "--password", "mallory-secret",
-                                    "change-user", "app", "wrong"],
-                                   capture_output=True, text=True, timeout=120, env=CLIENT_ENV)
-                self.assertEqual(r.returncode, 1, r.stdout)
-                self.assertTrue(r.stdout.splitlines()[-1].startswith(
-                    "ERROR 1045 (28000): Access denied for user 'app'@"), r.stdout)
+            for tls in (False, True):
+                with self.subTest(name, tls=tls):
+                    before = refusals()
+                    r = subprocess.run([*program, "--port", str(self.hg.port), "--bind", "127.0.0.5",
+                                        "--user", "mallory", "--password", "mallory-secret",
+                                        *(["--ssl"] if tls else []), "change-user", "app", "wrong"],
+                                       capture_output=True, text=True, timeout=120, env=CLIENT_ENV)
+                    self.assertEqual(r.returncode, 1, r.stdout)
+                    self.assertTrue(r.stdout.splitlines()[-1].startswith(
+                        "ERROR 1045 (28000): Access denied for user 'app'@"), r.stdout)
+                    wait_until(lambda: refusals() == before + 1, 30, "the refused change's event")
+                    r = subprocess.run([*program, "--port", str(self.hg.port), "--bind", "127.0.0.5",
+                                        "--user", "mallory", "--password", "mallory-secret",
+                                        *(["--ssl"] if tls else []), "change-user", "app", "app-secret",
+                                        "query", "SELECT CURRENT_USER()"],
+                                       capture_output=True, text=True, timeout=120, env=CLIENT_ENV)
+                    self.assertEqual((r.returncode, r.stdout.splitlines()[-1]), (0, "app@%"), r.stdout)
 
 
 class LocalInfile(unittest.TestCase):
