@@ -51,6 +51,14 @@ function usage(message) {
     process.exit(2);
 }
 
+// Exits once everything written has reached stdout: process.exit() alone drops what a pipe has
+// not taken yet (a result of a few hundred KB).
+let exiting = false;
+function exit(code) {
+    exiting = true;
+    process.stdout.write('', () => process.exit(code));
+}
+
 function fail(error) {
     if (error.errno) {
         // An ERR without an SQL state (one sent before the greeting) reads as HY000, as in
@@ -59,12 +67,13 @@ function fail(error) {
     } else {
         process.stdout.write(`ERROR CLIENT ${error.code}: ${error.message}\n`);
     }
-    process.exit(1);
+    exit(1);
 }
 
 function run(connection, steps) {
+    if (exiting) return;  // a step failed: nothing more runs
     if (steps.length === 0) {
-        connection.end((error) => (error ? fail(error) : process.exit(0)));
+        connection.end((error) => (error ? fail(error) : exit(0)));
         return;
     }
     const [step, ...rest] = steps;
@@ -89,13 +98,13 @@ function run(connection, steps) {
     } else if (step.name === 'change-user') {
         const [user, password] = step.args;
         connection.changeUser({user, password}, (error) => {
-            if (error) fail(error);
+            if (error) return fail(error);
             process.stdout.write(`CHANGED ${user}\n`);
             next();
         });
     } else {
         connection.ping((error) => {
-            if (error) fail(error);
+            if (error) return fail(error);
             process.stdout.write('PONG\n');
             next();
         });
@@ -126,7 +135,7 @@ const connection = mysql.createConnection({
     typeCast: (field) => field.string(),  // every value as the server sent it
 });
 connection.connect((error) => {
-    if (error) fail(error);
+    if (error) return fail(error);
     process.stdout.write(`CONNECTED ${connection.threadId}\n`);
     run(connection, steps);
 });
