@@ -101,6 +101,20 @@ struct AuthMoreData {
 Decoded<AuthMoreData> decode_auth_more_data(ByteSpan payload);
 void encode_auth_more_data(const AuthMoreData& m, Bytes& out);
 
+// What a server's packet in an authentication exchange (a login or COM_CHANGE_USER) is, from its
+// first bytes.
+enum class AuthReply : std::uint8_t {
+    ok,                 // 0x00: authenticated
+    error,              // 0xFF: refused (an empty packet, which no server sends, counts as one)
+    auth_switch,        // 0xFE: use the plugin it names (AuthSwitchRequest)
+    fast_auth_success,  // 0x01 0x03: caching_sha2_password's cached hash matched; the OK follows
+                        // with no reply from the client
+    more_data,          // 0x01: data for the client's plugin, which answers it
+    plugin_data,        // anything else: a plugin's own packet (MariaDB's dialog prompts are sent
+                        // as they are), which the client answers
+};
+AuthReply classify_auth_reply(ByteSpan payload);
+
 // OK_Packet. Its layout depends on the capabilities both ends agreed on. The info string is
 // length-encoded, as servers write it (the protocol documentation's string<EOF> is not what
 // MySQL or MariaDB send, nor what Connector/C reads).

@@ -42,6 +42,24 @@ void encode_auth_switch_request(const AuthSwitchRequest& s, Bytes& out) {
     w.bytes(s.plugin_data);
 }
 
+AuthReply classify_auth_reply(ByteSpan payload) {
+    if (payload.empty()) return AuthReply::error;
+    switch (std::to_integer<std::uint8_t>(payload[0])) {
+        case header::kOk:
+            return AuthReply::ok;
+        case header::kErr:
+            return AuthReply::error;
+        case header::kAuthSwitch:
+            return AuthReply::auth_switch;
+        case header::kAuthMoreData:
+            return payload.size() == 2 && std::to_integer<std::uint8_t>(payload[1]) == 3
+                       ? AuthReply::fast_auth_success
+                       : AuthReply::more_data;
+        default:
+            return AuthReply::plugin_data;
+    }
+}
+
 Decoded<AuthMoreData> decode_auth_more_data(ByteSpan payload) {
     ByteReader r(payload);
     std::error_code e;

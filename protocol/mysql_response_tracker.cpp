@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <utility>
 
+#include "protocol/mysql_messages.h"
+
 namespace hostgate::protocol::mysql {
 
 namespace {
@@ -142,18 +144,20 @@ void ResponseTracker::lose(std::string why) {
     expecting_ = Expecting::nothing;
 }
 
-std::uint8_t ResponseTracker::head_byte(std::size_t i) const {
-    return i < head_.size() ? std::to_integer<std::uint8_t>(head_[i]) : 0;
+namespace {
+std::uint8_t byte_at(ByteSpan head, std::size_t i) {
+    return i < head.size() ? std::to_integer<std::uint8_t>(head[i]) : 0;
 }
+}  // namespace
 
-bool ResponseTracker::closing_packet() const {
-    if (head_.empty() || head_byte(0) != header::kEof) return false;
+bool ResponseTracker::closing_packet(ByteSpan head) const {
+    if (head.empty() || byte_at(head, 0) != header::kEof) return false;
     // A row that starts with 0xFE (an 8-byte length) is longer than either form.
     return deprecate_eof_ ? !continues_ : frame_.payload_length < kEofPacketLimit;
 }
 
-std::optional<std::uint16_t> ResponseTracker::status_flags(bool ok_form) const {
-    ByteReader r(head_);
+std::optional<std::uint16_t> ResponseTracker::status_flags(ByteSpan head, bool ok_form) const {
+    ByteReader r(head);
     r.u8();
     if (ok_form) {
         r.lenenc_int();  // affected rows
@@ -176,10 +180,10 @@ void ResponseTracker::closed(std::uint16_t flags) {
     }
 }
 
-std::optional<bool> ResponseTracker::classify() {
-    const bool empty = head_.empty();
-    const std::uint8_t first = head_byte(0);
-    if (progress_ && first == header::kErr && head_byte(1) == 0xFF && head_byte(2) == 0xFF)
+std::optional<bool> ResponseTracker::classify(ByteSpan head) {
+    const bool empty = head.empty();
+    const std::uint8_t first = byte_at(head, 0);
+    if (progress_ && first == header::kErr && byte_at(head, 1) == 0xFF && byte_at(head, 2) == 0xFF)
         return std::nullopt;  // MariaDB's progress report: the statement goes on
     switch (expecting_) {
         case Expecting::nothing:
@@ -193,7 +197,7 @@ std::optional<bool> ResponseTracker::classify() {
             if (empty) {
                 lose("an empty packet where a response starts");
             } else if (first == header::kOk) {
-                if (const auto flags = status_flags(true)) {
+                if (const auto flags = status_flags(head, true)) {
                     closed(*flags);
                 } else {
                     lose("a malformed OK packet");
@@ -203,7 +207,7 @@ std::optional<bool> ResponseTracker::classify() {
             } else if (first == header::kLocalInfile) {
                 // The client sends its file; the server's OK or ERR comes next.
             } else {
-                ByteReader r(head_);
+                ByteReader r(head);
                 const std::uint64_t columns = r.lenenc_int();
                 if (!r.ok() || columns == 0 || first == header::kEof) {
                     lose("a response that starts with byte " + std::to_string(first));
@@ -226,9 +230,9 @@ std::optional<bool> ResponseTracker::classify() {
         case Expecting::definitions_eof:
             if (first == header::kErr) {
                 end_response();
-            } else if (!closing_packet()) {
+            } else if (!closing_packet(head)) {
                 lose("no EOF after the column definitions");
-            } else if (const auto flags = status_flags(false); !flags) {
+            } else if (const auto flags = status_flags(head, false); !flags) {
                 lose("a malformed EOF packet");
             } else if (cursor_possible_ && (*flags & kCursorExists)) {
                 end_response();  // a cursor: its rows come with COM_STMT_FETCH
@@ -239,8 +243,8 @@ std::optional<bool> ResponseTracker::classify() {
         case Expecting::rows:
             if (first == header::kErr) {
                 end_response();
-            } else if (closing_packet()) {
-                if (const auto flags = status_flags(deprecate_eof_)) {
+            } else if (closing_packet(head)) {
+                if (const auto flags = status_flags(head, deprecate_eof_)) {
                     closed(*flags);
                 } else {
                     lose("a malformed closing packet");
@@ -252,10 +256,10 @@ std::optional<bool> ResponseTracker::classify() {
         case Expecting::prepare_ok:
             if (first == header::kErr) {
                 end_response();
-            } else if (first != header::kOk || head_.size() < kOkPrepareLength) {
+            } else if (first != header::kOk || head.size() < kOkPrepareLength) {
                 lose("a malformed COM_STMT_PREPARE response");
             } else {
-                ByteReader r(head_);
+                ByteReader r(head);
                 r.bytes(5);  // header, statement id
                 const std::uint16_t columns = r.le16();
                 const std::uint16_t params = r.le16();
@@ -266,7 +270,7 @@ std::optional<bool> ResponseTracker::classify() {
         case Expecting::field_list:
             if (first == header::kErr) {
                 end_response();
-            } else if (closing_packet()) {
+            } else if (closing_packet(head)) {
                 end_response();
             } else if (first != kCatalogDef) {
                 lose("a column definition that starts with byte " + std::to_string(first));
@@ -278,13 +282,20 @@ std::optional<bool> ResponseTracker::classify() {
                 return std::nullopt;
             }
             change_user_started_ = true;
-            if (first == header::kOk || first == header::kErr) {
-                change_user_started_ = false;
-                end_response();
-                return !empty && first == header::kOk;
+            if (empty) {
+                lose("an empty packet in an authentication exchange");
+                return std::nullopt;
             }
-            if (empty) lose("an empty packet in an authentication exchange");
-            return std::nullopt;  // a switch or plugin data: the exchange goes on
+            switch (classify_auth_reply(head)) {
+                case AuthReply::ok:
+                    end_response();
+                    return true;
+                case AuthReply::error:
+                    end_response();
+                    return false;
+                default:
+                    return std::nullopt;  // a switch or plugin data: the exchange goes on
+            }
     }
     return std::nullopt;
 }
@@ -294,25 +305,45 @@ ResponseTracker::Step ResponseTracker::read(ByteSpan bytes) {
     for (;;) {
         if (lost()) return {bytes.size(), std::nullopt};  // passed on unread from now on
         if (!in_frame_) {
-            const std::size_t n = std::min(kFrameHeaderLength - header_have_, bytes.size() - pos);
-            std::copy_n(bytes.begin() + static_cast<std::ptrdiff_t>(pos), n,
-                        header_.begin() + static_cast<std::ptrdiff_t>(header_have_));
-            header_have_ += n;
-            pos += n;
-            if (header_have_ < kFrameHeaderLength) break;
-            header_have_ = 0;
-            start_frame(complete(parse_frame_header(header_))->value);
+            // The header, from the bytes where it is whole (as it mostly is), or a piece at a time.
+            const std::byte* at = bytes.data() + pos;
+            if (header_have_ == 0 && bytes.size() - pos >= kFrameHeaderLength) {
+                pos += kFrameHeaderLength;
+            } else {
+                const std::size_t n =
+                    std::min(kFrameHeaderLength - header_have_, bytes.size() - pos);
+                std::copy_n(at, n, header_.begin() + static_cast<std::ptrdiff_t>(header_have_));
+                header_have_ += n;
+                pos += n;
+                if (header_have_ < kFrameHeaderLength) break;
+                header_have_ = 0;
+                at = header_.data();
+            }
+            start_frame({static_cast<std::uint32_t>(std::to_integer<std::uint32_t>(at[0]) |
+                                                    std::to_integer<std::uint32_t>(at[1]) << 8 |
+                                                    std::to_integer<std::uint32_t>(at[2]) << 16),
+                         std::to_integer<std::uint8_t>(at[3])});
         }
         if (!classified_) {
-            const std::size_t n =
-                std::min(head_want_ - head_.size(), std::min(frame_left_, bytes.size() - pos));
-            head_.insert(head_.end(), bytes.begin() + static_cast<std::ptrdiff_t>(pos),
-                         bytes.begin() + static_cast<std::ptrdiff_t>(pos + n));
-            pos += n;
-            frame_left_ -= n;
-            if (head_.size() < head_want_) break;
+            // The packet's first bytes: where they lie when they are all here, else gathered.
+            ByteSpan head;
+            if (head_size_ == 0 && bytes.size() - pos >= head_want_) {
+                head = bytes.subspan(pos, head_want_);
+                pos += head_want_;
+                frame_left_ -= head_want_;
+            } else {
+                const std::size_t n = std::min(head_want_ - head_size_, bytes.size() - pos);
+                std::copy_n(bytes.data() + pos, n,
+                            head_.begin() + static_cast<std::ptrdiff_t>(head_size_));
+                head_size_ += n;
+                pos += n;
+                frame_left_ -= n;
+                if (head_size_ < head_want_) break;
+                head = ByteSpan(head_.data(), head_size_);
+                head_size_ = 0;
+            }
             classified_ = true;
-            const auto verdict = classify();
+            const auto verdict = classify(head);
             if (frame_left_ == 0) in_frame_ = false;
             if (verdict) return {pos, verdict};
             continue;
@@ -333,7 +364,7 @@ void ResponseTracker::start_frame(const FrameHeader& h) {
     const bool continuation = continues_;
     continues_ = h.payload_length == kMaxFramePayload;
     if (continuation) return;  // its packet was classified from its first frame
-    head_.clear();
+    head_size_ = 0;
     head_want_ = std::min<std::size_t>(h.payload_length, kHead);
     classified_ = false;
 }

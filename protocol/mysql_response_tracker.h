@@ -88,12 +88,11 @@ class ResponseTracker {
     void definitions(std::uint64_t count, AfterDefinitions after);
     void after_definitions();
     // Decides on a packet from its first bytes. Returns the COM_CHANGE_USER verdict, if any.
-    std::optional<bool> classify();
-    std::uint8_t head_byte(std::size_t i) const;
+    std::optional<bool> classify(ByteSpan head);
     // Whether the packet is an EOF, or under CLIENT_DEPRECATE_EOF the OK that replaces it.
-    bool closing_packet() const;
+    bool closing_packet(ByteSpan head) const;
     // The status flags of an OK (`ok_form`) or EOF packet; nullopt when it is malformed.
-    std::optional<std::uint16_t> status_flags(bool ok_form) const;
+    std::optional<std::uint16_t> status_flags(ByteSpan head, bool ok_form) const;
     // After a result's closing packet: the next result, or the end of the response.
     void closed(std::uint16_t flags);
     void lose(std::string why);
@@ -113,13 +112,14 @@ class ResponseTracker {
     // Framing.
     std::array<std::byte, kFrameHeaderLength> header_{};
     std::size_t header_have_ = 0;
-    FrameHeader frame_;           // the current frame's header
-    std::size_t frame_left_ = 0;  // payload bytes of the current frame not yet read
-    bool in_frame_ = false;       // between a header and the end of its payload
-    bool continues_ = false;      // the current packet goes on in the next frame
-    Bytes head_;                  // the current packet's first bytes
-    std::size_t head_want_ = 0;   // how many of them are needed
-    bool classified_ = true;      // the current packet has been decided on
+    FrameHeader frame_;                    // the current frame's header
+    std::size_t frame_left_ = 0;           // payload bytes of the current frame not yet read
+    bool in_frame_ = false;                // between a header and the end of its payload
+    bool continues_ = false;               // the current packet goes on in the next frame
+    std::array<std::byte, kHead> head_{};  // the current packet's first bytes, when they came
+    std::size_t head_size_ = 0;            // in pieces: how many have come
+    std::size_t head_want_ = 0;            // how many are needed
+    bool classified_ = true;               // the current packet has been decided on
     std::string lost_reason_;
 };
 
