@@ -8,6 +8,7 @@
 #include "auth/grants_file.h"
 #include "protocol/mysql_messages.h"
 #include "protocol/mysql_resultset.h"
+#include "protocol/mysql_server_errors.h"
 #include "protocol/untrusted_text.h"
 #include "src/admission.h"
 #include "src/kill_statement.h"
@@ -22,6 +23,8 @@ namespace {
 namespace mysql = protocol::mysql;
 namespace cap = protocol::mysql::cap;
 namespace text = protocol::text;
+using mysql::Refusal;
+using mysql::ServerError;
 
 constexpr std::uint32_t kAdminCapabilities =
     cap::kLongPassword | cap::kFoundRows | cap::kConnectWithDb | cap::kProtocol41 |
@@ -115,9 +118,9 @@ Answer table(std::initializer_list<mysql::ColumnDefinition> columns,
             false};
 }
 
-Answer error(std::uint16_t code, const char* state, std::string message) {
+Answer error(ServerError e, std::string message) {
     Answer a;
-    a.error = mysql::ErrPacket{code, state, std::move(message)};
+    a.error = mysql::server_error(e, std::move(message));
     return a;
 }
 
@@ -139,13 +142,17 @@ class AdminSession {
             // Locked out after too many failed logins: refused in place of the greeting, as MySQL
             // refuses a blocked host. Logged at debug only, so that retries cannot fill the log.
             spdlog::debug("admin {}: refused: locked out", peer_.to_string());
-            refuse(0, {1129, "",
-                       "Host '" + peer_.address.to_string() +
-                           "' is blocked because of many failed admin logins; try again later"});
-            co_await send_refusal();
+            const Refusal refusal = Refusal::before_greeting(mysql::server_error(
+                ServerError::host_is_blocked,
+                "Host '" + peer_.address.to_string() +
+                    "' is blocked because of many failed admin logins; try again later"));
+            co_await end(refusal);
             co_return;
         }
-        if (!co_await login()) co_return;
+        if (auto logged_in = co_await login(); !logged_in) {
+            co_await end(logged_in.error());
+            co_return;
+        }
         channel_.set_max_packet(kMaxCommandPacket);
         for (;;) {
             auto packet = co_await channel_.read_packet();
@@ -164,14 +171,17 @@ class AdminSession {
                         protocol::as_chars(protocol::ByteSpan(packet->payload).subspan(1))));
                     break;
                 default:
-                    answer = error(1047, "08S01", "Unknown command " + std::to_string(command));
+                    answer = error(ServerError::unknown_command,
+                                   "Unknown command " + std::to_string(command));
             }
             if (co_await send(answer)) co_return;
         }
     }
 
   private:
-    awaitable<bool> login() {
+    // The login: nothing when it succeeds, or how the session ends (a refusal, or none when the
+    // client went away).
+    awaitable<Expected<void, std::optional<Refusal>>> login() {
         const auto config = rt_.config();
         Watchdog deadline(co_await asio::this_coro::executor, config->handshake_timeout,
                           [this] { stream_.close(); });
@@ -185,25 +195,21 @@ class AdminSession {
         greeting.auth_plugin_name = std::string(kNativePassword);
         protocol::Bytes out;
         mysql::encode_handshake_v10(greeting, out);
-        if (co_await channel_.write_packet(0, out)) co_return false;
+        if (co_await channel_.write_packet(0, out)) co_return gone();
 
         auto packet = co_await channel_.read_packet();
         if (!packet) {
-            if (packet.error() == mysql::errc::packet_too_large) {
-                spdlog::warn("admin {}: a login packet over {} bytes", peer_.to_string(),
-                             kMaxLoginPacket);
-                refuse(2, {1153, "08S01", "Got a packet bigger than 'max_allowed_packet' bytes"});
-                co_await send_refusal();
-            }
-            co_return false;
+            if (packet.error() != mysql::errc::packet_too_large) co_return gone();
+            spdlog::warn("admin {}: a login packet over {} bytes", peer_.to_string(),
+                         kMaxLoginPacket);
+            co_return Unexpected(std::optional(
+                Refusal::answering(1, mysql::server_error(ServerError::packet_too_large))));
         }
         std::uint8_t seq = packet->last_sequence_id;
         auto response = mysql::decode_handshake_response(packet->payload);
-        if (!response) {
-            refuse(seq + 1, {1043, "08S01", "Bad handshake"});
-            co_await send_refusal();
-            co_return false;
-        }
+        if (!response)
+            co_return Unexpected(std::optional(
+                Refusal::answering(seq, mysql::server_error(ServerError::bad_handshake))));
         capabilities_ = response->capabilities & kAdminCapabilities;
         user_ = response->username;
         protocol::Bytes auth = response->auth_response;
@@ -214,9 +220,9 @@ class AdminSession {
             data.push_back(std::byte{0});
             out.clear();
             mysql::encode_auth_switch_request({std::string(kNativePassword), data}, out);
-            if (co_await channel_.write_packet(++seq, out)) co_return false;
+            if (co_await channel_.write_packet(++seq, out)) co_return gone();
             auto reply = co_await channel_.read_packet();
-            if (!reply) co_return false;
+            if (!reply) co_return gone();
             seq = reply->last_sequence_id;
             auth = reply->payload;
         }
@@ -234,27 +240,29 @@ class AdminSession {
                                 : "");
             if (rt_.audit)
                 rt_.audit->record(
-                    {.event = "admin_denied",
+                    {.event = SessionEvent::admin_denied,
                      .client = peer_.to_string(),
                      .user = user_,
                      .reason = locked ? "wrong password; locked out" : "wrong password"});
             // Each failure from this address makes its next refusal wait longer.
             asio::steady_timer wait(co_await asio::this_coro::executor, delay);
             co_await wait.async_wait(use_nothrow);
-            refuse(seq + 1,
-                   {1045, "28000",
-                    "Access denied for user '" + user_ + "'@'" + peer_.address.to_string() +
-                        "' (using password: " + (auth.empty() ? "NO" : "YES") + ")"});
-            co_await send_refusal();
-            co_return false;
+            co_return Unexpected(std::optional(Refusal::answering(
+                seq, mysql::server_error(
+                         ServerError::access_denied,
+                         "Access denied for user '" + user_ + "'@'" + peer_.address.to_string() +
+                             "' (using password: " + (auth.empty() ? "NO" : "YES") + ")"))));
         }
         deadline.disarm();
         rt_.admin_logins.succeeded(peer_.address);
         out.clear();
         mysql::encode_ok({.status_flags = mysql::status::kAutocommit}, capabilities_, out);
-        if (co_await channel_.write_packet(seq + 1, out)) co_return false;
+        if (co_await channel_.write_packet(seq + 1, out)) co_return gone();
         spdlog::info("admin {}: {} logged in", peer_.to_string(), text::log_literal(user_));
-        co_return true;
+        co_return Expected<void, std::optional<Refusal>>{};
+    }
+    static Unexpected<std::optional<Refusal>> gone() {
+        return Unexpected(std::optional<Refusal>());
     }
 
     Answer query(const std::string& sql) {
@@ -269,7 +277,7 @@ class AdminSession {
         if (q.starts_with("SET ")) return {};  // session settings clients send on connect
         if (q == "SELECT @@VERSION_COMMENT LIMIT 1")
             return table({text_column("@@version_comment")}, {{std::string("hostgate admin")}});
-        return error(1064, "42000",
+        return error(ServerError::parse_error,
                      "Unknown admin command '" + text::display(sql) +
                          "'; try SHOW PROCESSLIST, SHOW FULL PROCESSLIST, SHOW GRANTS, SHOW "
                          "BACKENDS, SHOW STATUS, "
@@ -365,7 +373,7 @@ class AdminSession {
         if (!result) {
             spdlog::error("admin RELOAD GRANTS failed, the previous rules stay in force: {}",
                           result.error());
-            return error(1105, "HY000",
+            return error(ServerError::unknown_error,
                          "Reload failed, the previous rules stay in force: " + result.error());
         }
         spdlog::info("admin RELOAD GRANTS: {}", *result);
@@ -386,7 +394,7 @@ class AdminSession {
                                  ? protocol::parse_ip((*parsed)[0].host.text())
                                  : std::nullopt;
         if (!address)
-            return error(1064, "42000",
+            return error(ServerError::parse_error,
                          "EXPLAIN takes 'user'@'address' with an IPv4 or IPv6 address");
         std::vector<mysql::TextRow> rows;
         const std::string text =
@@ -398,9 +406,12 @@ class AdminSession {
     Answer kill(const std::string& sql) {
         const auto k = parse_kill(sql);
         if (!k || k->modifiers.find("QUERY") != std::string::npos)
-            return error(1064, "42000", "KILL takes a session id from SHOW PROCESSLIST: KILL <id>");
+            return error(ServerError::parse_error,
+                         "KILL takes a session id from SHOW PROCESSLIST: KILL <id>");
         const auto entry = rt_.sessions.find(k->id);
-        if (!entry) return error(1094, "HY000", "Unknown thread id: " + std::to_string(k->id));
+        if (!entry)
+            return error(ServerError::no_such_thread,
+                         "Unknown thread id: " + std::to_string(k->id));
         spdlog::info("admin {}: KILL {} (user {}, {})", peer_.to_string(), k->id,
                      text::log_literal(entry->user), entry->client.address.to_string());
         rt_.sessions.terminate(k->id);
@@ -424,16 +435,13 @@ class AdminSession {
         co_return co_await channel_.write_raw(out);
     }
 
-    // Refusing takes two statements, refuse() then `co_await send_refusal()`: g++ 12 destroys
+    // Sends the refusal, if any, and closes the connection. Pass a named one: g++ 12 destroys
     // temporaries built in a co_await expression twice.
-    void refuse(std::uint8_t seq, const mysql::ErrPacket& err) {
-        protocol::Bytes p;
-        mysql::encode_err(err, p);
-        refusal_.clear();
-        mysql::write_packet(refusal_, seq, p);
-    }
-    awaitable<void> send_refusal() {
-        co_await channel_.write_raw(refusal_);
+    awaitable<void> end(const std::optional<Refusal>& refusal) {
+        if (refusal) {
+            const protocol::Bytes wire = refusal->wire();
+            co_await channel_.write_raw(wire);
+        }
         stream_.close();
     }
 
@@ -443,14 +451,13 @@ class AdminSession {
     protocol::Endpoint peer_;
     std::uint32_t capabilities_ = 0;
     std::string user_;
-    protocol::Bytes refusal_;
 };
 
 awaitable<void> run_admin_session(Runtime& rt, tcp::socket socket) {
     Slot slot(rt.admin_connections, rt.config()->admin_max_connections);
     if (!slot.held()) {
         // As the client port answers over max_connections.
-        const mysql::ErrPacket error{1040, "", "Too many connections"};
+        const auto error = mysql::server_error(ServerError::too_many_connections);
         co_await refuse_before_greeting(socket, error);
         co_return;
     }

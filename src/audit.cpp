@@ -25,7 +25,7 @@ std::string AuditEvent::to_json(std::chrono::system_clock::time_point time) cons
 
     text::JsonObject o;
     o.text("time", stamp);
-    o.text("event", event);
+    o.text("event", name(event));
     o.unsigned_number("session", session);
     auto text = [&](const char* key, const std::string& value) {
         if (!value.empty()) o.text(key, value);

@@ -14,14 +14,15 @@
 #include <thread>
 #include <vector>
 
+#include "src/session_event.h"
+
 namespace hostgate {
 
 // One event. Empty strings and absent numbers are left out of the JSON object. Text fields may
 // hold any bytes a client sent: the line stays valid UTF-8 JSON (protocol/untrusted_text.h), and a
 // field that is not UTF-8 is followed by "<field>_hex" with its exact bytes.
 struct AuditEvent {
-    std::string event;  // connect, proxy_rejected, denied_host, denied_user, auth_ok,
-                        // auth_failed, change_user, disconnect, admin_denied
+    SessionEvent event = SessionEvent::connect;
     std::uint32_t session = 0;
     std::string client;  // real client ip:port
     std::string via;     // trusted proxy ip:port, empty if direct

@@ -5,7 +5,7 @@
 #include <algorithm>
 #include <set>
 
-#include "protocol/proxy_protocol.h"
+#include "src/backends.h"
 
 namespace hostgate {
 
@@ -17,11 +17,7 @@ Expected<std::vector<auth::Rule>, std::string> read_backend_accounts(
         return Unexpected(std::string("no backend in the default group"));
 
     MYSQL* m = mysql_init(nullptr);
-    protocol::Bytes header;
-    if (backend->proxy_protocol == BackendProxyProtocol::v2)
-        protocol::proxy::encode_v2(protocol::proxy::Header::local(), header);
-    if (backend->proxy_protocol == BackendProxyProtocol::v1)
-        protocol::proxy::encode_v1(protocol::proxy::Header::local(), header);
+    const protocol::Bytes header = proxy_header_for(*backend);
     if (!header.empty()) mysql_optionsv(m, MARIADB_OPT_PROXY_HEADER, header.data(), header.size());
     const unsigned timeout =
         static_cast<unsigned>(std::max<long long>(1, config.connect_timeout.count() / 1000));

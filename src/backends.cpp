@@ -54,17 +54,15 @@ std::optional<ServerTraits> Backends::greeting_traits() const {
     return out;
 }
 
-proxy::Header header_value(const Backend& backend, const protocol::Endpoint& client,
-                           const protocol::Endpoint& destination) {
-    return proxy::Header::tcp(client, destination,
-                              backend.config().proxy_protocol == BackendProxyProtocol::v1 ? 1 : 2);
-}
-
-protocol::Bytes proxy_header_for(const Backend& backend, const protocol::Endpoint& client,
+protocol::Bytes proxy_header_for(const BackendConfig& backend,
+                                 const std::optional<protocol::Endpoint>& client,
                                  const protocol::Endpoint& destination) {
     protocol::Bytes out;
-    if (backend.config().proxy_protocol == BackendProxyProtocol::off) return out;
-    proxy::encode(header_value(backend, client, destination), out);
+    if (backend.proxy_protocol == BackendProxyProtocol::off) return out;
+    proxy::Header header =
+        client ? proxy::Header::tcp(*client, destination) : proxy::Header::local();
+    header.version = backend.proxy_protocol == BackendProxyProtocol::v1 ? 1 : 2;
+    proxy::encode(header, out);
     return out;
 }
 
@@ -108,17 +106,7 @@ awaitable<Expected<BackendConnection, std::string>> connect_backend(
 }
 
 awaitable<void> probe_backend(Backend& backend, std::chrono::milliseconds timeout) {
-    protocol::Bytes header;
-    switch (backend.config().proxy_protocol) {
-        case BackendProxyProtocol::v2:
-            proxy::encode_v2(proxy::Header::local(), header);
-            break;
-        case BackendProxyProtocol::v1:
-            proxy::encode_v1(proxy::Header::local(), header);
-            break;
-        case BackendProxyProtocol::off:
-            break;
-    }
+    const protocol::Bytes header = proxy_header_for(backend.config());
     auto connection = co_await connect_backend(backend, header, timeout, 1 << 16);
     if (!connection) {
         spdlog::warn("backend {}: probe failed: {}", backend.describe(), connection.error());

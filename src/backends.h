@@ -98,9 +98,14 @@ awaitable<Expected<BackendConnection, std::string>> connect_backend(
     Backend& backend, const protocol::Bytes& opening, std::chrono::milliseconds timeout,
     std::size_t max_packet);
 
-// The PROXY header for a session: the real client as source, what it connected to as destination.
-protocol::Bytes proxy_header_for(const Backend& backend, const protocol::Endpoint& client,
-                                 const protocol::Endpoint& destination);
+// The PROXY header a backend gets first, in the version its configuration names (empty with
+// proxy_protocol = "off"): for a session, the real client as source and what it connected to as
+// destination; without a client, LOCAL (v2) or UNKNOWN (v1), for hostgate's own connections
+// (probes, health checks, reading the grants), which the backend then takes as coming from
+// hostgate itself.
+protocol::Bytes proxy_header_for(const BackendConfig& backend,
+                                 const std::optional<protocol::Endpoint>& client = std::nullopt,
+                                 const protocol::Endpoint& destination = {});
 
 // Connects once with a LOCAL header (v2) or UNKNOWN (v1) to learn the backend's greeting.
 awaitable<void> probe_backend(Backend& backend, std::chrono::milliseconds timeout);

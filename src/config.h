@@ -24,13 +24,14 @@ struct BackendConfig {
     std::string group = "default";
     BackendProxyProtocol proxy_protocol = BackendProxyProtocol::v2;
     BackendTls tls = BackendTls::mirror;
+    bool operator==(const BackendConfig&) const = default;
 };
 
 struct Config {
     std::filesystem::path source;  // the file it was read from
 
     // [server]
-    std::vector<protocol::Endpoint> listen;
+    std::vector<protocol::Endpoint> listen = {*protocol::parse_endpoint("127.0.0.1:3306")};
     unsigned threads = 0;  // 0: one per core
     auth::TrustedNetworks trusted_proxies;
     std::vector<std::string> trusted_proxies_text;
@@ -78,8 +79,18 @@ struct Config {
 };
 
 // Reads and checks a config file. Paths in it are relative to the file. The error names the key
-// and its line: "hostgate.toml:12: server.proxy_protocol: expected \"required\" or \"optional\"".
-// Unknown keys are errors.
+// and its line: "hostgate.toml:12: server.proxy_protocol: expected \"required\" | \"optional\"".
+// Unknown keys are errors. The defaults are the member initialisers above.
 Expected<Config, std::string> load_config(const std::filesystem::path& path);
+
+// Every key, each described once in config.cpp, as the Markdown table of the README's
+// configuration section (`hostgate --config-reference`): key, default, whether a reload applies
+// it, meaning.
+std::string config_reference();
+
+// A reload and the keys it cannot apply: which of them differ ("server.threads, [[backend]]"),
+// and the running values put back into the fresh configuration, so that it describes what runs.
+std::string restart_only_changes(const Config& running, const Config& fresh);
+void keep_restart_only(Config& fresh, const Config& running);
 
 }  // namespace hostgate

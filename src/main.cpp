@@ -59,6 +59,9 @@ int main(int argc, char** argv) {
                    "Validate a configuration file (and its grants) and exit");
     app.add_option("--log-level", log_level, "trace, debug, info, warn, error")
         ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error"}));
+    bool reference = false;
+    app.add_flag("--config-reference", reference,
+                 "Print every configuration key with its default, as a Markdown table, and exit");
 
     hostgate::ExplainArgs explain;
     std::string host_name;
@@ -78,6 +81,10 @@ int main(int argc, char** argv) {
     if (cmd->parsed()) {
         if (!host_name.empty()) explain.host_name = host_name;
         return hostgate::run_explain(explain, std::cout, std::cerr);
+    }
+    if (reference) {
+        std::cout << hostgate::config_reference();
+        return 0;
     }
     if (!check_path.empty()) {
         auto runtime = load(check_path);

@@ -27,9 +27,8 @@ std::string label_value(std::string_view v) {
 
 }  // namespace
 
-void Metrics::count_event(std::string_view event) {
-    for (std::size_t i = 0; i < kOutcomes.size(); ++i)
-        if (kOutcomes[i] == event) ++outcomes_[i];
+void Metrics::count_event(SessionEvent event) {
+    ++events_[static_cast<std::size_t>(event)];
 }
 
 void Metrics::add_bytes(std::uint64_t in, std::uint64_t out) {
@@ -56,9 +55,10 @@ std::string Metrics::render(Runtime& rt) const {
     auto line = [&](const std::string& s) { out += s + "\n"; };
     line("# HELP hostgate_connections_total Client connections by outcome.");
     line("# TYPE hostgate_connections_total counter");
-    for (std::size_t i = 0; i < kOutcomes.size(); ++i)
-        line("hostgate_connections_total{outcome=\"" + std::string(kOutcomes[i]) + "\"} " +
-             std::to_string(outcomes_[i].load()));
+    for (const SessionEventInfo& e : kSessionEvents)
+        if (e.outcome)
+            line("hostgate_connections_total{outcome=\"" + std::string(e.name) + "\"} " +
+                 std::to_string(events_[static_cast<std::size_t>(e.event)].load()));
     line("# HELP hostgate_active_sessions Client connections open now.");
     line("# TYPE hostgate_active_sessions gauge");
     line("hostgate_active_sessions " + std::to_string(rt.active_sessions.load()));

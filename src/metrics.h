@@ -9,6 +9,7 @@
 #include <string_view>
 
 #include "src/net.h"
+#include "src/session_event.h"
 
 namespace hostgate {
 
@@ -17,7 +18,7 @@ class Runtime;
 class Metrics {
   public:
     // Counts a session event (the audit log's names); unknown names are ignored.
-    void count_event(std::string_view event);
+    void count_event(SessionEvent event);
     void add_bytes(std::uint64_t in, std::uint64_t out);
     // Backend-to-client bytes moved with splice(2), never copied to user space.
     void add_spliced(std::uint64_t n) { spliced_.fetch_add(n, std::memory_order_relaxed); }
@@ -28,14 +29,11 @@ class Metrics {
     // The Prometheus text exposition (format 0.0.4).
     std::string render(Runtime& runtime) const;
 
-    static constexpr std::array<std::string_view, 7> kOutcomes = {
-        "auth_ok",        "auth_failed",          "denied_host", "denied_user",
-        "proxy_rejected", "too_many_connections", "change_user"};
     static constexpr std::array<double, 10> kBuckets = {0.001, 0.0025, 0.005, 0.01, 0.025,
                                                         0.05,  0.1,    0.25,  0.5,  1.0};
 
   private:
-    std::array<std::atomic<std::uint64_t>, kOutcomes.size()> outcomes_{};
+    std::array<std::atomic<std::uint64_t>, kSessionEvents.size()> events_{};
     std::atomic<std::uint64_t> bytes_in_{0}, bytes_out_{0}, spliced_{0};
     std::array<std::atomic<std::uint64_t>, kBuckets.size() + 1> handshake_buckets_{};  // last: +Inf
     std::atomic<std::uint64_t> handshake_count_{0};

@@ -25,17 +25,7 @@ std::string describe_err(protocol::ByteSpan payload) {
 
 awaitable<std::string> check_backend(Runtime& rt, Backend& backend) {
     const auto config = rt.config();
-    protocol::Bytes header;
-    switch (backend.config().proxy_protocol) {
-        case BackendProxyProtocol::v2:
-            protocol::proxy::encode_v2(protocol::proxy::Header::local(), header);
-            break;
-        case BackendProxyProtocol::v1:
-            protocol::proxy::encode_v1(protocol::proxy::Header::local(), header);
-            break;
-        case BackendProxyProtocol::off:
-            break;
-    }
+    const protocol::Bytes header = proxy_header_for(backend.config());
     auto connection = co_await connect_backend(backend, header, config->connect_timeout, 1 << 20);
     if (!connection) co_return connection.error();
     Stream& stream = *connection->stream;
@@ -62,9 +52,9 @@ awaitable<std::string> check_backend(Runtime& rt, Backend& backend) {
         auto reply = co_await channel.read_packet();
         if (!reply) co_return "login: " + reply.error().message();
         const auto& p = reply->payload;
-        const auto first = p.empty() ? 0xFF : std::to_integer<std::uint8_t>(p[0]);
-        if (first == mysql::header::kOk) break;
-        if (first == mysql::header::kErr)
+        const mysql::AuthReply kind = mysql::classify_auth_reply(p);
+        if (kind == mysql::AuthReply::ok) break;
+        if (kind == mysql::AuthReply::error)
             co_return "login as '" + config->monitor_user + "': " + describe_err(p);
         auto request = mysql::decode_auth_switch_request(p);
         if (!request || request->plugin_name != kNativePassword || request->plugin_data.size() < 20)

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "protocol/mysql_server_errors.h"
+
 namespace hostgate {
 
 namespace mysql = protocol::mysql;
@@ -91,9 +93,7 @@ awaitable<std::error_code> PacketChannel::write_raw(protocol::ByteSpan bytes) {
 }
 
 awaitable<void> refuse_before_greeting(tcp::socket& socket, const mysql::ErrPacket& error) {
-    protocol::Bytes payload, framed;
-    mysql::encode_err(error, payload);
-    mysql::write_packet(framed, 0, payload);
+    const protocol::Bytes framed = mysql::Refusal::before_greeting(error).wire();
     co_await asio::async_write(socket, asio::buffer(framed), use_nothrow);
 }
 

@@ -38,7 +38,8 @@ class PacketChannel {
     awaitable<Expected<protocol::proxy::Header, std::error_code>> read_proxy_header(
         const protocol::proxy::ParseOptions& options, ReadAhead read_ahead = ReadAhead::allowed);
 
-    // The first n unconsumed bytes.
+    // The first n unconsumed bytes. The span points into the channel's buffer: the next read
+    // (fill(), read_packet(), another peek()) may move it, so use it before reading again.
     awaitable<Expected<protocol::ByteSpan, std::error_code>> peek(std::size_t n,
                                                                   ReadAhead read_ahead);
 

@@ -6,10 +6,12 @@
 
 #include <cerrno>
 
+#include "auth/account_check.h"
 #include "protocol/mysql_command_framer.h"
 #include "protocol/mysql_frame.h"
 #include "protocol/mysql_messages.h"
 #include "protocol/mysql_response_tracker.h"
+#include "protocol/mysql_server_errors.h"
 #include "protocol/untrusted_text.h"
 #include "src/kill_statement.h"
 
@@ -18,6 +20,7 @@ namespace {
 
 namespace mysql = protocol::mysql;
 namespace text = protocol::text;
+using mysql::ServerError;
 
 constexpr std::size_t kMaxKillStatement = 64;  // longer COM_QUERY packets are not looked at
 
@@ -177,8 +180,8 @@ class UserChange {
             return;
         }
         if (took_place_) {
-            if (ctx_.rule_place) ctx_.runtime.rule_counters.release(*ctx_.rule_place);
-            ctx_.rule_place = rule_;
+            if (ctx_.counted_rule) ctx_.runtime.rule_counters.release(*ctx_.counted_rule);
+            ctx_.counted_rule = rule_;
             took_place_ = false;
         }
         spdlog::info("session {}: the backend accepted COM_CHANGE_USER from {} to {}",
@@ -443,7 +446,7 @@ class ClientPump {
             co_return RelayEnd{};
         }
         const std::string& to = request->username;
-        AuditEvent event{.event = "change_user", .user = to, .db = request->database};
+        AuditEvent event{.event = SessionEvent::change_user, .user = to, .db = request->database};
         auto refuse = [&](std::string why, mysql::ErrPacket error) {
             spdlog::info("session {}: COM_CHANGE_USER from {} to {} denied: {}", ctx_.session_id,
                          text::log_literal(ctx_.user), text::log_literal(to), why);
@@ -451,53 +454,47 @@ class ClientPump {
             ctx_.audit(std::move(event));
             return RelayEnd{std::move(error)};
         };
-        const mysql::ErrPacket access_denied{
-            1045, "28000",
-            auth::deny_message(auth::DenyReason::no_rule_for_user, to, ctx_.client,
-                               !request->auth_response.empty())};
-
-        if (const std::size_t n = text::characters(to); n > ctx_.max_user_name_length)
-            co_return refuse(
-                fmt::format("a user name of {} characters, over "
-                            "max_user_name_length ({})",
-                            n, ctx_.max_user_name_length),
-                {1045, "28000",
-                 auth::deny_message(auth::DenyReason::no_rule_for_user,
-                                    text::first_characters(to, ctx_.max_user_name_length),
-                                    ctx_.client, !request->auth_response.empty())});
         if (relay_.change)
             co_return refuse(
                 "another COM_CHANGE_USER still waits for the backend's answer",
-                {1105, "HY000", "COM_CHANGE_USER refused: another is still under way"});
+                mysql::server_error(ServerError::unknown_error,
+                                    "COM_CHANGE_USER refused: another is still under way"));
         if (relay_.responses.lost())
             co_return refuse(
                 "the backend's responses are not followed since " + relay_.responses.lost_reason(),
-                {1105, "HY000",
-                 "COM_CHANGE_USER refused after a command hostgate cannot follow; connect as "
-                 "this user instead"});
-        const auth::Decision d = ctx_.runtime.grants()->decide(to, ctx_.client);
-        if (!d.allowed())
-            co_return refuse("no rule for this user from this address", access_denied);
-        const auth::Rule& rule = *d.rule;
+                mysql::server_error(ServerError::unknown_error,
+                                    "COM_CHANGE_USER refused after a command hostgate cannot "
+                                    "follow; connect as this user instead"));
+        const auto checked = auth::check_account(
+            *ctx_.runtime.grants(), {.user = to,
+                                     .client = ctx_.client,
+                                     .tls = ctx_.client_tls,
+                                     .using_password = !request->auth_response.empty(),
+                                     .max_user_name_length = ctx_.max_user_name_length});
+        if (!checked) {
+            if (checked.error().rule) event.rule = checked.error().rule->account();
+            co_return refuse(checked.error().reason, checked.error().error);
+        }
+        const auth::Rule& rule = *checked;
         event.rule = rule.account();
-        if (rule.options.require_ssl && !ctx_.client_tls)
-            co_return refuse(rule.account() + " requires TLS", access_denied);
         const std::string group = rule.options.backend.empty() ? "default" : rule.options.backend;
         if (group != ctx_.backend->config().group)
-            co_return refuse(
-                rule.account() + " is served by backend group '" + group + "', not '" +
-                    ctx_.backend->config().group + "'",
-                {1105, "HY000",
-                 "COM_CHANGE_USER refused: this account is served by another backend group; "
-                 "connect as this user instead"});
-        const bool take_place = ctx_.rule_place != rule.account();
+            co_return refuse(rule.account() + " is served by backend group '" + group + "', not '" +
+                                 ctx_.backend->config().group + "'",
+                             mysql::server_error(ServerError::unknown_error,
+                                                 "COM_CHANGE_USER refused: this account is served "
+                                                 "by another backend group; connect as this user "
+                                                 "instead"));
+        const bool take_place = ctx_.counted_rule != rule.account();
         if (take_place) {
             unsigned current = 0;
             if (!ctx_.runtime.rule_counters.acquire(rule.account(),
                                                     rule.options.max_user_connections, current))
-                co_return refuse(fmt::format("{} has {} sessions, its MAX_USER_CONNECTIONS",
-                                             rule.account(), current),
-                                 {1226, "42000", auth::max_user_connections_message(to, current)});
+                co_return refuse(
+                    fmt::format("{} has {} sessions, its MAX_USER_CONNECTIONS", rule.account(),
+                                current),
+                    mysql::server_error(ServerError::user_limit_reached,
+                                        auth::max_user_connections_message(to, current)));
         }
 
         spdlog::info(
@@ -519,19 +516,17 @@ class ClientPump {
         co_return std::nullopt;
     }
 
-    // A statement the backend answers with ERR `code` (SQLSTATE HY000) and `message`, which holds
-    // no quote.
-    static std::string refusal_signal(unsigned code, const std::string& message) {
-        return fmt::format("SIGNAL SQLSTATE 'HY000' SET MYSQL_ERRNO = {}, MESSAGE_TEXT = '{}'",
-                           code, message);
+    // A statement the backend answers with `error`, whose message holds no quote.
+    static std::string refusal_signal(const mysql::ErrPacket& error) {
+        return fmt::format("SIGNAL SQLSTATE '{}' SET MYSQL_ERRNO = {}, MESSAGE_TEXT = '{}'",
+                           error.sql_state, error.error_code, error.message);
     }
 
     // A COM_CHANGE_USER too large to hold back and decide on: the session ends with 1153.
     RelayEnd oversized_change_user(std::size_t size) const {
         spdlog::warn("session {}: a COM_CHANGE_USER of {} bytes, over {}: closed", ctx_.session_id,
                      size, kMaxLoginPacket);
-        return RelayEnd{.error = mysql::ErrPacket{
-                            1153, "08S01", "Got a packet bigger than 'max_allowed_packet' bytes"}};
+        return RelayEnd{.error = mysql::server_error(ServerError::packet_too_large)};
     }
 
     // A short COM_QUERY that is a KILL of one of hostgate's connection ids (the mariadb CLI sends
@@ -552,10 +547,12 @@ class ClientPump {
     awaitable<std::error_code> route_kill(const KillStatement& kill, const SessionEntry& target) {
         std::string rewritten;
         if (target.user != ctx_.user) {
-            rewritten =
-                refusal_signal(1095, "You are not owner of thread " + std::to_string(kill.id));
+            rewritten = refusal_signal(
+                mysql::server_error(ServerError::kill_denied,
+                                    "You are not owner of thread " + std::to_string(kill.id)));
         } else if (target.backend != ctx_.backend) {
-            rewritten = refusal_signal(1094, "Unknown thread id: " + std::to_string(kill.id));
+            rewritten = refusal_signal(mysql::server_error(
+                ServerError::no_such_thread, "Unknown thread id: " + std::to_string(kill.id)));
         } else {
             rewritten = kill.with_id(target.backend_thread);
         }

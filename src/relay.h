@@ -29,7 +29,7 @@ struct RelayContext {
     bool client_tls;
     unsigned max_user_name_length;           // longer COM_CHANGE_USER names get 1045
     std::string& user;                       // updated when the backend accepts a COM_CHANGE_USER
-    std::optional<std::string>& rule_place;  // the rule whose MAX_USER_CONNECTIONS place is held
+    std::optional<std::string>& counted_rule;  // the rule whose MAX_USER_CONNECTIONS place is held
     SessionStats& stats;                     // bytes, the last command, backend activity
     std::function<void(AuditEvent)> audit;   // the session's fields are filled in by the session
 };

@@ -10,32 +10,6 @@
 #include "src/backend_accounts.h"
 
 namespace hostgate {
-namespace {
-
-// The keys a reload cannot apply, named if they changed.
-std::string needs_restart(const Config& before, const Config& after) {
-    std::string out;
-    auto check = [&](bool same, const char* key) {
-        if (!same) out += (out.empty() ? "" : ", ") + std::string(key);
-    };
-    check(before.listen == after.listen, "server.listen");
-    check(before.threads == after.threads, "server.threads");
-    check(before.tls_cert == after.tls_cert && before.tls_key == after.tls_key, "[tls]");
-    bool same_backends = before.backends.size() == after.backends.size();
-    for (std::size_t i = 0; same_backends && i < before.backends.size(); ++i) {
-        const auto &a = before.backends[i], &b = after.backends[i];
-        same_backends = a.name == b.name && a.address == b.address && a.group == b.group &&
-                        a.proxy_protocol == b.proxy_protocol && a.tls == b.tls;
-    }
-    check(same_backends, "[[backend]]");
-    check(before.audit_file == after.audit_file, "audit.file");
-    check(before.metrics_listen == after.metrics_listen, "metrics.listen");
-    check(before.admin_listen == after.admin_listen, "admin.listen");
-    return out;
-}
-
-}  // namespace
-
 bool RuleCounters::acquire(const std::string& account, unsigned limit, unsigned& current) {
     std::lock_guard lock(mutex_);
     unsigned& n = counts_[account];
@@ -76,16 +50,8 @@ Expected<std::string, std::string> Runtime::reload() {
     if (!grants) return Unexpected(grants.error());
 
     std::string summary = std::to_string((*grants)->rules().size()) + " grant rules";
-    const std::string restart = needs_restart(*current, *fresh);
-    // Keep what a reload cannot change, so the snapshot describes what really runs.
-    fresh->listen = current->listen;
-    fresh->threads = current->threads;
-    fresh->tls_cert = current->tls_cert;
-    fresh->tls_key = current->tls_key;
-    fresh->backends = current->backends;
-    fresh->audit_file = current->audit_file;
-    fresh->metrics_listen = current->metrics_listen;
-    fresh->admin_listen = current->admin_listen;
+    const std::string restart = restart_only_changes(*current, *fresh);
+    keep_restart_only(*fresh, *current);
     const bool revoke = fresh->revoke_existing;
     std::atomic_store(&config_,
                       std::shared_ptr<const Config>(std::make_shared<Config>(std::move(*fresh))));

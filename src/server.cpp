@@ -5,6 +5,7 @@
 
 #include <thread>
 
+#include "protocol/mysql_server_errors.h"
 #include "src/admin.h"
 #include "src/monitor.h"
 #include "src/session.h"
@@ -19,12 +20,13 @@ using Acceptors = std::vector<std::unique_ptr<tcp::acceptor>>;
 awaitable<void> refuse_over_limit(Runtime& rt, tcp::socket socket, std::uint32_t id,
                                   unsigned limit) {
     spdlog::warn("session {}: refused: max_connections ({}) reached", id, limit);
-    rt.metrics.count_event("too_many_connections");
-    const protocol::mysql::ErrPacket error{1040, "", "Too many connections"};
+    rt.metrics.count_event(SessionEvent::too_many_connections);
+    const auto error =
+        protocol::mysql::server_error(protocol::mysql::ServerError::too_many_connections);
     co_await refuse_before_greeting(socket, error);
 }
 
-awaitable<void> accept_loop(Runtime& rt, tcp::acceptor& acceptor) {
+awaitable<void> serve_clients(Runtime& rt, tcp::acceptor& acceptor) {
     co_await accept_each(acceptor, [&rt](tcp::socket socket) {
         const std::uint32_t id = rt.next_session_id();
         const unsigned limit = rt.config()->max_connections;
@@ -165,7 +167,7 @@ int run_server(Runtime& rt) {
     }
     spdlog::default_logger()->flush();  // the start-up lines, at once
     for (auto& acceptor : acceptors)
-        asio::co_spawn(acceptor->get_executor(), accept_loop(rt, *acceptor), asio::detached);
+        asio::co_spawn(acceptor->get_executor(), serve_clients(rt, *acceptor), asio::detached);
     if (metrics_acceptor)
         asio::co_spawn(*loops.front(), serve_metrics(rt, *metrics_acceptor), asio::detached);
     if (admin_acceptor)

@@ -9,33 +9,31 @@ namespace hostgate {
 namespace mysql = protocol::mysql;
 namespace cap = protocol::mysql::cap;
 
+using mysql::ServerError;
+
 // Before the backend's OK the client is not authenticated: what it is told names no backend, group
-// or address. The log has the details.
-const mysql::ErrPacket kCannotConnect{2003, "HY000", "Can't connect to MySQL server"};
-const mysql::ErrPacket kTlsError{2026, "HY000", "TLS/SSL error"};
+// or address (ServerError::cannot_connect, tls_error). The log has the details.
 
 // Connects to the first healthy backend of the rule's group that answers. Without TLS to the
 // backend, the login goes with the PROXY header, ahead of the greeting: one round trip less. It is
 // built from the capabilities the backends greeted with before; authenticate() checks them against
 // this greeting.
-awaitable<std::optional<BackendConnection>> Session::connect_to_backend(
+Session::Phase<BackendConnection> Session::connect_to_backend(
     const mysql::HandshakeResponse41& login, const auth::Rule& rule) {
     const std::string group = rule.options.backend.empty() ? "default" : rule.options.backend;
     const auto candidates = rt_.backends.group(group);
     if (candidates.empty()) {
-        report(spdlog::level::err, "auth_failed",
+        report(spdlog::level::err, SessionEvent::auth_failed,
                "rule " + rule.account() + " names backend group '" + group +
                    "', which has no backend");
-        refuse(client_seq_ + 1, kCannotConnect);
-        co_await send_refusal();
-        co_return std::nullopt;
+        co_return refuse(mysql::server_error(ServerError::cannot_connect));
     }
     // The first healthy backend of the group that answers.
     bool any_healthy = false;
     for (Backend* b : candidates) {
         if (!b->healthy()) continue;
         any_healthy = true;
-        protocol::Bytes opening = proxy_header_for(*b, client_addr_, destination_);
+        protocol::Bytes opening = proxy_header_for(b->config(), client_addr_, destination_);
         if (!tls_to(*b)) {
             protocol::Bytes payload;
             mysql::encode_handshake_response(backend_login(login, offer_, false), payload);
@@ -52,90 +50,93 @@ awaitable<std::optional<BackendConnection>> Session::connect_to_backend(
         backend_thread_ = c->greeting.connection_id;
         co_return std::move(*c);
     }
-    report(spdlog::level::warn, "auth_failed",
+    report(spdlog::level::warn, SessionEvent::auth_failed,
            any_healthy ? "no backend of group '" + group + "' answers"
                        : "every backend of group '" + group + "' is down (health monitor)");
-    refuse(client_seq_ + 1, kCannotConnect);
-    co_await send_refusal();
-    co_return std::nullopt;
+    co_return refuse(mysql::server_error(ServerError::cannot_connect));
 }
 
-awaitable<bool> Session::authenticate(const mysql::HandshakeResponse41& login,
-                                      const auth::Rule& rule) {
+Session::Phase<> Session::authenticate(const mysql::HandshakeResponse41& login,
+                                       const auth::Rule& rule) {
     auto connection = co_await connect_to_backend(login, rule);
-    if (!connection) co_return false;
+    if (!connection) co_return Unexpected(connection.error());
     const mysql::HandshakeV10& greeting = connection->greeting;
-    const Backend* chosen = backend_info_;
-    const bool backend_tls = tls_to(*chosen);
 
     // The client chose from what we offered; every such flag must hold on this backend too.
     if (const auto mismatch = greeting_mismatch(login, offer_, greeting)) {
-        report(spdlog::level::err, "auth_failed",
-               "backend " + chosen->describe() + " " + *mismatch);
-        refuse(client_seq_ + 1,
-               {1105, "HY000", "The server changed its capabilities; please reconnect"});
-        co_await send_refusal();
-        co_return false;
+        report(spdlog::level::err, SessionEvent::auth_failed,
+               "backend " + backend_info_->describe() + " " + *mismatch);
+        co_return refuse(mysql::server_error(
+            ServerError::unknown_error, "The server changed its capabilities; please reconnect"));
     }
-
     PacketChannel backend_channel(*backend_, config_->max_packet_size,
                                   std::move(connection->received));
     std::uint8_t backend_seq = 1;  // the login's, when it went ahead of the greeting
-    if (backend_tls) {
-        const mysql::HandshakeResponse41 forward = backend_login(login, offer_, true);
-        if (!(greeting.capabilities & cap::kSsl)) {
-            report(spdlog::level::err, "auth_failed",
-                   "backend " + chosen->describe() + " does not offer TLS");
-            refuse(client_seq_ + 1, kTlsError);
-            co_await send_refusal();
-            co_return false;
-        }
-        protocol::Bytes ssl_request;
-        mysql::encode_ssl_request({forward.capabilities, forward.max_packet_size,
-                                   forward.character_set, forward.mariadb_capabilities},
-                                  ssl_request);
-        co_await backend_channel.write_packet(backend_seq++, ssl_request);
-        if (auto ec = co_await backend_->start_tls_client(rt_.backend_tls)) {
-            report(spdlog::level::err, "auth_failed",
-                   "TLS to backend " + chosen->describe() + " failed: " + ec.message());
-            refuse(client_seq_ + 1, kTlsError);
-            co_await send_refusal();
-            co_return false;
-        }
-        protocol::Bytes payload;
-        mysql::encode_handshake_response(forward, payload);
-        co_await backend_channel.write_packet(backend_seq, payload);
+    if (tls_to(*backend_info_)) {
+        if (auto r = co_await start_backend_tls(login, greeting, backend_channel, backend_seq); !r)
+            co_return Unexpected(r.error());
     }
+    co_return co_await relay_authentication(login, rule, greeting, backend_channel, backend_seq);
+}
 
-    // The backend now runs the authentication; relay it both ways until its OK or ERR.
+// The SSLRequest, TLS, and the login inside it; `backend_seq` is left at the login's.
+Session::Phase<> Session::start_backend_tls(const mysql::HandshakeResponse41& login,
+                                            const mysql::HandshakeV10& greeting,
+                                            PacketChannel& backend_channel,
+                                            std::uint8_t& backend_seq) {
+    const mysql::HandshakeResponse41 forward = backend_login(login, offer_, true);
+    if (!(greeting.capabilities & cap::kSsl)) {
+        report(spdlog::level::err, SessionEvent::auth_failed,
+               "backend " + backend_info_->describe() + " does not offer TLS");
+        co_return refuse(mysql::server_error(ServerError::tls_error));
+    }
+    protocol::Bytes ssl_request;
+    mysql::encode_ssl_request({forward.capabilities, forward.max_packet_size, forward.character_set,
+                               forward.mariadb_capabilities},
+                              ssl_request);
+    co_await backend_channel.write_packet(backend_seq++, ssl_request);
+    if (auto ec = co_await backend_->start_tls_client(rt_.backend_tls)) {
+        report(spdlog::level::err, SessionEvent::auth_failed,
+               "TLS to backend " + backend_info_->describe() + " failed: " + ec.message());
+        co_return refuse(mysql::server_error(ServerError::tls_error));
+    }
+    protocol::Bytes payload;
+    mysql::encode_handshake_response(forward, payload);
+    co_await backend_channel.write_packet(backend_seq, payload);
+    co_return proceed();
+}
+
+// The backend runs the authentication; it is relayed both ways until the backend's OK or ERR,
+// with the sequence ids shifted between the two legs.
+Session::Phase<> Session::relay_authentication(const mysql::HandshakeResponse41& login,
+                                               const auth::Rule& rule,
+                                               const mysql::HandshakeV10& greeting,
+                                               PacketChannel& backend_channel,
+                                               std::uint8_t backend_seq) {
+    const Backend* chosen = backend_info_;
     const std::uint8_t offset = static_cast<std::uint8_t>(client_seq_ - backend_seq);
     for (;;) {
         auto from_backend = co_await backend_channel.read_packet();
         if (!from_backend) {
-            report(spdlog::level::warn, "auth_failed",
+            report(spdlog::level::warn, SessionEvent::auth_failed,
                    "backend " + chosen->describe() +
                        " closed during authentication: " + from_backend.error().message());
-            refuse(client_seq_ + 1,
-                   {2013, "HY000", "Lost connection to MySQL server during query"});
-            co_await send_refusal();
-            co_return false;
+            co_return refuse(mysql::server_error(ServerError::lost_connection));
         }
         const auto& p = from_backend->payload;
         if (!relayable_to_client(login, p)) {
-            report(spdlog::level::info, "auth_failed",
+            report(spdlog::level::info, SessionEvent::auth_failed,
                    "the client lacks CLIENT_PLUGIN_AUTH and the account's plugin is not " +
                        std::string(kNativePassword));
-            refuse(client_seq_ + 1, unsupported_plugin_error(greeting));
-            co_await send_refusal();
-            co_return false;
+            co_return refuse(unsupported_plugin_error(greeting));
         }
         co_await client_channel_.write_packet(
             static_cast<std::uint8_t>(from_backend->sequence_id + offset), p);
-        const auto first = p.empty() ? 0xFF : std::to_integer<std::uint8_t>(p[0]);
-        if (first == mysql::header::kOk) break;
-        if (first == mysql::header::kErr) {
+        const mysql::AuthReply reply = mysql::classify_auth_reply(p);
+        if (reply == mysql::AuthReply::ok) break;
+        if (reply == mysql::AuthReply::error) {
             const auto err = mysql::decode_err(p);
-            report(spdlog::level::info, "auth_failed",
+            report(spdlog::level::info, SessionEvent::auth_failed,
                    "backend " + chosen->describe() + " refused the login: " +
                        (err ? std::to_string(err->error_code) + " " +
                                   protocol::text::log_literal(err->message)
@@ -144,22 +145,19 @@ awaitable<bool> Session::authenticate(const mysql::HandshakeResponse41& login,
                     .backend = chosen->config().name,
                     .backend_id = greeting.connection_id,
                     .tls = client_.tls()});
-            co_return false;
+            co_return end_quietly();  // the client has the backend's own error
         }
-        // caching_sha2_password's "fast auth success" is followed by OK without a client reply.
-        if (first == mysql::header::kAuthMoreData && p.size() == 2 &&
-            std::to_integer<std::uint8_t>(p[1]) == 3)
-            continue;
+        if (reply == mysql::AuthReply::fast_auth_success) continue;  // the OK follows
         auto from_client = co_await client_channel_.read_packet();
-        if (!from_client) co_return false;
+        if (!from_client) co_return end_quietly();
         co_await backend_channel.write_packet(
             static_cast<std::uint8_t>(from_client->sequence_id - offset), from_client->payload);
     }
     // Servers send nothing after their OK until the next command, but pass on anything read.
     if (!backend_channel.buffered().empty() &&
         co_await client_channel_.write_raw(backend_channel.buffered()))
-        co_return false;
-    report(spdlog::level::info, "auth_ok",
+        co_return end_quietly();
+    report(spdlog::level::info, SessionEvent::auth_ok,
            fmt::format("allowed by {} -> backend {} (thread {}){}", rule_text(rule),
                        chosen->describe(), greeting.connection_id,
                        client_.tls() ? " TLS " + client_.tls_description() : ""),
@@ -167,7 +165,7 @@ awaitable<bool> Session::authenticate(const mysql::HandshakeResponse41& login,
             .backend = chosen->config().name,
             .backend_id = greeting.connection_id,
             .tls = client_.tls()});
-    co_return true;
+    co_return proceed();
 }
 
 }  // namespace hostgate

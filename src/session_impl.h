@@ -13,7 +13,10 @@
 
 #include "auth/grant_table.h"
 #include "protocol/address.h"
+#include "protocol/expected.h"
 #include "protocol/mysql_messages.h"
+#include "protocol/mysql_server_errors.h"
+#include "src/admission.h"
 #include "src/audit.h"
 #include "src/backend_login.h"
 #include "src/backends.h"
@@ -39,35 +42,58 @@ class Session {
   private:
     using Login = protocol::mysql::HandshakeResponse41;
 
-    // The phases, in order; each returns false (or nothing) when the session is over.
-    awaitable<bool> recover_client_address();
+    using Refusal = protocol::mysql::Refusal;
+    // How a phase ends the session before the relay: with a refusal sent to the client, or with
+    // none (the client went away, a TLS handshake failed, the backend refused the login and said
+    // so itself). run() sends the refusal, in one place.
+    struct Ended {
+        std::optional<Refusal> refusal;
+    };
+    template <class T = void>
+    using Phase = awaitable<Expected<T, Ended>>;
+    // Ends the session with an error answering the client's last packet.
+    Unexpected<Ended> refuse(protocol::mysql::ErrPacket e) const {
+        return Unexpected(Ended{Refusal::answering(client_seq_, std::move(e))});
+    }
+    static Unexpected<Ended> end_with(Refusal r) { return Unexpected(Ended{std::move(r)}); }
+    static Unexpected<Ended> end_quietly() { return Unexpected(Ended{}); }
+    static Expected<void, Ended> proceed() { return {}; }
+
+    // The phases before the relay, in order.
+    Phase<> recover_client_address();
     // The connect event, max_connect_rate_per_ip and the host check (1130), for the real client;
     // `greeted`: after the greeting, when a late PROXY header gave the client.
-    awaitable<bool> admit(bool greeted);
-    awaitable<bool> greet();
-    awaitable<bool> sniff_late_proxy_header();
-    awaitable<std::optional<Login>> read_login();
+    Phase<> admit(bool greeted);
+    Phase<> greet();
+    Phase<> sniff_late_proxy_header();
+    Phase<Login> read_login();
     // The client's next connection-phase packet, which must carry `expected_sequence`.
-    awaitable<std::optional<protocol::mysql::Packet>> read_handshake_packet(
-        std::uint8_t expected_sequence, PacketChannel::ReadAhead read_ahead);
-    awaitable<std::optional<auth::Rule>> check_grants(const Login& login);
+    Phase<protocol::mysql::Packet> read_handshake_packet(std::uint8_t expected_sequence,
+                                                         PacketChannel::ReadAhead read_ahead);
+    Phase<auth::Rule> check_grants(const Login& login);
     // session_backend.cpp: a backend of the rule's group, then the authentication relayed.
-    awaitable<std::optional<BackendConnection>> connect_to_backend(const Login& login,
-                                                                   const auth::Rule& rule);
-    awaitable<bool> authenticate(const Login& login, const auth::Rule& rule);
-    awaitable<void> relay(const Login& login);
+    Phase<BackendConnection> connect_to_backend(const Login& login, const auth::Rule& rule);
+    Phase<> authenticate(const Login& login, const auth::Rule& rule);
+    Phase<> start_backend_tls(const Login& login, const protocol::mysql::HandshakeV10& greeting,
+                              PacketChannel& backend_channel, std::uint8_t& backend_seq);
+    Phase<> relay_authentication(const Login& login, const auth::Rule& rule,
+                                 const protocol::mysql::HandshakeV10& greeting,
+                                 PacketChannel& backend_channel, std::uint8_t backend_seq);
+    // The client's address, the checks by address, and the greeting.
+    Phase<> admit_and_greet();
+    // All of the above: the client's login, authenticated by a backend.
+    Phase<Login> handshake();
+    // The command phase; the session ends with its refusal, if any.
+    awaitable<Ended> relay(const Login& login);
 
-    // Refusing a client takes two statements: refuse() builds the ERR packet, then
-    // `co_await send_refusal()` sends it and closes the client. g++ 12 destroys temporaries twice
-    // when they stand in a co_await expression, so none may be built there.
-    void refuse(std::uint8_t seq, const protocol::mysql::ErrPacket& e, bool with_sql_state = true);
-    awaitable<void> send_refusal();
+    // Sends the refusal, if any, and closes both legs.
+    awaitable<void> end(const Ended& ended);
     std::string who() const;
     // One connection event: a log line "<who>: <reason>" and, with [audit], a JSON line.
-    void report(spdlog::level::level_enum level, const char* event, const std::string& reason,
+    void report(spdlog::level::level_enum level, SessionEvent event, const std::string& reason,
                 AuditEvent details = {});
     // The session's own fields (session, client, via, user, db) added to an event.
-    AuditEvent common(AuditEvent e) const;
+    AuditEvent with_session_fields(AuditEvent e) const;
     static std::string rule_text(const auth::Rule& r) {
         return r.account() + (r.line ? " (line " + std::to_string(r.line) + ")" : "");
     }
@@ -103,9 +129,8 @@ class Session {
     std::string db_;
     std::uint64_t bytes_in_ = 0, bytes_out_ = 0;
     const std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
-    std::optional<std::string> rule_place_;  // the rule whose MAX_USER_CONNECTIONS place we hold
+    std::optional<std::string> counted_rule_;  // the rule whose MAX_USER_CONNECTIONS place we hold
     std::uint32_t backend_thread_ = 0;
-    protocol::Bytes refusal_;  // the ERR packet refuse() sends
 };
 
 }  // namespace hostgate

@@ -78,7 +78,7 @@ TEST_CASE("options come from the rule that applies") {
     CHECK(wide.rule->options == RuleOptions{true, 0, ""});
 }
 
-TEST_CASE("DESIGN.md example grants") {
+TEST_CASE("the grants of the README's example decide as MySQL would") {
     const GrantTable t = table_of(
         "'test'@'192.168.122.1'\n"
         "'app'@'10.0.0.0/255.255.0.0'\n"

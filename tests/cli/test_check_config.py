@@ -7,6 +7,7 @@ import unittest
 
 HOSTGATE = os.environ["HOSTGATE"]
 EXAMPLE = pathlib.Path(__file__).resolve().parents[2] / "deploy" / "examples" / "hostgate.toml"
+README = pathlib.Path(__file__).resolve().parents[2] / "README.md"
 
 BASE = """\
 [server]
@@ -59,6 +60,19 @@ class CheckConfig(unittest.TestCase):
                 code, out = check(text)
                 self.assertEqual(code, 2, out)
                 self.assertTrue(out.startswith(message), out)
+
+    def test_readme_configuration_table_is_the_reference(self):
+        """The README's table is `hostgate --config-reference`, which config.cpp derives from the
+        one description of every key: a key added, renamed or given a new default there and not
+        in the README fails here."""
+        r = subprocess.run([HOSTGATE, "--config-reference"], capture_output=True, text=True, timeout=30)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        table = r.stdout
+        self.assertTrue(table.startswith("| key | default | reload | meaning |\n"), table)
+        readme = README.read_text()
+        section = readme[readme.index("## Configuration"):readme.index("## Operating hostgate")]
+        rows = [line for line in section.splitlines() if line.startswith("|")]
+        self.assertEqual("\n".join(rows) + "\n", table)
 
     def test_bad_grants_file_is_reported(self):
         code, out = check(BASE, grants="'app'@'10.0.0.300'\n")

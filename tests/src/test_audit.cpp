@@ -11,8 +11,8 @@
 #include "src/audit.h"
 
 TEST_CASE("a writer that cannot keep up drops events and counts them") {
-    const auto dir = std::filesystem::temp_directory_path() /
-                     ("hostgate-audit-" + std::to_string(::getpid()));
+    const auto dir =
+        std::filesystem::temp_directory_path() / ("hostgate-audit-" + std::to_string(::getpid()));
     std::filesystem::create_directories(dir);
     const auto fifo = dir / "audit.fifo";
     REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
@@ -23,7 +23,8 @@ TEST_CASE("a writer that cannot keep up drops events and counts them") {
     std::thread drain;
     {
         hostgate::AuditLog log(fifo);
-        const hostgate::AuditEvent event{.event = "denied_user", .user = std::string(200, 'u')};
+        const hostgate::AuditEvent event{.event = hostgate::SessionEvent::denied_user,
+                                         .user = std::string(200, 'u')};
         constexpr std::size_t kEvents = 40000;
         for (std::size_t i = 0; i < kEvents; ++i) log.record(event);
         dropped = log.dropped();

@@ -1,0 +1,78 @@
+#include "protocol/mysql_server_errors.h"
+
+#include "protocol/mysql_frame.h"
+
+namespace hostgate::protocol::mysql {
+
+namespace {
+
+struct Entry {
+    std::string_view sql_state;
+    std::string_view message;
+};
+
+Entry entry(ServerError e) {
+    switch (e) {
+        case ServerError::too_many_connections:
+            return {"08004", "Too many connections"};
+        case ServerError::bad_handshake:
+            return {"08S01", "Bad handshake"};
+        case ServerError::access_denied:
+            return {"28000", ""};
+        case ServerError::unknown_command:
+            return {"08S01", "Unknown command"};
+        case ServerError::parse_error:
+            return {"42000", ""};
+        case ServerError::no_such_thread:
+            return {"HY000", ""};
+        case ServerError::kill_denied:
+            return {"HY000", ""};
+        case ServerError::unknown_error:
+            return {"HY000", ""};
+        case ServerError::host_is_blocked:
+            return {"HY000", ""};
+        case ServerError::host_not_privileged:
+            return {"HY000", ""};
+        case ServerError::packet_too_large:
+            return {"08S01", "Got a packet bigger than 'max_allowed_packet' bytes"};
+        case ServerError::packets_out_of_order:
+            return {"08S01", "Got packets out of order"};
+        case ServerError::user_limit_reached:
+            return {"42000", ""};
+        case ServerError::cannot_connect:
+            return {"HY000", "Can't connect to MySQL server"};
+        case ServerError::lost_connection:
+            return {"HY000", "Lost connection to MySQL server during query"};
+        case ServerError::tls_error:
+            return {"HY000", "TLS/SSL error"};
+    }
+    return {"HY000", ""};
+}
+
+}  // namespace
+
+std::string_view sql_state(ServerError e) {
+    return entry(e).sql_state;
+}
+
+std::string_view usual_message(ServerError e) {
+    return entry(e).message;
+}
+
+ErrPacket server_error(ServerError e) {
+    return server_error(e, std::string(usual_message(e)));
+}
+
+ErrPacket server_error(ServerError e, std::string message) {
+    return {static_cast<std::uint16_t>(e), std::string(sql_state(e)), std::move(message)};
+}
+
+Bytes Refusal::wire() const {
+    Bytes payload;
+    encode_err({error.error_code, reply_sequence ? error.sql_state : "", error.message}, payload);
+    Bytes out;
+    write_packet(out, reply_sequence.value_or(0), payload);
+    return out;
+}
+
+}  // namespace hostgate::protocol::mysql
