@@ -39,6 +39,8 @@ Entry entry(ServerError e) {
             return {"08S01", "Got packets out of order"};
         case ServerError::user_limit_reached:
             return {"42000", ""};
+        case ServerError::not_supported_auth_mode:
+            return {"08004", ""};
         case ServerError::cannot_connect:
             return {"HY000", "Can't connect to MySQL server"};
         case ServerError::lost_connection:

@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include "protocol/mysql_server_errors.h"
 #include "src/native_password.h"
 
 namespace hostgate {
@@ -72,10 +73,11 @@ bool relayable_to_client(const mysql::HandshakeResponse41& login,
 
 mysql::ErrPacket unsupported_plugin_error(const mysql::HandshakeV10& greeting) {
     const bool mariadb = !(greeting.capabilities & cap::kMysql);
-    return {1251, "08004",
-            fmt::format("Client does not support authentication protocol requested by server; "
-                        "consider upgrading {} client",
-                        mariadb ? "MariaDB" : "MySQL")};
+    return mysql::server_error(
+        mysql::ServerError::not_supported_auth_mode,
+        fmt::format("Client does not support authentication protocol requested by server; "
+                    "consider upgrading {} client",
+                    mariadb ? "MariaDB" : "MySQL"));
 }
 
 }  // namespace hostgate

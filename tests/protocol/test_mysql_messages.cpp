@@ -5,6 +5,7 @@
 #include <functional>
 
 #include "protocol/mysql_messages.h"
+#include "protocol/mysql_server_errors.h"
 #include "support/hex.h"
 
 using namespace hostgate::protocol;
@@ -473,4 +474,28 @@ TEST_CASE("authentication replies are told apart by their first bytes") {
         INFO(wire);
         CHECK(classify_auth_reply(hex(wire)) == expected);
     }
+}
+
+TEST_CASE("a refusal in place of the greeting has no SQL state; one answering a packet has") {
+    const ErrPacket too_many = server_error(ServerError::too_many_connections);
+    CHECK(too_many == ErrPacket{1040, "08004", "Too many connections"});
+    // As MariaDB 10.11 sends ER_CON_COUNT_ERROR before its greeting, and after a login.
+    CHECK(to_hex(Refusal::before_greeting(too_many).wire()) ==
+          to_hex(hex("170000 00 ff1004 546f6f206d616e7920636f6e6e656374696f6e73")));
+    CHECK(to_hex(Refusal::answering(1, too_many).wire()) ==
+          to_hex(hex("1d0000 02 ff1004 233038303034 546f6f206d616e7920636f6e6e656374696f6e73")));
+    // The sequence id wraps as the client's does.
+    CHECK(Refusal::answering(255, too_many).wire()[3] == std::byte{0});
+    // Every error keeps its number, and those with a fixed text give it.
+    for (const ServerError e :
+         {ServerError::bad_handshake, ServerError::packet_too_large,
+          ServerError::packets_out_of_order, ServerError::cannot_connect,
+          ServerError::lost_connection, ServerError::tls_error, ServerError::unknown_command}) {
+        const ErrPacket err = server_error(e);
+        CHECK(err.error_code == static_cast<std::uint16_t>(e));
+        CHECK(err.sql_state.size() == 5);
+        CHECK_FALSE(err.message.empty());
+    }
+    CHECK(server_error(ServerError::access_denied, "Access denied for user 'a'@'b'").sql_state ==
+          "28000");
 }
