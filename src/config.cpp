@@ -264,11 +264,14 @@ std::vector<Key> server_keys() {
         "server", "proxy_protocol", &Config::proxy_protocol,
         {{"required", ProxyProtocolMode::required}, {"optional", ProxyProtocolMode::optional}},
         true,
-        "for trusted peers: `\"required\"` (wait for the header until the handshake timeout) "
-        "or `\"optional\"` (serve at once when nothing is waiting; a header sent later is "
-        "still honoured, and the rate limit, host check and `connect` event then go by the "
-        "client it names). Optional mode lets any process on a trusted host claim any client "
-        "address: trust only hosts where nothing else runs"));
+        "for trusted peers: `\"required\"` (the header must come before the login: one already "
+        "waiting is read before the greeting; otherwise hostgate greets at once and reads it "
+        "after, as AWS NLB's default placement sends it with the client's first bytes; a login "
+        "without one gets `ERROR 1105 Proxy header is required from <peer>`) or "
+        "`\"optional\"` (the same, but a connection without a header is served as the peer "
+        "itself; the rate limit, host check and `connect` event go by the client a late header "
+        "names). Optional mode lets any process on a trusted host claim any client address: "
+        "trust only hosts where nothing else runs"));
     v.push_back(number("server", "handshake_timeout_ms", &Config::handshake_timeout, 1, 3600000,
                        true, "PROXY header and the whole MySQL handshake, backend login included"));
     v.push_back(number("server", "connect_timeout_ms", &Config::connect_timeout, 1, 3600000, true,

@@ -57,46 +57,71 @@ Session::Phase<> Session::recover_client_address() {
     destination_ = local_;  // and client_addr_ is the peer, until a header says otherwise
     if (!config_->trusted_proxies.contains(peer_.address)) co_return proceed();
     via_ = peer_;
-    if (config_->proxy_protocol == ProxyProtocolMode::optional &&
-        client_.socket().available() == 0) {
-        // Nothing waiting: serve at once, and sniff for a late header after the greeting.
+    if (client_.socket().available() == 0) {
+        // Nothing waiting: greet at once, as a MySQL server speaks first. A balancer that sends its
+        // header together with the client's first bytes (AWS NLB's default placement) sends it
+        // after the greeting; sniff_late_proxy_header() reads it there.
         co_return proceed();
     }
-    // Exactly the header when TLS is offered: bytes read past it would be taken as if they had
-    // come inside TLS.
+    co_return co_await take_proxy_header(false);
+}
+
+// The header a trusted peer sent, before the greeting or (`greeted`) after it. Exactly the header
+// when TLS is offered: bytes read past it would be taken as if they had come inside TLS.
+Session::Phase<> Session::take_proxy_header(bool greeted) {
     auto header = co_await client_channel_.read_proxy_header({}, first_packet_read_ahead());
     if (!header) {
-        if (header.error().category() == proxy::error_category()) {
-            report(spdlog::level::warn, SessionEvent::proxy_rejected,
-                   "malformed PROXY header: " + header.error().message());
-            co_return end_with(Refusal::before_greeting(
-                mysql::server_error(ServerError::unknown_error, "Failed to parse proxy header")));
+        if (header.error().category() != proxy::error_category()) {
+            report(spdlog::level::info, SessionEvent::proxy_rejected,
+                   "no PROXY header: " + header.error().message());
+            co_return end_quietly();
         }
-        report(spdlog::level::info, SessionEvent::proxy_rejected,
-               "no PROXY header: " + header.error().message());
-        co_return end_quietly();
+        report(spdlog::level::warn, SessionEvent::proxy_rejected,
+               "malformed PROXY header: " + header.error().message());
+        auto error =
+            mysql::server_error(ServerError::unknown_error, "Failed to parse proxy header");
+        co_return end_with(greeted ? Refusal::answering(0, std::move(error))
+                                   : Refusal::before_greeting(std::move(error)));
     }
     header_seen_ = true;
     if (auto client = header->client()) {
         client_addr_ = *client;
+        client_addr_.address = client_addr_.address.normalized();
         destination_ = header->destination;
     }
     co_return proceed();
 }
 
 // After the greeting: a header here comes from a peer that may not send one (1130), or from a
-// trusted peer in optional mode that sent it late.
+// trusted peer that sent it late: with the client's first bytes, or at all only in optional mode.
 Session::Phase<> Session::sniff_late_proxy_header() {
+    // A trusted peer that has sent no header yet owes one in required mode.
+    const bool owed =
+        via_ && !header_seen_ && config_->proxy_protocol == ProxyProtocolMode::required;
     auto first = co_await client_channel_.peek(4, first_packet_read_ahead());
-    if (!first) co_return end_quietly();
-    auto kind = proxy::detect(*first);
-    if (kind == proxy::Detected::need_more) {  // the start of a signature: read all of it
+    auto kind = first ? proxy::detect(*first) : proxy::Detected::none;
+    if (first && kind == proxy::Detected::need_more) {  // the start of a signature: all of it
         first = co_await client_channel_.peek(proxy::bytes_to_detect(*first),
                                               first_packet_read_ahead());
-        if (!first) co_return end_quietly();
-        kind = proxy::detect(*first);
+        if (first) kind = proxy::detect(*first);
     }
-    if (kind == proxy::Detected::none) co_return proceed();
+    if (!first) {
+        if (owed)
+            report(spdlog::level::info, SessionEvent::proxy_rejected,
+                   "no PROXY header: " + first.error().message());
+        co_return end_quietly();
+    }
+    if (kind == proxy::Detected::none) {
+        if (!owed) co_return proceed();
+        report(spdlog::level::warn, SessionEvent::proxy_rejected,
+               "no PROXY header before the login from a trusted peer (proxy_protocol = "
+               "\"required\")");
+        // What came is the client's login (sequence id 1): the refusal answers it.
+        co_return end_with(Refusal::answering(
+            1, mysql::server_error(
+                   ServerError::unknown_error,
+                   "Proxy header is required from " + peer_.address.normalized().to_string())));
+    }
 
     if (!via_ || header_seen_) {
         report(spdlog::level::warn, SessionEvent::proxy_rejected,
@@ -106,20 +131,7 @@ Session::Phase<> Session::sniff_late_proxy_header() {
                    ServerError::host_not_privileged,
                    "Proxy header is not accepted from " + peer_.address.normalized().to_string())));
     }
-    auto header = co_await client_channel_.read_proxy_header({}, first_packet_read_ahead());
-    if (!header) {
-        report(spdlog::level::warn, SessionEvent::proxy_rejected,
-               "malformed PROXY header: " + header.error().message());
-        co_return end_with(Refusal::answering(
-            0, mysql::server_error(ServerError::unknown_error, "Failed to parse proxy header")));
-    }
-    header_seen_ = true;
-    if (auto client = header->client()) {
-        client_addr_ = *client;
-        client_addr_.address = client_addr_.address.normalized();
-        destination_ = header->destination;
-    }
-    co_return proceed();
+    co_return co_await take_proxy_header(true);
 }
 
 Session::Phase<mysql::Packet> Session::read_handshake_packet(std::uint8_t expected_sequence,

@@ -66,6 +66,7 @@ class Session {
     Phase<> admit(bool greeted);
     Phase<> greet();
     Phase<> sniff_late_proxy_header();
+    Phase<> take_proxy_header(bool greeted);
     Phase<Login> read_login();
     // The client's next connection-phase packet, which must carry `expected_sequence`.
     Phase<protocol::mysql::Packet> read_handshake_packet(std::uint8_t expected_sequence,

@@ -102,14 +102,18 @@ class HostileClients(unittest.TestCase):
             check(name, "trusted", outcome(self.hg.port, TRUSTED, data, log_in=True),
                   [("session", f"app@{client}")])
             check(name, "untrusted", outcome(self.hg.port, UNTRUSTED, data), [("err", 1130, True)])
+        # hostgate greets a trusted peer that has sent nothing yet (a balancer may send its header
+        # with the client's first bytes), so what a trusted peer sends at once may come before
+        # or after the greeting.
         for name, data in proxy_corpus.MALFORMED:
-            check(name, "trusted", outcome(self.hg.port, TRUSTED, data), [("err", 1105, False)])
+            check(name, "trusted", outcome(self.hg.port, TRUSTED, data),
+                  [("err", 1105, False), ("err", 1105, True)])
             untrusted = ([("err", 1130, True)] if starts_with_signature(data) else
                          [("err", code, True) for code in (1043, 1153, 1156)] + [("closed", True)])
             check(name, "untrusted", outcome(self.hg.port, UNTRUSTED, data), untrusted)
         for name, data in truncated:
             check(name, "trusted", outcome(self.hg.port, TRUSTED, data, half_close=True),
-                  [("closed", False)])
+                  [("closed", False), ("closed", True)])
             check(name, "untrusted", outcome(self.hg.port, UNTRUSTED, data, half_close=True),
                   [("err", 1130, True)] if starts_with_signature(data) else [("closed", True)])
         self.assertEqual(wrong, [], f"{len(wrong)} of {2 * total} attempts went wrong:\n" + "\n".join(wrong))
@@ -126,7 +130,7 @@ class HostileClients(unittest.TestCase):
             slow.append(s)
             opened[s] = time.monotonic()
         sent = {s: 0 for s in slow}
-        cut = {}
+        cut, received = {}, {}
         served_in = None
         deadline = time.monotonic() + HANDSHAKE_TIMEOUT_S + 60
         next_byte = time.monotonic()
@@ -147,10 +151,14 @@ class HostileClients(unittest.TestCase):
             readable, _, _ = select.select([s for s in slow if s not in cut], [], [], 0.2)
             for s in readable:
                 try:
-                    data = s.recv(100)
+                    data = s.recv(200)
                 except OSError:
                     data = b""
-                self.assertEqual(data, b"", "a slow client got a greeting or an error")
+                if data:  # the greeting, for a trusted peer that had sent nothing yet; no error
+                    received[s] = received.get(s, b"") + data
+                    self.assertEqual(received[s][4:5], b"\x0a", "a slow client got an error")
+                    self.assertLessEqual(len(received[s]), 4 + received[s][0], "more than a greeting")
+                    continue
                 cut[s] = time.monotonic() - opened[s]
         for s in slow:
             s.close()

@@ -307,17 +307,71 @@ class ProxyHeaders(unittest.TestCase):
     def test_malformed_header_from_trusted_peer_is_1105(self):
         with self.raw("127.0.0.2") as s:
             s.sendall(b"PROXY TCP4 127.0.0.5 127.0.0.1 99999 3306\r\n")
-            _, reply = raw_mysql.read_packet(s)
+            seq, reply = raw_mysql.read_packet(s)
+            if reply[0] == 10:
+                # hostgate looked before the header had arrived, and greeted (as it does for a
+                # balancer that sends its header with the client's first bytes): the refusal
+                # comes after the greeting.
+                seq, reply = raw_mysql.read_packet(s)
+                self.assertEqual(seq, 1)
+            else:
+                self.assertEqual(seq, 0)
         err = raw_mysql.parse_err(reply)
         self.assertEqual((err.code, err.message), (1105, "Failed to parse proxy header"))
 
-    def test_required_mode_cuts_a_silent_trusted_peer_at_the_timeout(self):
+    def test_required_mode_greets_a_silent_trusted_peer_and_requires_the_header_before_the_login(self):
         with self.raw("127.0.0.2") as s:
             started = time.monotonic()
-            self.assertEqual(s.recv(100), b"")  # closed without a greeting
-            elapsed = time.monotonic() - started
-        self.assertGreater(elapsed, 1.5)
-        self.assertLess(elapsed, 10)
+            seq, greeting = raw_mysql.read_packet(s)  # a MySQL server speaks first
+            self.assertLess(time.monotonic() - started, 1.5)
+            self.assertEqual((seq, greeting[0]), (0, 10))
+            # A login with no header first: one clear ERR, answering it.
+            raw_mysql.write_packet(s, 1, b"\x00" * 32 + b"app\0\0")
+            seq, reply = raw_mysql.read_packet(s)
+        err = raw_mysql.parse_err(reply)
+        self.assertEqual((seq, err.code, err.message), (2, 1105, "Proxy header is required from 127.0.0.2"))
+        hostgate.wait_for_log("no PROXY header before the login from a trusted peer")
+        # Silence after the greeting is cut at the handshake timeout.
+        with self.raw("127.0.0.2") as s:
+            raw_mysql.read_packet(s)
+            started = time.monotonic()
+            self.assertEqual(s.recv(100), b"")
+            self.assertGreater(time.monotonic() - started, 1.0)
+
+    def test_cloud_balancer_header_placements_log_in_without_waiting(self):
+        """A balancer that sends its header on connect, and one that sends it only with the
+        client's first bytes (AWS NLB's default): both log in at once, as the client behind it."""
+        from support.balancer import Balancer
+        for placement in ("on_connect", "on_first_ack_with_payload"):
+            balancer = Balancer(hostgate.port, placement).start()
+            try:
+                with self.subTest(placement, client="PyMySQL"):
+                    started = time.monotonic()
+                    conn = pymysql.connect(host="127.0.0.1", port=balancer.port, user="app",
+                                           password="app-secret", bind_address="127.0.0.5",
+                                           connect_timeout=30)
+                    self.assertLess(time.monotonic() - started, 1.5)
+                    with conn.cursor() as cur:
+                        cur.execute("SELECT USER()")
+                        self.assertEqual(cur.fetchone(), ("app@127.0.0.5",))
+                    conn.close()
+                with self.subTest(placement, client="mysql2"):
+                    r = subprocess.run([*NODECLIENT, "--driver", "mysql2", "--port", str(balancer.port),
+                                        "--bind", "127.0.0.5", "--user", "app", "--password", "app-secret",
+                                        "query", "SELECT USER() AS u"],
+                                       capture_output=True, text=True, timeout=60, env=CLIENT_ENV)
+                    self.assertEqual((r.returncode, r.stdout.splitlines()[-1]), (0, "app@127.0.0.5"), r.stdout)
+                with self.subTest(placement, client="mysql2, refused host"):
+                    r = subprocess.run([*NODECLIENT, "--driver", "mysql2", "--port", str(balancer.port),
+                                        "--bind", "127.0.0.9", "--user", "app", "--password", "app-secret",
+                                        "ping"],
+                                       capture_output=True, text=True, timeout=60, env=CLIENT_ENV)
+                    self.assertEqual(r.returncode, 1, r.stdout)
+                    self.assertEqual(r.stdout.splitlines()[-1],
+                                     "ERROR 1130 (HY000): Host '127.0.0.9' is not allowed to connect to "
+                                     "this MySQL server")
+            finally:
+                balancer.stop()
 
     def test_optional_mode_serves_a_silent_trusted_peer_at_once(self):
         optional = Hostgate(HOSTGATE, "'app'@'127.0.0.2'\n'app'@'127.0.0.5'\n",
