@@ -142,6 +142,14 @@ Parsed<Header> parse_v2(ByteSpan input, const ParseOptions& options) {
     h.transport = static_cast<Transport>(transport);
     const std::size_t total = kV2FixedLength + length;
     if (total > options.max_v2_length) return fail(errc::v2_too_long);
+    if (h.command == Command::local) {
+        // The spec (2.2): the receiver uses the real connection endpoints and discards the
+        // protocol block, family included, whatever it holds.
+        if (input.size() < total) return NeedMore{total};
+        h.family = Family::unspec;
+        h.transport = Transport::unspec;
+        return Complete<Header>{std::move(h), total};
+    }
     const std::size_t addresses = address_length(h.family);
     if (length < addresses) return fail(errc::v2_address_too_short);
     if (input.size() < total) return NeedMore{total};

@@ -128,15 +128,17 @@ std::vector<Golden> golden() {
          true},
         {"v2_unspec_proxy_has_no_client", concat({kSig, hex("21 00 00 00")}),
          v2(Command::proxy, Family::unspec, Transport::unspec), true},
+        // LOCAL: the protocol block is discarded, family included (the spec, 2.2), whatever it
+        // holds: addresses, an AF_UNSPEC block of 12 bytes, bytes that are no TLVs.
         {"v2_local_with_addresses_ignored",
          concat({kSig, hex("20 11 00 0c" "0a 00 00 01" "0a 00 00 02" "00 01" "00 02")}),
-         [] {
-             Header h = v2(Command::local, Family::inet, Transport::stream);
-             h.source = ep("10.0.0.1", 1);
-             h.destination = ep("10.0.0.2", 2);
-             return h;
-         }(),
-         true},
+         v2(Command::local, Family::unspec, Transport::unspec), false},
+        {"v2_local_unspec_with_a_block_ignored",
+         concat({kSig, hex("20 00 00 0c" "0a 00 00 01" "0a 00 00 02" "00 01" "00 02")}),
+         v2(Command::local, Family::unspec, Transport::unspec), false},
+        {"v2_local_with_bytes_that_are_no_tlvs_ignored",
+         concat({kSig, hex("20 11 00 0e" "0a 00 00 01" "0a 00 00 02" "00 01" "00 02" "ff ff")}),
+         v2(Command::local, Family::unspec, Transport::unspec), false},
         {"v2_tcp4_crc32c_ok",
          concat({kSig, hex("21 11 00 13"      // PROXY, TCP4, 19 bytes
                            "c0 00 02 01"      // 192.0.2.1

@@ -76,6 +76,9 @@ VALID = [
                              + ipaddress.ip_address("::1").packed + struct.pack("!HH", 1, 2)), CLIENT4),
     ("v2 LOCAL", SIGNATURE + bytes([0x20, 0x00, 0x00, 0x00]), "peer"),
     ("v2 LOCAL with TCP4 addresses", v2(command=0x20), "peer"),
+    # The spec (2.2): a LOCAL header's protocol block is discarded, family included.
+    ("v2 LOCAL, AF_UNSPEC with a 12-byte block", SIGNATURE + bytes([0x20, 0x00, 0x00, 0x0C]) + bytes(range(12)),
+     "peer"),
     ("v2 UNSPEC", SIGNATURE + bytes([0x21, 0x00, 0x00, 0x00]), "peer"),
     ("v2 UNSPEC with a TLV", SIGNATURE + bytes([0x21, 0x00, 0x00, 0x05]) + tlv(0x04, b"ab"), "peer"),
     ("v2 UDP4", v2(family=0x12), "peer"),
