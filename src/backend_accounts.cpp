@@ -19,6 +19,8 @@ Expected<std::vector<auth::Rule>, std::string> read_backend_accounts(
     MYSQL* m = mysql_init(nullptr);
     const protocol::Bytes header = proxy_header_for(*backend);
     if (!header.empty()) mysql_optionsv(m, MARIADB_OPT_PROXY_HEADER, header.data(), header.size());
+    const std::string source = backend->source ? backend->source->to_string() : "";
+    if (!source.empty()) mysql_optionsv(m, MYSQL_OPT_BIND, source.c_str());
     const unsigned timeout =
         static_cast<unsigned>(std::max<long long>(1, config.connect_timeout.count() / 1000));
     mysql_optionsv(m, MYSQL_OPT_CONNECT_TIMEOUT, &timeout);

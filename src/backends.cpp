@@ -80,6 +80,13 @@ awaitable<Expected<BackendConnection, std::string>> connect_backend(
         return Unexpected(what + ": " +
                           (deadline.fired() ? std::string("timed out") : ec.message()));
     };
+    if (const auto& source = backend.config().source) {
+        std::error_code ec;
+        const tcp::endpoint from = to_asio({*source, 0});
+        stream->socket().open(from.protocol(), ec);
+        if (!ec) stream->socket().bind(from, ec);
+        if (ec) co_return fail("binding source " + source->to_string(), ec);
+    }
     auto [connect_error] =
         co_await stream->socket().async_connect(to_asio(backend.config().address), use_nothrow);
     if (connect_error) co_return fail("connect", connect_error);

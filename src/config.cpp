@@ -406,6 +406,18 @@ const std::vector<BackendKey>& backend_keys() {
                                                  {"v2", BackendProxyProtocol::v2},
                                                  {"off", BackendProxyProtocol::off}});
          }},
+        {"source",
+         "the address hostgate connects to the backend from (sessions, health checks, the "
+         "start-up probe, `grants.from_backend`), like HAProxy's `source`: list exactly it in "
+         "the backend's `proxy_protocol_networks`. Percona Server does not take a PROXY header "
+         "from 127.0.0.1 or ::1, so a hostgate on the database host needs a routable one. An "
+         "address this machine does not have stops hostgate at start",
+         "",
+         [](const Reader& r, const toml::node& n, const std::string& key, BackendConfig& b) {
+             const std::string text = r.string(n, key);
+             b.source = protocol::parse_ip(text);
+             if (!b.source) r.fail(&n, key, "'" + text + "' is not an IPv4 or IPv6 address");
+         }},
         {"tls",
          "`\"off\"`, `\"mirror\"` (TLS to the backend when the client used TLS) or "
          "`\"required\"`",
@@ -433,6 +445,9 @@ BackendConfig read_backend(const Reader& r, const toml::node& node) {
     }
     if (b.name.empty()) r.fail(&node, "backend.name", "is required");
     if (b.address.port == 0) r.fail(&node, "backend.address", "is required");
+    if (b.source && b.source->is_v4() != b.address.address.is_v4())
+        r.fail(table->get("source"), "backend.source",
+               "is not of the address family of backend.address");
     return b;
 }
 

@@ -24,6 +24,8 @@ struct BackendConfig {
     std::string group = "default";
     BackendProxyProtocol proxy_protocol = BackendProxyProtocol::v2;
     BackendTls tls = BackendTls::mirror;
+    // The address hostgate's connections to it come from; none: the system chooses.
+    std::optional<protocol::IpAddress> source;
     bool operator==(const BackendConfig&) const = default;
 };
 

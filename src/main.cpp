@@ -4,11 +4,13 @@
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
+#include <cerrno>
 #include <csignal>
 #include <iostream>
 
 #include "src/explain_command.h"
 #include "src/log_format.h"
+#include "src/net.h"
 #include "src/runtime.h"
 #include "src/server.h"
 
@@ -35,6 +37,17 @@ std::unique_ptr<hostgate::Runtime> load(const std::string& path) {
     if (!config) {
         std::cerr << config.error() << "\n";
         return nullptr;
+    }
+    for (const auto& b : config->backends) {
+        if (!b.source) continue;
+        if (const auto ec = hostgate::try_bind(*b.source)) {
+            std::cerr << path << ": backend " << b.name << ": source " << b.source->to_string()
+                      << ": " << ec.message()
+                      << (ec.value() == EADDRNOTAVAIL
+                              ? " (not an address of this machine)\n"
+                              : "\n");
+            return nullptr;
+        }
     }
     auto grants = hostgate::load_grants(*config);
     if (!grants) {

@@ -39,6 +39,16 @@ protocol::Endpoint to_endpoint(const tcp::endpoint& e) {
     return out;
 }
 
+std::error_code try_bind(const protocol::IpAddress& address) {
+    asio::io_context io;
+    tcp::socket socket(io);
+    const tcp::endpoint at = to_asio({address, 0});
+    std::error_code ec;
+    socket.open(at.protocol(), ec);
+    if (!ec) socket.bind(at, ec);
+    return ec;
+}
+
 tcp::endpoint to_asio(const protocol::Endpoint& e) {
     const auto& raw = e.address.raw();
     if (e.address.is_v4()) return {asio::ip::address_v4({raw[0], raw[1], raw[2], raw[3]}), e.port};

@@ -53,6 +53,10 @@ awaitable<void> accept_each(tcp::acceptor& acceptor, Serve serve) {
     }
 }
 
+// Whether this machine has `address`, so that sockets can be bound to it: an error (EADDRNOTAVAIL)
+// when it has not.
+std::error_code try_bind(const protocol::IpAddress& address);
+
 // asio endpoint <-> protocol::Endpoint.
 protocol::Endpoint to_endpoint(const tcp::endpoint& e);
 tcp::endpoint to_asio(const protocol::Endpoint& e);

@@ -53,6 +53,14 @@ class CheckConfig(unittest.TestCase):
             (BASE + '[[backend]]\nname = "db1"\naddress = "127.0.0.1:1"\n',
              "hostgate.toml:9: backend.name: 'db1' is used twice"),
             (BASE.replace('[grants]\nfile = "grants.conf"\n', ""), "hostgate.toml: grants.file: is required"),
+            (BASE + 'source = "backend-host"\n',
+             "hostgate.toml:8: backend.source: 'backend-host' is not an IPv4 or IPv6 address"),
+            (BASE + 'source = "::1"\n',
+             "hostgate.toml:8: backend.source: is not of the address family of backend.address"),
+            # TEST-NET-1: an address no machine here has; nothing is sent, the bind fails.
+            (BASE + 'source = "192.0.2.1"\n',
+             "hostgate.toml: backend db1: source 192.0.2.1: Cannot assign requested address (not an "
+             "address of this machine)"),
             ("[server\n", "hostgate.toml:1: "),
         ]
         for text, message in cases:

@@ -591,3 +591,37 @@ class LargeTraffic(unittest.TestCase):
                               "prepared", "SELECT CURRENT_USER()")
         self.assertEqual(code, 0, out)
         self.assertEqual(out[1:], ["hello\t4\t42", "app@127.0.0.5"])
+
+
+class SourceAddress(unittest.TestCase):
+    """[[backend]] source: hostgate's connections to a backend come from one address, the only one
+    the backend's proxy_protocol_networks lists (as a hostgate on the database host must use a
+    routable address, since Percona Server takes no header from 127.0.0.1)."""
+
+    def test_sessions_and_health_checks_come_from_the_source(self):
+        only = MariaDB(proxy_protocol_networks="127.0.0.7").start()
+        try:
+            only.execute("CREATE USER 'app'@'127.0.0.5' IDENTIFIED BY 'app-secret'",
+                         "CREATE USER 'monitor'@'127.0.0.7' IDENTIFIED BY 'monitor-secret'")
+            hg = Hostgate(HOSTGATE, "'app'@'127.0.0.5'\n",
+                          backends=[{"name": "db1", "address": f"127.0.0.1:{only.port}",
+                                     "source": "127.0.0.7"}],
+                          extra_config='[monitor]\nuser = "monitor"\npassword = "monitor-secret"\n'
+                                       'interval_ms = 200\n').start()
+            try:
+                conn = pymysql.connect(host="127.0.0.1", port=hg.port, user="app", password="app-secret",
+                                       bind_address="127.0.0.5", connect_timeout=30)
+                with conn.cursor() as cur:
+                    cur.execute("SELECT USER()")
+                    self.assertEqual(cur.fetchone(), ("app@127.0.0.5",))
+                conn.close()
+                # The health checks log in as monitor@127.0.0.7 (a LOCAL header: the peer itself):
+                # MariaDB counts their logins.
+                before = only.status("Connections")
+                wait_until(lambda: only.status("Connections") >= before + 3, 30, "health checks")
+                self.assertEqual(only.status("Aborted_connects"), 0)
+                self.assertNotIn("down", hg.log())
+            finally:
+                hg.stop()
+        finally:
+            only.stop()
