@@ -71,6 +71,17 @@ bool relayable_to_client(const mysql::HandshakeResponse41& login,
     return request && request->plugin_name == kNativePassword;
 }
 
+bool refuses_proxy_header(const mysql::ErrPacket& err) {
+    return (err.error_code == 1130 && err.message.starts_with("Proxy header is not accepted")) ||
+           (err.error_code == 1105 && err.message == "Failed to parse proxy header");
+}
+
+mysql::ErrPacket proxy_header_refused_error() {
+    return mysql::server_error(mysql::ServerError::unknown_error,
+                               "The database server does not accept hostgate's PROXY header: "
+                               "hostgate's address must be in its proxy_protocol_networks");
+}
+
 mysql::ErrPacket unsupported_plugin_error(const mysql::HandshakeV10& greeting) {
     const bool mariadb = !(greeting.capabilities & cap::kMysql);
     return mysql::server_error(

@@ -81,6 +81,14 @@ std::optional<std::string> greeting_mismatch(const protocol::mysql::HandshakeRes
 bool relayable_to_client(const protocol::mysql::HandshakeResponse41& login,
                          protocol::ByteSpan backend_packet);
 
+// Whether a backend's ERR says it does not take hostgate's PROXY header (its
+// proxy_protocol_networks misses hostgate's address): MariaDB's and Percona's 1130 "Proxy header
+// is not accepted from <addr>", or 1105 "Failed to parse proxy header".
+bool refuses_proxy_header(const protocol::mysql::ErrPacket& err);
+
+// What the client is told then: the backend's own words are about hostgate, not the client.
+protocol::mysql::ErrPacket proxy_header_refused_error();
+
 // The error a server itself sends a client that cannot follow its plugin, in the backend's words.
 protocol::mysql::ErrPacket unsupported_plugin_error(const protocol::mysql::HandshakeV10& greeting);
 

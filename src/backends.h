@@ -56,9 +56,19 @@ class Backend {
         return healthy_.exchange(healthy) != healthy;
     }
 
+    // Whether a refusal of hostgate's PROXY header is to be logged now: at most once a minute.
+    bool header_refusal_log_due(std::chrono::steady_clock::time_point now) const {
+        std::lock_guard lock(mutex_);
+        if (header_refusal_logged_ && now - *header_refusal_logged_ < std::chrono::minutes(1))
+            return false;
+        header_refusal_logged_ = now;
+        return true;
+    }
+
   private:
     BackendConfig config_;
     mutable std::mutex mutex_;
+    mutable std::optional<std::chrono::steady_clock::time_point> header_refusal_logged_;  // mutex_
     std::optional<ServerTraits> traits_;
     std::atomic<bool> up_{false};
     std::atomic<bool> healthy_{true};

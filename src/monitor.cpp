@@ -5,6 +5,7 @@
 #include "protocol/mysql_messages.h"
 #include "protocol/mysql_resultset.h"
 #include "protocol/proxy_protocol.h"
+#include "src/backend_login.h"
 #include "src/native_password.h"
 #include "src/runtime.h"
 #include "src/watchdog.h"
@@ -31,8 +32,24 @@ awaitable<std::string> check_backend(Runtime& rt, Backend& backend) {
     Stream& stream = *connection->stream;
     Watchdog deadline(co_await asio::this_coro::executor, config->connect_timeout,
                       [&stream] { stream.close(); });
-    PacketChannel channel(stream, 1 << 20);
+    PacketChannel channel(stream, 1 << 20, std::move(connection->received));
     const auto& greeting = connection->greeting;
+    // A backend that does not take the header says so right after its greeting, and closes.
+    auto header_refused = [&](protocol::ByteSpan payload) -> std::optional<std::string> {
+        const auto err = mysql::decode_err(payload);
+        if (!err || !refuses_proxy_header(*err)) return std::nullopt;
+        std::error_code ec;
+        const std::string from =
+            to_endpoint(stream.socket().local_endpoint(ec)).address.to_string();
+        return "does not accept hostgate's PROXY header from " + from + " (" +
+               describe_err(payload) + "): add " + from + " to proxy_protocol_networks";
+    };
+    if (!channel.buffered().empty()) {
+        auto early = co_await channel.read_packet();
+        if (!early) co_return "after the greeting: " + early.error().message();
+        if (auto refused = header_refused(early->payload)) co_return *refused;
+        co_return "after the greeting: " + describe_err(early->payload);
+    }
 
     mysql::HandshakeResponse41 login;
     login.capabilities = (cap::kProtocol41 | cap::kSecureConnection | cap::kPluginAuth |
@@ -46,7 +63,12 @@ awaitable<std::string> check_backend(Runtime& rt, Backend& backend) {
     login.auth_plugin_name = std::string(kNativePassword);
     protocol::Bytes out;
     mysql::encode_handshake_response(login, out);
-    if (co_await channel.write_packet(1, out)) co_return "login: write failed";
+    if (co_await channel.write_packet(1, out)) {
+        auto said = co_await channel.read_packet();  // what it said before it closed, if readable
+        if (said)
+            if (auto refused = header_refused(said->payload)) co_return *refused;
+        co_return "login: write failed";
+    }
 
     for (;;) {
         auto reply = co_await channel.read_packet();
@@ -54,8 +76,10 @@ awaitable<std::string> check_backend(Runtime& rt, Backend& backend) {
         const auto& p = reply->payload;
         const mysql::AuthReply kind = mysql::classify_auth_reply(p);
         if (kind == mysql::AuthReply::ok) break;
-        if (kind == mysql::AuthReply::error)
+        if (kind == mysql::AuthReply::error) {
+            if (auto refused = header_refused(p)) co_return *refused;
             co_return "login as '" + config->monitor_user + "': " + describe_err(p);
+        }
         auto request = mysql::decode_auth_switch_request(p);
         if (!request || request->plugin_name != kNativePassword || request->plugin_data.size() < 20)
             co_return "login as '" + config->monitor_user +

@@ -106,6 +106,23 @@ Session::Phase<> Session::start_backend_tls(const mysql::HandshakeResponse41& lo
     co_return proceed();
 }
 
+// The backend does not take hostgate's PROXY header: a misconfiguration on the backend, said at
+// error level once a minute with the fix, and in each session's auth_failed event.
+Unexpected<Session::Ended> Session::header_refused(const mysql::ErrPacket& err) {
+    std::error_code ec;
+    const std::string from = to_endpoint(backend_->socket().local_endpoint(ec)).address.to_string();
+    if (backend_info_->header_refusal_log_due(std::chrono::steady_clock::now()))
+        spdlog::error(
+            "backend {} does not accept hostgate's PROXY header from {} ({} {}): add {} "
+            "to proxy_protocol_networks on the backend",
+            backend_info_->describe(), from, err.error_code,
+            protocol::text::log_literal(err.message), from);
+    report(spdlog::level::debug, SessionEvent::auth_failed,
+           "backend " + backend_info_->describe() +
+               " does not accept hostgate's PROXY header from " + from);
+    return refuse(proxy_header_refused_error());
+}
+
 // The backend runs the authentication; it is relayed both ways until the backend's OK or ERR,
 // with the sequence ids shifted between the two legs.
 Session::Phase<> Session::relay_authentication(const mysql::HandshakeResponse41& login,
@@ -124,6 +141,10 @@ Session::Phase<> Session::relay_authentication(const mysql::HandshakeResponse41&
             co_return refuse(mysql::server_error(ServerError::lost_connection));
         }
         const auto& p = from_backend->payload;
+        if (mysql::classify_auth_reply(p) == mysql::AuthReply::error) {
+            if (const auto err = mysql::decode_err(p); err && refuses_proxy_header(*err))
+                co_return header_refused(*err);
+        }
         if (!relayable_to_client(login, p)) {
             report(spdlog::level::info, SessionEvent::auth_failed,
                    "the client lacks CLIENT_PLUGIN_AUTH and the account's plugin is not " +

@@ -77,6 +77,7 @@ class Session {
     Phase<> authenticate(const Login& login, const auth::Rule& rule);
     Phase<> start_backend_tls(const Login& login, const protocol::mysql::HandshakeV10& greeting,
                               PacketChannel& backend_channel, std::uint8_t& backend_seq);
+    Unexpected<Ended> header_refused(const protocol::mysql::ErrPacket& err);
     Phase<> relay_authentication(const Login& login, const auth::Rule& rule,
                                  const protocol::mysql::HandshakeV10& greeting,
                                  PacketChannel& backend_channel, std::uint8_t backend_seq);

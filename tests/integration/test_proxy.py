@@ -5,6 +5,7 @@ distinct addresses."""
 import hashlib
 import os
 import pathlib
+import shutil
 import socket
 import subprocess
 import tempfile
@@ -625,3 +626,60 @@ class SourceAddress(unittest.TestCase):
                 hg.stop()
         finally:
             only.stop()
+
+
+class HeaderRefused(unittest.TestCase):
+    """A backend whose proxy_protocol_networks misses hostgate's address: strict clients get one
+    clear, well-formed error; the log says so once, with the fix; the health monitor marks the
+    backend down with that reason. (Over TLS to the backend the refusal is lost in the failed TLS
+    handshake: the client gets 2026, and the monitor is what tells.)"""
+
+    EXPECTED = (1105, "The database server does not accept hostgate's PROXY header: hostgate's "
+                      "address must be in its proxy_protocol_networks")
+
+    def test_clients_get_one_clear_error_and_the_log_the_fix(self):
+        certs = pathlib.Path(tempfile.mkdtemp(prefix="hostgate-certs-"))
+        db_cert, db_key = self_signed_certificate(certs, "db")
+        hg_cert, hg_key = self_signed_certificate(certs, "hostgate")
+        only = MariaDB(proxy_protocol_networks="127.0.0.7",
+                       extra_args=[f"--ssl-cert={db_cert}", f"--ssl-key={db_key}"]).start()
+        hg = monitored = None
+        try:
+            only.execute("CREATE USER 'app'@'%' IDENTIFIED BY 'app-secret'",
+                         "CREATE USER 'monitor'@'%' IDENTIFIED BY 'monitor-secret'")
+            backends = [{"name": "db1", "address": f"127.0.0.1:{only.port}"}]
+            hg = Hostgate(HOSTGATE, "'app'@'127.0.0.5'\n", backends=backends,
+                          tls={"cert": str(hg_cert), "key": str(hg_key)}).start()
+            for tls in (False,):  # over TLS: not yet, see the docstring
+                with self.subTest("PyMySQL", tls=tls):
+                    with self.assertRaises(pymysql.err.MySQLError) as e:
+                        pymysql.connect(host="127.0.0.1", port=hg.port, user="app", password="app-secret",
+                                        bind_address="127.0.0.5", connect_timeout=30,
+                                        ssl={"check_hostname": False} if tls else None,
+                                        ssl_verify_cert=False if tls else None)
+                    self.assertEqual(e.exception.args, self.EXPECTED)
+                with self.subTest("mysql2", tls=tls):
+                    r = subprocess.run([*NODECLIENT, "--driver", "mysql2", "--port", str(hg.port),
+                                        "--bind", "127.0.0.5", "--user", "app", "--password", "app-secret",
+                                        *(["--ssl"] if tls else []), "ping"],
+                                       capture_output=True, text=True, timeout=60, env=CLIENT_ENV)
+                    self.assertEqual((r.returncode, r.stdout.splitlines()[-1]),
+                                     (1, f"ERROR {self.EXPECTED[0]} (HY000): {self.EXPECTED[1]}"), r.stdout)
+            hg.wait_for_log("add 127.0.0.1 to proxy_protocol_networks on the backend")
+            lines = [line for line in hg.log().splitlines() if "does not accept hostgate's PROXY header" in line]
+            self.assertEqual(len(lines), 1, lines)  # once a minute, not once a session
+            self.assertIn(" error backend db1 (127.0.0.1:", lines[0])
+            self.assertIn("does not accept hostgate's PROXY header from 127.0.0.1 (1130 'Proxy header is "
+                          "not accepted from 127.0.0.1')", lines[0])
+            monitored = Hostgate(HOSTGATE, "'app'@'127.0.0.5'\n", backends=backends,
+                                 extra_config='[monitor]\nuser = "monitor"\npassword = "monitor-secret"\n'
+                                              'interval_ms = 200\n').start()
+            try:
+                monitored.wait_for_log("down: does not accept hostgate's PROXY header from 127.0.0.1")
+            except TimeoutError:
+                raise AssertionError(monitored.log())
+        finally:
+            for s in (hg, monitored, only):
+                if s:
+                    s.stop()
+            shutil.rmtree(certs, ignore_errors=True)

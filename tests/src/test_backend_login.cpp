@@ -175,3 +175,16 @@ TEST_CASE("the 1251 a client that cannot follow the plugin gets is the backend's
           "Client does not support authentication protocol requested by server; consider "
           "upgrading MySQL client");
 }
+
+TEST_CASE("a backend's refusal of hostgate's PROXY header is told from other errors") {
+    using hostgate::refuses_proxy_header;
+    // MariaDB 10.11's answers, measured: a header from a peer outside proxy_protocol_networks,
+    // and one it cannot parse.
+    CHECK(refuses_proxy_header({1130, "", "Proxy header is not accepted from 127.0.0.1"}));
+    CHECK(refuses_proxy_header({1105, "HY000", "Failed to parse proxy header"}));
+    // The same numbers for other reasons are not.
+    CHECK_FALSE(refuses_proxy_header(
+        {1130, "HY000", "Host '10.0.0.1' is not allowed to connect to this MariaDB server"}));
+    CHECK_FALSE(refuses_proxy_header({1105, "HY000", "Unknown error"}));
+    CHECK_FALSE(refuses_proxy_header({1045, "28000", "Proxy header is not accepted from x"}));
+}
