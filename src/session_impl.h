@@ -88,7 +88,9 @@ class Session {
     // The command phase; the session ends with its refusal, if any.
     awaitable<Ended> relay(const Login& login);
 
-    // Sends the refusal, if any, and closes both legs.
+    // Sends the refusal, if any, and closes both legs. Pass a named Ended: g++ 12 destroys
+    // temporaries twice when they stand in a co_await expression. For the same reason phases
+    // build their errors in co_return statements, never inside a co_await.
     awaitable<void> end(const Ended& ended);
     std::string who() const;
     // One connection event: a log line "<who>: <reason>" and, with [audit], a JSON line.
