@@ -7,6 +7,7 @@ namespace hostgate::protocol::mysql {
 namespace {
 
 struct Entry {
+    std::uint16_t number;
     std::string_view sql_state;
     std::string_view message;
 };
@@ -14,44 +15,48 @@ struct Entry {
 Entry entry(ServerError e) {
     switch (e) {
         case ServerError::too_many_connections:
-            return {"08004", "Too many connections"};
+            return {1040, "08004", "Too many connections"};
         case ServerError::bad_handshake:
-            return {"08S01", "Bad handshake"};
+            return {1043, "08S01", "Bad handshake"};
         case ServerError::access_denied:
-            return {"28000", ""};
+            return {1045, "28000", ""};
         case ServerError::unknown_command:
-            return {"08S01", "Unknown command"};
+            return {1047, "08S01", "Unknown command"};
         case ServerError::parse_error:
-            return {"42000", ""};
+            return {1064, "42000", ""};
         case ServerError::no_such_thread:
-            return {"HY000", ""};
+            return {1094, "HY000", ""};
         case ServerError::kill_denied:
-            return {"HY000", ""};
+            return {1095, "HY000", ""};
         case ServerError::unknown_error:
-            return {"HY000", ""};
+            return {1105, "HY000", ""};
         case ServerError::host_is_blocked:
-            return {"HY000", ""};
+            return {1129, "HY000", ""};
         case ServerError::host_not_privileged:
-            return {"HY000", ""};
+            return {1130, "HY000", ""};
         case ServerError::packet_too_large:
-            return {"08S01", "Got a packet bigger than 'max_allowed_packet' bytes"};
+            return {1153, "08S01", "Got a packet bigger than 'max_allowed_packet' bytes"};
         case ServerError::packets_out_of_order:
-            return {"08S01", "Got packets out of order"};
+            return {1156, "08S01", "Got packets out of order"};
         case ServerError::user_limit_reached:
-            return {"42000", ""};
+            return {1226, "42000", ""};
         case ServerError::not_supported_auth_mode:
-            return {"08004", ""};
+            return {1251, "08004", ""};
         case ServerError::cannot_connect:
-            return {"HY000", "Can't connect to MySQL server"};
+            return {1105, "08S01", "Can't connect to MySQL server"};
         case ServerError::lost_connection:
-            return {"HY000", "Lost connection to MySQL server during query"};
+            return {1105, "08S01", "Lost connection to MySQL server during login"};
         case ServerError::tls_error:
-            return {"HY000", "TLS/SSL error"};
+            return {1105, "08S01", "TLS/SSL error with the MySQL server"};
     }
-    return {"HY000", ""};
+    return {1105, "HY000", ""};
 }
 
 }  // namespace
+
+std::uint16_t error_number(ServerError e) {
+    return entry(e).number;
+}
 
 std::string_view sql_state(ServerError e) {
     return entry(e).sql_state;
@@ -66,7 +71,7 @@ ErrPacket server_error(ServerError e) {
 }
 
 ErrPacket server_error(ServerError e, std::string message) {
-    return {static_cast<std::uint16_t>(e), std::string(sql_state(e)), std::move(message)};
+    return {error_number(e), std::string(sql_state(e)), std::move(message)};
 }
 
 Bytes Refusal::wire() const {

@@ -13,27 +13,34 @@
 
 namespace hostgate::protocol::mysql {
 
-// Server errors (ER_*) and the client errors (CR_*) that a proxy reports in the server's place.
-enum class ServerError : std::uint16_t {
-    too_many_connections = 1040,     // ER_CON_COUNT_ERROR, also "... from '<host>'"
-    bad_handshake = 1043,            // ER_HANDSHAKE_ERROR
-    access_denied = 1045,            // ER_ACCESS_DENIED_ERROR: auth::deny_message()
-    unknown_command = 1047,          // ER_UNKNOWN_COM_ERROR
-    parse_error = 1064,              // ER_PARSE_ERROR
-    no_such_thread = 1094,           // ER_NO_SUCH_THREAD: "Unknown thread id: <id>"
-    kill_denied = 1095,              // ER_KILL_DENIED_ERROR: "You are not owner of thread <id>"
-    unknown_error = 1105,            // ER_UNKNOWN_ERROR: text of hostgate's own
-    host_is_blocked = 1129,          // ER_HOST_IS_BLOCKED
-    host_not_privileged = 1130,      // ER_HOST_NOT_PRIVILEGED: auth::deny_message()
-    packet_too_large = 1153,         // ER_NET_PACKET_TOO_LARGE
-    packets_out_of_order = 1156,     // ER_NET_PACKETS_OUT_OF_ORDER
-    user_limit_reached = 1226,       // ER_USER_LIMIT_REACHED: auth::max_user_connections_message()
-    not_supported_auth_mode = 1251,  // ER_NOT_SUPPORTED_AUTH_MODE: names the client's kind
-    cannot_connect = 2003,           // CR_CONN_HOST_ERROR, without the backend's address
-    lost_connection = 2013,          // CR_SERVER_LOST
-    tls_error = 2026,                // CR_SSL_CONNECTION_ERROR
+// The errors by what happened. Each has a server error's number (1000-1999): libmariadb clients
+// (the mariadb CLI, MySQLdb, Connector/C programs) take a number in the client range (2000-2999)
+// sent by a server for a malformed packet, so hostgate never sends one.
+enum class ServerError : std::uint8_t {
+    too_many_connections,     // 1040 ER_CON_COUNT_ERROR, also "... from '<host>'"
+    bad_handshake,            // 1043 ER_HANDSHAKE_ERROR
+    access_denied,            // 1045 ER_ACCESS_DENIED_ERROR: auth::deny_message()
+    unknown_command,          // 1047 ER_UNKNOWN_COM_ERROR
+    parse_error,              // 1064 ER_PARSE_ERROR
+    no_such_thread,           // 1094 ER_NO_SUCH_THREAD: "Unknown thread id: <id>"
+    kill_denied,              // 1095 ER_KILL_DENIED_ERROR: "You are not owner of thread <id>"
+    unknown_error,            // 1105 ER_UNKNOWN_ERROR: text of hostgate's own
+    host_is_blocked,          // 1129 ER_HOST_IS_BLOCKED
+    host_not_privileged,      // 1130 ER_HOST_NOT_PRIVILEGED: auth::deny_message()
+    packet_too_large,         // 1153 ER_NET_PACKET_TOO_LARGE
+    packets_out_of_order,     // 1156 ER_NET_PACKETS_OUT_OF_ORDER
+    user_limit_reached,       // 1226 ER_USER_LIMIT_REACHED: auth::max_user_connections_message()
+    not_supported_auth_mode,  // 1251 ER_NOT_SUPPORTED_AUTH_MODE: names the client's kind
+    // What a client library would say itself (CR_CONN_HOST_ERROR, CR_SERVER_LOST,
+    // CR_SSL_CONNECTION_ERROR), as 1105 with SQLSTATE 08S01 (communication failure), naming no
+    // backend: hostgate has not reached one, lost it during the login, or failed TLS with it.
+    cannot_connect,
+    lost_connection,
+    tls_error,
 };
 
+// The number it is sent with.
+std::uint16_t error_number(ServerError e);
 std::string_view sql_state(ServerError e);
 // The error's usual text; empty for those whose text always names something (a user, a host).
 std::string_view usual_message(ServerError e);

@@ -129,11 +129,11 @@ class Faults(unittest.TestCase):
                 self.assertLess(time.monotonic() - started, 0.5)
             for t in logins:
                 t.join(60)
-            # 'app' fails over to db2 after connect_timeout_ms; 'solo' has only db1: ERR 2003.
+            # 'app' fails over to db2 after connect_timeout_ms; 'solo' has only db1: ERR 1105.
             self.assertEqual(outcome["app"], ("ok", ((1,),)))
             self.assertGreaterEqual(outcome["app after"], 0.9)
             self.assertLess(outcome["app after"], 6)
-            self.assertEqual(outcome["solo"], ("error", 2003))
+            self.assertEqual(outcome["solo"], ("error", 1105))
             self.assertLess(outcome["solo after"], 6)
         finally:
             os.kill(db1.process.pid, signal.SIGCONT)

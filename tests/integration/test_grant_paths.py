@@ -529,9 +529,9 @@ class BeforeAuthentication(unittest.TestCase):
         with self.assertRaises(pymysql.err.OperationalError) as e:
             pymysql.connect(host="127.0.0.1", port=hg.port, user="lost", password="wrong",
                             bind_address="127.0.0.5", connect_timeout=30)
-        self.assertEqual(e.exception.args, (2003, "Can't connect to MySQL server"))
+        self.assertEqual(e.exception.args, (1105, "Can't connect to MySQL server"))
         code, out = client(CLIENTS["mysqljs"], "ping", user="lost")
-        self.assertEqual((code, out[-1]), (1, "ERROR 2003 (HY000): Can't connect to MySQL server"))
+        self.assertEqual((code, out[-1]), (1, "ERROR 1105 (08S01): Can't connect to MySQL server"))
         hg.wait_for_log("user 'lost': no backend of group 'dead' answers")
 
 

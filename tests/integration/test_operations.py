@@ -447,6 +447,6 @@ class HealthMonitor(unittest.TestCase):
         hg = self.start("wrong", [{"name": "db1", "address": f"127.0.0.1:{db.port}"}])
         wait_until(lambda: "down: login as 'monitor': ERROR 1045" in hg.log(), 30, "the monitor to mark db1 down")
         started = time.monotonic()
-        self.assertEqual(error_code(hg, "127.0.0.5"), 2003)
+        self.assertEqual(error_code(hg, "127.0.0.5"), 1105)
         self.assertLess(time.monotonic() - started, 5)
         self.assertIn("every backend of group 'default' is down (health monitor)", hg.log())

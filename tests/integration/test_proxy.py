@@ -276,11 +276,11 @@ class RefusedClients(unittest.TestCase):
             conn.close()
         self.assertIn("backend gone2", hostgate.log())
 
-    def test_backend_down_is_2003_promptly_and_others_are_served(self):
+    def test_backend_down_is_1105_promptly_and_others_are_served(self):
         started = time.monotonic()
         with self.assertRaises(pymysql.err.OperationalError) as e:
             connect("app", "app-secret", bind="127.0.0.10")
-        self.assertEqual(e.exception.args[0], 2003)
+        self.assertEqual(e.exception.args, (1105, "Can't connect to MySQL server"))
         self.assertLess(time.monotonic() - started, 10)
         conn = connect("app", "app-secret")
         self.assertEqual(one(conn, "SELECT 1")[0], 1)
@@ -632,7 +632,8 @@ class HeaderRefused(unittest.TestCase):
     """A backend whose proxy_protocol_networks misses hostgate's address: strict clients get one
     clear, well-formed error; the log says so once, with the fix; the health monitor marks the
     backend down with that reason. (Over TLS to the backend the refusal is lost in the failed TLS
-    handshake: the client gets 2026, and the monitor is what tells.)"""
+    handshake: the client gets 1105 'TLS/SSL error with the MySQL server', and the monitor is
+    what tells.)"""
 
     EXPECTED = (1105, "The database server does not accept hostgate's PROXY header: hostgate's "
                       "address must be in its proxy_protocol_networks")
@@ -683,3 +684,52 @@ class HeaderRefused(unittest.TestCase):
                 if s:
                     s.stop()
             shutil.rmtree(certs, ignore_errors=True)
+
+
+class EveryClientReadsTheRefusals(unittest.TestCase):
+    """hostgate's own refusals carry server error numbers, which every client shows as sent: the
+    mariadb CLI and libmariadb programs turn a client-range number (2000-2999) from a server into
+    'ERROR 2027 Received malformed packet'."""
+
+    CASES = {
+        # name: (user, source, code, SQLSTATE, text)
+        "no backend answers": ("lost", "127.0.0.1", 1105, "08S01", "Can't connect to MySQL server"),
+        "no rule for the user": ("nobody", "127.0.0.1", 1045, "28000",
+                                 "Access denied for user 'nobody'@'127.0.0.1' (using password: YES)"),
+        "no rule for the host": ("app", "127.0.0.9", 1130, "HY000",
+                                 "Host '127.0.0.9' is not allowed to connect to this MySQL server"),
+        "no header from the trusted peer": ("app", "127.0.0.2", 1105, "HY000",
+                                            "Proxy header is required from 127.0.0.2"),
+    }
+
+    @classmethod
+    def setUpClass(cls):
+        cls.hg = Hostgate(HOSTGATE, "'app'@'127.0.0.1'\n'lost'@'127.0.0.1' BACKEND dead\n",
+                          backends=[{"name": "db1", "address": f"127.0.0.1:{db.port}"},
+                                    {"name": "gone", "address": f"127.0.0.1:{free_port()}", "group": "dead"}],
+                          server={"trusted_proxies": ["127.0.0.2"], "connect_timeout_ms": 1000}).start()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.hg.stop()
+
+    def test_pymysql_libmariadb_and_the_mariadb_cli(self):
+        for name, (user, source, code, state, text) in self.CASES.items():
+            with self.subTest(name, client="PyMySQL"):
+                with self.assertRaises(pymysql.err.MySQLError) as e:
+                    pymysql.connect(host="127.0.0.1", port=self.hg.port, user=user, password="secret",
+                                    bind_address=source, connect_timeout=30)
+                # A refusal in place of the greeting has no SQLSTATE (as MariaDB sends it); PyMySQL
+                # takes its first 6 characters for one, as it does with MariaDB itself.
+                self.assertEqual(e.exception.args, (code, text[6:] if name == "no rule for the host" else text))
+            with self.subTest(name, client="libmariadb"):
+                r = subprocess.run([SQLCLIENT, "--port", str(self.hg.port), "--bind", source, "--user", user,
+                                    "--password", "secret", "ping"],
+                                   capture_output=True, text=True, timeout=60)
+                self.assertEqual(r.stdout.strip(), f"ERROR {code} ({state}): {text}")
+            if source == "127.0.0.1":  # the CLI cannot choose its source address
+                with self.subTest(name, client="mariadb CLI"):
+                    r = subprocess.run(["mariadb", "--no-defaults", "-h127.0.0.1", f"-P{self.hg.port}",
+                                        f"-u{user}", "-psecret", "--ssl=0", "-e", "SELECT 1"],
+                                       capture_output=True, text=True, timeout=60)
+                    self.assertEqual(r.stderr.strip(), f"ERROR {code} ({state}): {text}")

@@ -492,7 +492,8 @@ TEST_CASE("a refusal in place of the greeting has no SQL state; one answering a 
           ServerError::packets_out_of_order, ServerError::cannot_connect,
           ServerError::lost_connection, ServerError::tls_error, ServerError::unknown_command}) {
         const ErrPacket err = server_error(e);
-        CHECK(err.error_code == static_cast<std::uint16_t>(e));
+        CHECK(err.error_code == error_number(e));
+        CHECK((err.error_code >= 1000 && err.error_code < 2000));  // never a client's number
         CHECK(err.sql_state.size() == 5);
         CHECK_FALSE(err.message.empty());
     }
