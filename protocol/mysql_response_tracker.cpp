@@ -72,13 +72,11 @@ void ResponseTracker::expect(std::optional<std::uint8_t> command) {
 
 void ResponseTracker::start_next_response() {
     expecting_ = Expecting::nothing;
-    command_.reset();
     cursor_possible_ = false;
-    if (queue_.empty()) return;
-    const std::uint8_t c = *queue_.front();
-    queue_.pop_front();
-    command_ = c;
     change_user_started_ = false;
+    if (queue_.empty()) return;
+    const std::uint8_t c = queue_.front();
+    queue_.pop_front();
     switch (c) {
         case command::kQuery:
         case com::kProcessInfo:

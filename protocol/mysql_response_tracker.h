@@ -100,10 +100,9 @@ class ResponseTracker {
     bool deprecate_eof_;
     bool progress_;
 
-    std::deque<std::optional<std::uint8_t>> queue_;  // commands whose responses have not begun
+    std::deque<std::uint8_t> queue_;  // commands whose responses have not begun
     Expecting expecting_ = Expecting::nothing;
-    std::optional<std::uint8_t> command_;  // the command whose response is under way
-    bool cursor_possible_ = false;         // COM_STMT_EXECUTE: a cursor may be opened
+    bool cursor_possible_ = false;  // COM_STMT_EXECUTE: a cursor may be opened
     std::uint64_t definitions_left_ = 0;
     AfterDefinitions after_definitions_ = AfterDefinitions::end;
     std::uint16_t prepared_columns_ = 0;

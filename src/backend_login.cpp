@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include "protocol/mysql_server_errors.h"
+#include "protocol/untrusted_text.h"
 #include "src/native_password.h"
 
 namespace hostgate {
@@ -80,6 +81,13 @@ mysql::ErrPacket proxy_header_refused_error() {
     return mysql::server_error(mysql::ServerError::unknown_error,
                                "The database server does not accept hostgate's PROXY header: "
                                "hostgate's address must be in its proxy_protocol_networks");
+}
+
+std::string proxy_header_refusal(const mysql::ErrPacket& err, const std::string& from) {
+    return fmt::format(
+        "does not accept hostgate's PROXY header from {} ({} {}): add {} to "
+        "proxy_protocol_networks on the backend",
+        from, err.error_code, protocol::text::log_literal(err.message), from);
 }
 
 mysql::ErrPacket unsupported_plugin_error(const mysql::HandshakeV10& greeting) {

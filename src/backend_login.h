@@ -89,6 +89,11 @@ bool refuses_proxy_header(const protocol::mysql::ErrPacket& err);
 // What the client is told then: the backend's own words are about hostgate, not the client.
 protocol::mysql::ErrPacket proxy_header_refused_error();
 
+// The same for the log and the health monitor, with the fix: "does not accept hostgate's PROXY
+// header from 10.0.0.5 (1130 'Proxy header is not accepted from 10.0.0.5'): add 10.0.0.5 to
+// proxy_protocol_networks on the backend". `from` is the address hostgate connected from.
+std::string proxy_header_refusal(const protocol::mysql::ErrPacket& err, const std::string& from);
+
 // The error a server itself sends a client that cannot follow its plugin, in the backend's words.
 protocol::mysql::ErrPacket unsupported_plugin_error(const protocol::mysql::HandshakeV10& greeting);
 

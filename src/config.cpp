@@ -206,6 +206,9 @@ Key choice(std::string_view section, std::string_view name, E Config::*member,
     return k;
 }
 
+constexpr std::string_view kPasswordHashForm =
+    "expected the '*' and 40 hex digits of MySQL's PASSWORD('...') (SELECT PASSWORD('secret'))";
+
 // "*" and 40 hex digits, as MySQL's PASSWORD('...') prints it, into SHA1(SHA1(password)).
 bool parse_password_hash(const std::string& text, std::array<std::uint8_t, 20>& stage2) {
     auto hex = [](char ch) -> int {
@@ -346,9 +349,7 @@ std::vector<Key> operator_keys() {
     hash.read = [](const Reader& r, const toml::node& n, const std::string& key,
                    const std::filesystem::path&, Config& c) {
         if (!parse_password_hash(r.string(n, key), c.admin_password_stage2))
-            r.fail(&n, key,
-                   "expected the '*' and 40 hex digits of MySQL's PASSWORD('...') (SELECT "
-                   "PASSWORD('secret'))");
+            r.fail(&n, key, std::string(kPasswordHashForm));
     };
     v.push_back(custom(hash, "required with `admin.listen`"));
     v.push_back(number("admin", "max_connections", &Config::admin_max_connections, 1, 10000, true,
@@ -461,9 +462,7 @@ void check_whole(const Reader& r, const toml::table& root, Config& c) {
         r.fail(node("tls", c.tls_cert.empty() ? "key" : "cert"), "tls", "cert and key go together");
     if (c.grants_file.empty()) r.fail(nullptr, "grants.file", "is required");
     if (c.admin_listen && !node("admin", "password_hash"))
-        r.fail(node("admin", "listen"), "admin.password_hash",
-               "expected the '*' and 40 hex digits of MySQL's PASSWORD('...') (SELECT "
-               "PASSWORD('secret'))");
+        r.fail(node("admin", "listen"), "admin.password_hash", std::string(kPasswordHashForm));
     c.monitor_enabled = !c.monitor_user.empty();
     if (c.grants_from_backend && !c.monitor_enabled)
         r.fail(

@@ -39,10 +39,8 @@ awaitable<std::string> check_backend(Runtime& rt, Backend& backend) {
         const auto err = mysql::decode_err(payload);
         if (!err || !refuses_proxy_header(*err)) return std::nullopt;
         std::error_code ec;
-        const std::string from =
-            to_endpoint(stream.socket().local_endpoint(ec)).address.to_string();
-        return "does not accept hostgate's PROXY header from " + from + " (" +
-               describe_err(payload) + "): add " + from + " to proxy_protocol_networks";
+        return proxy_header_refusal(
+            *err, to_endpoint(stream.socket().local_endpoint(ec)).address.to_string());
     };
     if (!channel.buffered().empty()) {
         auto early = co_await channel.read_packet();

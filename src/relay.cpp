@@ -487,14 +487,8 @@ class ClientPump {
                                                  "instead"));
         const bool take_place = ctx_.counted_rule != rule.account();
         if (take_place) {
-            unsigned current = 0;
-            if (!ctx_.runtime.rule_counters.acquire(rule.account(),
-                                                    rule.options.max_user_connections, current))
-                co_return refuse(
-                    fmt::format("{} has {} sessions, its MAX_USER_CONNECTIONS", rule.account(),
-                                current),
-                    mysql::server_error(ServerError::user_limit_reached,
-                                        auth::max_user_connections_message(to, current)));
+            if (auto full = ctx_.runtime.rule_counters.take(rule, to))
+                co_return refuse(full->reason, full->error);
         }
 
         spdlog::info(

@@ -6,6 +6,7 @@
 #include <sstream>
 
 #include "auth/grants_file.h"
+#include "protocol/mysql_server_errors.h"
 #include "protocol/untrusted_text.h"
 #include "src/backend_accounts.h"
 
@@ -17,6 +18,17 @@ bool RuleCounters::acquire(const std::string& account, unsigned limit, unsigned&
     if (limit != 0 && n >= limit) return false;
     ++n;
     return true;
+}
+
+std::optional<auth::AccountDenial> RuleCounters::take(const auth::Rule& rule,
+                                                      std::string_view user) {
+    unsigned current = 0;
+    if (acquire(rule.account(), rule.options.max_user_connections, current)) return std::nullopt;
+    return auth::AccountDenial{
+        rule.account() + " has " + std::to_string(current) + " sessions, its MAX_USER_CONNECTIONS",
+        protocol::mysql::server_error(protocol::mysql::ServerError::user_limit_reached,
+                                      auth::max_user_connections_message(user, current)),
+        rule};
 }
 
 void RuleCounters::release(const std::string& account) {

@@ -7,6 +7,7 @@
 #include <memory>
 #include <mutex>
 
+#include "auth/account_check.h"
 #include "auth/grant_table.h"
 #include "src/admission.h"
 #include "src/audit.h"
@@ -24,6 +25,9 @@ class RuleCounters {
   public:
     // Takes a place for the rule; false when `limit` (0: none) places are taken already.
     bool acquire(const std::string& account, unsigned limit, unsigned& current);
+    // Takes a place under the rule's MAX_USER_CONNECTIONS for `user` (a login or a change of
+    // user), or says why not: 1226, as MySQL refuses it.
+    std::optional<auth::AccountDenial> take(const auth::Rule& rule, std::string_view user);
     void release(const std::string& account);
 
   private:

@@ -118,18 +118,17 @@ Session::Phase<> Session::sniff_late_proxy_header() {
                "\"required\")");
         // What came is the client's login (sequence id 1): the refusal answers it.
         co_return end_with(Refusal::answering(
-            1, mysql::server_error(
-                   ServerError::unknown_error,
-                   "Proxy header is required from " + peer_.address.normalized().to_string())));
+            1, mysql::server_error(ServerError::unknown_error,
+                                   "Proxy header is required from " + peer_.address.to_string())));
     }
 
     if (!via_ || header_seen_) {
         report(spdlog::level::warn, SessionEvent::proxy_rejected,
                "PROXY header from a peer not in trusted_proxies");
         co_return end_with(Refusal::answering(
-            0, mysql::server_error(
-                   ServerError::host_not_privileged,
-                   "Proxy header is not accepted from " + peer_.address.normalized().to_string())));
+            0,
+            mysql::server_error(ServerError::host_not_privileged,
+                                "Proxy header is not accepted from " + peer_.address.to_string())));
     }
     co_return co_await take_proxy_header(true);
 }
@@ -250,24 +249,15 @@ Session::Phase<auth::Rule> Session::check_grants(const mysql::HandshakeResponse4
                                             .tls = client_.tls(),
                                             .using_password = !login.auth_response.empty(),
                                             .max_user_name_length = config_->max_user_name_length});
-    if (!checked) {
-        const auth::AccountDenial& denial = checked.error();
-        report(spdlog::level::info, SessionEvent::denied_user, denial.reason,
-               {.rule = denial.rule ? rule_text(*denial.rule) : ""});
-        co_return refuse(denial.error);
+    const auto denied =
+        checked ? rt_.rule_counters.take(*checked, login.username) : std::optional(checked.error());
+    if (denied) {
+        report(spdlog::level::info, SessionEvent::denied_user, denied->reason,
+               {.rule = denied->rule ? rule_text(*denied->rule) : ""});
+        co_return refuse(denied->error);
     }
-    const auth::Rule& rule = *checked;
-    unsigned current = 0;
-    if (!rt_.rule_counters.acquire(rule.account(), rule.options.max_user_connections, current)) {
-        report(spdlog::level::info, SessionEvent::denied_user,
-               fmt::format("{} has {} sessions, its MAX_USER_CONNECTIONS", rule.account(), current),
-               {.rule = rule_text(rule)});
-        co_return refuse(
-            mysql::server_error(ServerError::user_limit_reached,
-                                auth::max_user_connections_message(login.username, current)));
-    }
-    counted_rule_ = rule.account();
-    co_return rule;
+    counted_rule_ = checked->account();
+    co_return *checked;
 }
 
 awaitable<Session::Ended> Session::relay(const mysql::HandshakeResponse41& login) {
@@ -321,7 +311,6 @@ awaitable<Session::Ended> Session::relay(const mysql::HandshakeResponse41& login
 Session::Phase<> Session::admit_and_greet() {
     const auto recovered = co_await recover_client_address();
     if (!recovered) co_return Unexpected(recovered.error());
-    client_addr_.address = client_addr_.address.normalized();
     // In optional mode a trusted peer that has sent nothing yet may send its header after the
     // greeting: who the client is, for the rate limit, the host check and the connect event, is
     // known only then.

@@ -111,15 +111,11 @@ Session::Phase<> Session::start_backend_tls(const mysql::HandshakeResponse41& lo
 Unexpected<Session::Ended> Session::header_refused(const mysql::ErrPacket& err) {
     std::error_code ec;
     const std::string from = to_endpoint(backend_->socket().local_endpoint(ec)).address.to_string();
+    const std::string what =
+        "backend " + backend_info_->describe() + " " + proxy_header_refusal(err, from);
     if (backend_info_->header_refusal_log_due(std::chrono::steady_clock::now()))
-        spdlog::error(
-            "backend {} does not accept hostgate's PROXY header from {} ({} {}): add {} "
-            "to proxy_protocol_networks on the backend",
-            backend_info_->describe(), from, err.error_code,
-            protocol::text::log_literal(err.message), from);
-    report(spdlog::level::debug, SessionEvent::auth_failed,
-           "backend " + backend_info_->describe() +
-               " does not accept hostgate's PROXY header from " + from);
+        spdlog::error("{}", what);
+    report(spdlog::level::debug, SessionEvent::auth_failed, what);
     return refuse(proxy_header_refused_error());
 }
 
