@@ -35,15 +35,17 @@ std::string explain(const GrantTable& table, std::string_view user, const Client
         out += "deny: ERROR " + std::to_string(code) +
                (code == 1045 ? " (28000): " : " (HY000): ") +
                deny_message(d.reason, user, client, true) + "\n";
+        const std::string from =
+            address + (client.endpoint.empty() ? "" : " through endpoint " + client.endpoint);
         if (d.reason == DenyReason::no_rule_for_host) {
-            out += "  no rule's host matches " + address +
-                   "; the client is refused before the greeting\n";
+            out += "  no rule matches " + from + "; the client is refused before the greeting\n";
         } else {
-            out += "  rules match " + address + ", but none is for user " +
-                   quote_account_part(user) + " or anonymous\n";
+            out += "  rules match " + from + ", but none is for user " + quote_account_part(user) +
+                   " or anonymous\n";
         }
     }
     if (client.name) out += "  host name: " + *client.name + "\n";
+    if (!client.endpoint.empty()) out += "  endpoint: " + client.endpoint + "\n";
 
     out += "rules in match order:\n";
     if (table.rules().empty()) out += "  (none)\n";
@@ -55,7 +57,10 @@ std::string explain(const GrantTable& table, std::string_view user, const Client
                                                            : "";
         std::string line = "  " + pad(source, 10) + pad(c.rule->account(), width + 2);
         line += c.host_matches ? "host yes" : "host no ";
-        if (c.host_matches) line += c.user_matches ? "  user yes" : "  user no";
+        if (c.host_matches && !c.rule->options.endpoint.empty())
+            line += c.endpoint_matches ? "  endpoint yes" : "  endpoint no";
+        if (c.host_matches && c.endpoint_matches)
+            line += c.user_matches ? "  user yes" : "  user no";
         if (c.rule == d.rule) line += "  <- applies";
         while (!line.empty() && line.back() == ' ') line.pop_back();
         out += line + "\n";

@@ -21,11 +21,28 @@ std::string format_options(const RuleOptions& o) {
     if (o.max_user_connections)
         add("MAX_USER_CONNECTIONS " + std::to_string(o.max_user_connections));
     if (!o.backend.empty()) add("BACKEND " + o.backend);
+    if (!o.endpoint.empty()) add("ENDPOINT " + quote_account_part(o.endpoint));
     return out;
 }
 
 std::string Rule::account() const {
     return quote_account_part(user) + "@" + quote_account_part(host.text());
+}
+
+std::string Rule::key() const {
+    return options.endpoint.empty()
+               ? account()
+               : account() + " ENDPOINT " + quote_account_part(options.endpoint);
+}
+
+namespace {
+bool endpoint_matches(const Rule& r, const ClientHost& client) {
+    return r.options.endpoint.empty() || r.options.endpoint == client.endpoint;
+}
+}  // namespace
+
+bool Rule::matches(const ClientHost& client) const {
+    return host.matches(client) && endpoint_matches(*this, client);
 }
 
 GrantTable::GrantTable(std::vector<Rule> rules) : rules_(std::move(rules)) {
@@ -41,7 +58,7 @@ GrantTable::GrantTable(std::vector<Rule> rules) : rules_(std::move(rules)) {
 Decision GrantTable::decide(std::string_view user, const ClientHost& client) const {
     bool host_seen = false;
     for (const Rule& r : rules_) {
-        if (!r.host.matches(client)) continue;
+        if (!r.matches(client)) continue;
         host_seen = true;
         if (r.user.empty() || r.user == user) return Decision::allow(r);
     }
@@ -50,7 +67,7 @@ Decision GrantTable::decide(std::string_view user, const ClientHost& client) con
 
 bool GrantTable::host_allowed(const ClientHost& client) const {
     return std::any_of(rules_.begin(), rules_.end(),
-                       [&](const Rule& r) { return r.host.matches(client); });
+                       [&](const Rule& r) { return r.matches(client); });
 }
 
 std::vector<RuleCheck> GrantTable::check_all(std::string_view user,
@@ -58,7 +75,8 @@ std::vector<RuleCheck> GrantTable::check_all(std::string_view user,
     std::vector<RuleCheck> out;
     out.reserve(rules_.size());
     for (const Rule& r : rules_)
-        out.push_back({&r, r.host.matches(client), r.user.empty() || r.user == user});
+        out.push_back({&r, r.host.matches(client), endpoint_matches(r, client),
+                       r.user.empty() || r.user == user});
     return out;
 }
 

@@ -15,6 +15,9 @@ struct RuleOptions {
     bool require_ssl = false;
     unsigned max_user_connections = 0;  // 0: no limit, as in MySQL
     std::string backend;                // backend group; empty: the default group
+    // Only clients that came through this cloud endpoint (ClientHost::endpoint) match the rule;
+    // empty: any client, with an endpoint or without.
+    std::string endpoint;
 
     bool operator==(const RuleOptions&) const = default;
 };
@@ -28,6 +31,12 @@ struct Rule {
 
     // "'app'@'10.1.%'", quoted as MySQL prints accounts.
     std::string account() const;
+    // What tells rules apart: the account, and the endpoint when the rule names one. Two rules
+    // may share an account through different endpoints (tenants with the same addresses).
+    std::string key() const;
+    // The host matches the client, and so does the endpoint if the rule names one. The user is
+    // the caller's part.
+    bool matches(const ClientHost& client) const;
     bool operator==(const Rule&) const = default;
 };
 
@@ -50,6 +59,7 @@ struct Decision {
 struct RuleCheck {
     const Rule* rule;
     bool host_matches;
+    bool endpoint_matches;  // true for a rule that names no endpoint
     bool user_matches;
 };
 
@@ -62,11 +72,11 @@ class GrantTable {
     // to the rule defined first.
     explicit GrantTable(std::vector<Rule> rules);
 
-    // The first rule, in match order, whose host matches the client and whose user is this user
-    // or anonymous; otherwise why not.
+    // The first rule, in match order, that matches the client (host, and endpoint if it names
+    // one) and whose user is this user or anonymous; otherwise why not.
     Decision decide(std::string_view user, const ClientHost& client) const;
 
-    // True when any rule's host matches the client (MySQL's check before the greeting).
+    // True when any rule matches the client, users aside (MySQL's check before the greeting).
     bool host_allowed(const ClientHost& client) const;
 
     // Every rule in match order with its verdict for this client: what `explain` shows.
@@ -94,8 +104,8 @@ std::string max_user_connections_message(std::string_view user, unsigned current
 // Quotes a user or host so that the grants file reads it back unchanged: 'it''s', 'a\\b'.
 std::string quote_account_part(std::string_view text);
 
-// The options as grants-file text: "REQUIRE SSL MAX_USER_CONNECTIONS 20 BACKEND replicas"; empty
-// when none is set.
+// The options as grants-file text: "REQUIRE SSL MAX_USER_CONNECTIONS 20 BACKEND replicas
+// ENDPOINT 'vpce-0a1b'"; empty when none is set.
 std::string format_options(const RuleOptions& options);
 
 }  // namespace hostgate::auth

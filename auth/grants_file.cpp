@@ -5,6 +5,9 @@
 #include <charconv>
 #include <map>
 #include <optional>
+#include <tuple>
+
+#include "protocol/proxy_protocol.h"
 
 namespace hostgate::auth {
 namespace {
@@ -67,7 +70,7 @@ class LineParser {
 
   private:
     std::optional<Error> options(RuleOptions& out) {
-        bool seen_require = false, seen_max = false, seen_backend = false;
+        bool seen_require = false, seen_max = false, seen_backend = false, seen_endpoint = false;
         for (;;) {
             const bool spaced = skip_spaces();
             if (at_end_or_comment()) return std::nullopt;
@@ -118,44 +121,34 @@ class LineParser {
                     return error(errc::bad_value, value_column,
                                  "BACKEND takes a group name (letters, digits, '_', '-', '.')");
                 out.backend = std::string(value);
+            } else if (iequals(keyword, "ENDPOINT")) {
+                if (auto e = once(seen_endpoint)) return e;
+                skip_spaces();
+                const std::size_t value_column = column();
+                auto value = endpoint_id();
+                if (!value) return value.error();
+                if (value->empty() || value->size() > protocol::proxy::kEndpointIdMaxLength ||
+                    !std::all_of(value->begin(), value->end(),
+                                 [](char c) { return c > ' ' && c < '\x7f'; }))
+                    return error(errc::bad_value, value_column,
+                                 "ENDPOINT takes a quoted endpoint ID of 1 to " +
+                                     std::to_string(protocol::proxy::kEndpointIdMaxLength) +
+                                     " printable ASCII characters, such as 'vpce-0a1b2c3d'");
+                out.endpoint = std::move(*value);
             } else {
                 return error(errc::unknown_option, option_column,
                              "unknown option '" + std::string(keyword) +
-                                 "' (expected REQUIRE, MAX_USER_CONNECTIONS or BACKEND)");
+                                 "' (expected REQUIRE, MAX_USER_CONNECTIONS, BACKEND or ENDPOINT)");
             }
         }
     }
 
     // A quoted string ('', "" or ``) or a bare identifier.
     Expected<std::string, Error> account_part(const char* what) {
-        const std::size_t start_column = column();
         const char quote = peek();
-        if (quote == '\'' || quote == '"' || quote == '`') {
-            ++pos_;
-            std::string out;
-            while (!at_end()) {
-                const char c = line_[pos_++];
-                if (c == quote) {
-                    if (peek() == quote) {  // doubled quote stands for itself
-                        out += quote;
-                        ++pos_;
-                        continue;
-                    }
-                    return out;
-                }
-                if (c == '\\' && quote != '`' && !at_end()) {
-                    const char next = line_[pos_++];
-                    // As in MySQL string literals; \% and \_ keep their backslash for patterns.
-                    if (next == '%' || next == '_') out += '\\';
-                    out += next;
-                    continue;
-                }
-                out += c;
-            }
-            return Unexpected(Error{
-                make_error_code(what[0] == 'u' ? errc::bad_user : errc::bad_host),
-                std::string(what) + " is missing its closing " + quote, number_, start_column});
-        }
+        if (quote == '\'' || quote == '"' || quote == '`')
+            return quoted(what, what[0] == 'u' ? errc::bad_user : errc::bad_host);
+        const std::size_t start_column = column();
         const std::string_view bare = identifier();
         if (bare.empty())
             return Unexpected(
@@ -163,6 +156,44 @@ class LineParser {
                       std::string("expected a quoted ") + what + " such as 'app'@'10.0.0.%'",
                       number_, start_column});
         return std::string(bare);
+    }
+
+    // A string in '', "" or `` at the current position, quotes doubled or escaped as in MySQL.
+    Expected<std::string, Error> quoted(const char* what, errc unclosed) {
+        const std::size_t start_column = column();
+        const char quote = line_[pos_++];
+        std::string out;
+        while (!at_end()) {
+            const char c = line_[pos_++];
+            if (c == quote) {
+                if (peek() == quote) {  // doubled quote stands for itself
+                    out += quote;
+                    ++pos_;
+                    continue;
+                }
+                return out;
+            }
+            if (c == '\\' && quote != '`' && !at_end()) {
+                const char next = line_[pos_++];
+                // As in MySQL string literals; \% and \_ keep their backslash for patterns.
+                if (next == '%' || next == '_') out += '\\';
+                out += next;
+                continue;
+            }
+            out += c;
+        }
+        return Unexpected(Error{make_error_code(unclosed),
+                                std::string(what) + " is missing its closing " + quote, number_,
+                                start_column});
+    }
+
+    // ENDPOINT's value: quoted, since an AWS ID has a '-'.
+    Expected<std::string, Error> endpoint_id() {
+        const char quote = peek();
+        if (quote == '\'' || quote == '"' || quote == '`')
+            return quoted("ENDPOINT", errc::bad_value);
+        return Unexpected(error(errc::bad_value, column(),
+                                "ENDPOINT takes a quoted endpoint ID, such as 'vpce-0a1b2c3d'"));
     }
 
     std::string_view identifier() {
@@ -219,8 +250,8 @@ std::string format_rule(const Rule& rule) {
 
 Expected<std::vector<Rule>, Error> parse_grants(std::string_view text) {
     std::vector<Rule> rules;
-    // Accounts already defined: user and lower-cased host -> line.
-    std::map<std::pair<std::string, std::string>, std::size_t> defined;
+    // Accounts already defined: user, lower-cased host and endpoint -> line.
+    std::map<std::tuple<std::string, std::string, std::string>, std::size_t> defined;
     std::size_t number = 0;
     while (!text.empty()) {
         ++number;
@@ -236,11 +267,12 @@ Expected<std::vector<Rule>, Error> parse_grants(std::string_view text) {
         std::transform(host_key.begin(), host_key.end(), host_key.begin(), [](char c) {
             return static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
         });
-        const auto [it, inserted] = defined.emplace(std::pair{rule.user, host_key}, number);
+        const auto [it, inserted] =
+            defined.emplace(std::tuple{rule.user, host_key, rule.options.endpoint}, number);
         if (!inserted)
             return Unexpected(
                 Error{make_error_code(errc::duplicate_account),
-                      rule.account() + " is already defined on line " + std::to_string(it->second),
+                      rule.key() + " is already defined on line " + std::to_string(it->second),
                       number, 1 + line.find_first_not_of(" \t")});
         rules.push_back(std::move(rule));
     }

@@ -5,10 +5,12 @@
 //   'app'@'10.1.%'            REQUIRE SSL
 //   'report'@'10.2.0.0/16'    MAX_USER_CONNECTIONS 20  BACKEND replicas
 //   ''@'10.9.9.9'             # anonymous: any user from this address
+//   'app'@'10.0.0.5'          ENDPOINT 'vpce-0a1b2c3d4e5f67890'  BACKEND tenant_a
 //
 // Users and hosts are quoted with '', "" or `` (or bare when they are plain identifiers, as in
 // MySQL); a user without @host means @'%'. Options: REQUIRE SSL | REQUIRE NONE,
-// MAX_USER_CONNECTIONS n, BACKEND name. Keywords are case-insensitive.
+// MAX_USER_CONNECTIONS n, BACKEND name, ENDPOINT 'id' (only clients that came through that cloud
+// endpoint). Keywords are case-insensitive. An account may appear once per endpoint.
 
 #include <string_view>
 #include <vector>

@@ -16,6 +16,9 @@ namespace hostgate::auth {
 struct ClientHost {
     protocol::IpAddress address;      // the real client address (v4-mapped is matched as IPv4)
     std::optional<std::string> name;  // its host name, only when name resolution is on
+    // The cloud private endpoint it came through (a PROXY v2 TLV from a trusted balancer); empty
+    // when none. Tenants behind such a service can share addresses: this tells them apart.
+    std::string endpoint;
 };
 
 class HostPattern {

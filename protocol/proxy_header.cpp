@@ -43,6 +43,8 @@ class Category : public std::error_category {
                 return "PROXY v2 TLV has a length its type forbids";
             case errc::tlv_duplicate:
                 return "PROXY v2 TLV appears twice";
+            case errc::tlv_bad_endpoint:
+                return "PROXY v2 cloud endpoint ID is not printable ASCII";
             case errc::crc_mismatch:
                 return "PROXY v2 CRC32C does not match";
             case errc::untrusted_source:

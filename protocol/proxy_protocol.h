@@ -34,7 +34,8 @@ enum class errc {
     v2_too_long,           // the header is longer than the configured cap
     tlv_overrun,           // a TLV's length runs past the end of the header
     tlv_bad_length,        // a TLV whose value length its type forbids
-    tlv_duplicate,         // a second CRC32C or SSL TLV
+    tlv_duplicate,         // a second CRC32C, SSL or cloud endpoint TLV
+    tlv_bad_endpoint,      // a cloud endpoint ID that is not printable ASCII
     crc_mismatch,          // the CRC32C TLV does not match the header
     untrusted_source,      // a header from a peer that is not a trusted proxy
 };
@@ -63,7 +64,17 @@ inline constexpr std::uint8_t kSslSigAlg = 0x24;
 inline constexpr std::uint8_t kSslKeyAlg = 0x25;
 inline constexpr std::uint8_t kNetns = 0x30;
 inline constexpr std::uint8_t kMinCustom = 0xE0;  // 0xE0-0xEF custom, 0xF0-0xF7 experimental
+// Custom types the cloud load balancers use for the private endpoint a connection came through.
+inline constexpr std::uint8_t kGcp = 0xE0;    // Private Service Connect connection ID
+inline constexpr std::uint8_t kAws = 0xEA;    // subtypes follow
+inline constexpr std::uint8_t kAzure = 0xEE;  // subtypes follow
 }  // namespace tlv_type
+
+// The first value byte of an AWS or Azure TLV.
+namespace tlv_subtype {
+inline constexpr std::uint8_t kAwsVpceId = 0x01;                   // the VPC endpoint ID, ASCII
+inline constexpr std::uint8_t kAzurePrivateEndpointLinkId = 0x01;  // uint32, little-endian
+}  // namespace tlv_subtype
 
 inline constexpr std::size_t kV1MaxLength = 107;   // "PROXY TCP6 <39> <39> 65535 65535\r\n"
 inline constexpr std::size_t kV2FixedLength = 16;  // signature, ver_cmd, family, length
@@ -71,6 +82,7 @@ inline constexpr std::size_t kV2Inet4AddressLength = 12;
 inline constexpr std::size_t kV2Inet6AddressLength = 36;
 inline constexpr std::size_t kV2UnixAddressLength = 216;
 inline constexpr std::size_t kUniqueIdMaxLength = 128;
+inline constexpr std::size_t kEndpointIdMaxLength = 64;  // AWS's IDs are 22: "vpce-" and 17 hex
 inline constexpr std::string_view kV1Signature{"PROXY "};
 inline constexpr std::string_view kV2Signature{"\r\n\r\n\0\r\nQUIT\n", 12};
 static_assert(kV2Signature.size() == 12);
@@ -83,6 +95,26 @@ struct Tlv {
     Bytes value;
     bool operator==(const Tlv&) const = default;
 };
+
+// The private endpoint of a cloud load balancer (AWS PrivateLink, Azure Private Link, GCP Private
+// Service Connect) a connection came through. Tenants behind such a service can have the same
+// private addresses: the endpoint tells them apart.
+struct CloudEndpoint {
+    enum class Cloud : std::uint8_t { aws, azure, gcp };
+    Cloud cloud = Cloud::aws;
+    std::string id;  // AWS: the VPC endpoint ID as sent; Azure, GCP: the number in decimal
+
+    bool operator==(const CloudEndpoint&) const = default;
+};
+// "aws", "azure", "gcp".
+std::string_view cloud_name(CloudEndpoint::Cloud cloud);
+
+// The endpoint a TLV names: nullopt for a TLV of another type or subtype; tlv_bad_length or
+// tlv_bad_endpoint when it breaks its cloud's format.
+//   AWS   0xEA: subtype 0x01, then the ID, printable ASCII, at most kEndpointIdMaxLength bytes
+//   Azure 0xEE: subtype 0x01, then the LinkID, a uint32 little-endian (exactly 5 bytes)
+//   GCP   0xE0: the PSC connection ID, a uint64 big-endian (exactly 8 bytes)
+Expected<std::optional<CloudEndpoint>, std::error_code> decode_cloud_endpoint(const Tlv& tlv);
 
 struct Header {
     std::uint8_t version = 2;  // 1 or 2
@@ -108,6 +140,10 @@ struct Header {
 
     // The first TLV of that type, or nullptr.
     const Tlv* find(std::uint8_t type) const;
+
+    // The cloud endpoint the header names, if any. parse() refuses a header with a malformed
+    // endpoint TLV or with two of them, so one that parsed names at most one.
+    std::optional<CloudEndpoint> cloud_endpoint() const;
 
     bool operator==(const Header&) const = default;
 };

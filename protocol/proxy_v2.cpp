@@ -49,8 +49,13 @@ Expected<std::vector<Tlv>, std::error_code> split_tlvs(ByteSpan area) {
 
 // Checks what the spec says of each TLV type; unknown and custom types pass as they are.
 std::error_code validate_tlvs(const std::vector<Tlv>& tlvs) {
-    bool seen_crc = false, seen_ssl = false;
+    bool seen_crc = false, seen_ssl = false, seen_endpoint = false;
     for (const Tlv& t : tlvs) {
+        // The endpoint is part of who the client is: a malformed one, or a second, would leave
+        // that in doubt.
+        auto endpoint = decode_cloud_endpoint(t);
+        if (!endpoint) return endpoint.error();
+        if (*endpoint && std::exchange(seen_endpoint, true)) return fail(errc::tlv_duplicate);
         switch (t.type) {
             case tlv_type::kCrc32c:
                 if (t.value.size() != 4) return fail(errc::tlv_bad_length);

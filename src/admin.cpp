@@ -281,7 +281,7 @@ class AdminSession {
                      "Unknown admin command '" + text::display(sql) +
                          "'; try SHOW PROCESSLIST, SHOW FULL PROCESSLIST, SHOW GRANTS, SHOW "
                          "BACKENDS, SHOW STATUS, "
-                         "KILL <id>, RELOAD GRANTS, EXPLAIN 'user'@'address'");
+                         "KILL <id>, RELOAD GRANTS, EXPLAIN 'user'@'address' [ENDPOINT 'id']");
     }
 
     Answer processlist() {
@@ -302,18 +302,20 @@ class AdminSession {
             const auto seconds =
                 since ? (now_ns - since) / 1000000000
                       : std::chrono::duration_cast<std::chrono::seconds>(now - e.connected).count();
-            rows.push_back({std::to_string(id), e.user,
-                            protocol::Endpoint{e.client.address, e.client_port}.to_string(), e.via,
-                            e.backend_name, std::to_string(e.backend_thread),
-                            e.db.empty() ? std::nullopt : std::optional(e.db),
-                            running ? command_name(s.command.load()) : std::string("Sleep"),
-                            std::to_string(seconds), std::string(), e.tls ? "Yes" : "No",
-                            std::to_string(s.bytes_in.load()), std::to_string(s.bytes_out.load())});
+            rows.push_back(
+                {std::to_string(id), e.user,
+                 protocol::Endpoint{e.client.address, e.client_port}.to_string(), e.via,
+                 e.client.endpoint.empty() ? std::nullopt : std::optional(e.client.endpoint),
+                 e.backend_name, std::to_string(e.backend_thread),
+                 e.db.empty() ? std::nullopt : std::optional(e.db),
+                 running ? command_name(s.command.load()) : std::string("Sleep"),
+                 std::to_string(seconds), std::string(), e.tls ? "Yes" : "No",
+                 std::to_string(s.bytes_in.load()), std::to_string(s.bytes_out.load())});
         }
         return table(
             {number_column("Id"), text_column("User"), text_column("Host"), text_column("Via"),
-             text_column("Backend"), number_column("Backend_id"), text_column("db"),
-             text_column("Command"), number_column("Time"), text_column("State"),
+             text_column("Endpoint"), text_column("Backend"), number_column("Backend_id"),
+             text_column("db"), text_column("Command"), number_column("Time"), text_column("State"),
              text_column("TLS"), number_column("Bytes_in"), number_column("Bytes_out")},
             std::move(rows));
     }
@@ -383,7 +385,7 @@ class AdminSession {
     }
 
     Answer explain(const std::string& sql) {
-        // EXPLAIN 'user'@'address': the account is read as a grants-file line would be.
+        // EXPLAIN 'user'@'address' [ENDPOINT 'id']: read as a grants-file line would be.
         const auto at = sql.find_first_not_of(" \t", upper_trimmed(sql).find("EXPLAIN") + 7);
         std::string account = sql.substr(std::min(at, sql.size()));
         while (!account.empty() &&
@@ -395,10 +397,16 @@ class AdminSession {
                                  : std::nullopt;
         if (!address)
             return error(ServerError::parse_error,
-                         "EXPLAIN takes 'user'@'address' with an IPv4 or IPv6 address");
+                         "EXPLAIN takes 'user'@'address' with an IPv4 or IPv6 address, and "
+                         "optionally ENDPOINT 'id'");
         std::vector<mysql::TextRow> rows;
-        const std::string text =
-            auth::explain(*rt_.grants(), (*parsed)[0].user, {*address, std::nullopt});
+        // ENDPOINT 'id' after the account: as if the client had come through that endpoint.
+        const auth::Rule& asked = (*parsed)[0];
+        if (asked.options != auth::RuleOptions{.endpoint = asked.options.endpoint})
+            return error(ServerError::parse_error,
+                         "EXPLAIN takes no option but ENDPOINT: the rules give the others");
+        const std::string text = auth::explain(*rt_.grants(), asked.user,
+                                               {*address, std::nullopt, asked.options.endpoint});
         for (const std::string_view l : lines(text)) rows.push_back({std::string(l)});
         return table({text_column("Explain")}, std::move(rows));
     }

@@ -35,6 +35,7 @@ std::string AuditEvent::to_json(std::chrono::system_clock::time_point time) cons
     };
     text("client", client);
     text("via", via);
+    text("endpoint", endpoint);
     // Names a client chose: a server takes none longer than a few hundred bytes.
     constexpr std::size_t kNameLimit = 1024;
     if (!user.empty()) o.text("user", user, kNameLimit);

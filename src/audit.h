@@ -24,8 +24,9 @@ namespace hostgate {
 struct AuditEvent {
     SessionEvent event = SessionEvent::connect;
     std::uint32_t session = 0;
-    std::string client;  // real client ip:port
-    std::string via;     // trusted proxy ip:port, empty if direct
+    std::string client;    // real client ip:port
+    std::string via;       // trusted proxy ip:port, empty if direct
+    std::string endpoint;  // the cloud endpoint the client came through, empty if none
     std::string user;
     std::string db;
     std::string rule;  // "'app'@'10.1.%' (line 7)"

@@ -27,7 +27,7 @@ int run_explain(const ExplainArgs& args, std::ostream& out, std::ostream& err) {
         return 2;
     }
     const auth::GrantTable table(std::move(*rules));
-    const auth::ClientHost client{*address, args.host_name};
+    const auth::ClientHost client{*address, args.host_name, args.endpoint};
     out << auth::explain(table, args.user, client);
     return table.decide(args.user, client).allowed() ? 0 : 1;
 }

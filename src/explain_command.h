@@ -1,5 +1,6 @@
 #pragma once
-// `hostgate explain --grants FILE USER ADDRESS`: the grant decision for one client, and why.
+// `hostgate explain --grants FILE [--host-name NAME] [--endpoint ID] USER ADDRESS`: the grant
+// decision for one client, and why.
 
 #include <optional>
 #include <ostream>
@@ -12,6 +13,7 @@ struct ExplainArgs {
     std::string user;
     std::string address;
     std::optional<std::string> host_name;  // as if name resolution had found this name
+    std::string endpoint;  // as if a balancer's PROXY header had named this cloud endpoint
 };
 
 // Prints the decision to `out` (errors to `err`). Returns the exit status: 0 allow, 1 deny,

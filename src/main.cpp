@@ -43,9 +43,8 @@ std::unique_ptr<hostgate::Runtime> load(const std::string& path) {
         if (const auto ec = hostgate::try_bind(*b.source)) {
             std::cerr << path << ": backend " << b.name << ": source " << b.source->to_string()
                       << ": " << ec.message()
-                      << (ec.value() == EADDRNOTAVAIL
-                              ? " (not an address of this machine)\n"
-                              : "\n");
+                      << (ec.value() == EADDRNOTAVAIL ? " (not an address of this machine)\n"
+                                                      : "\n");
             return nullptr;
         }
     }
@@ -82,6 +81,8 @@ int main(int argc, char** argv) {
                                    "Show which grant rule applies to USER from ADDRESS, and why");
     cmd->add_option("--grants", explain.grants_file, "Grants file")->required();
     cmd->add_option("--host-name", host_name, "Treat the client as resolving to this host name");
+    cmd->add_option("--endpoint", explain.endpoint,
+                    "Treat the client as coming through this cloud endpoint (a PROXY v2 TLV)");
     cmd->add_option("user", explain.user, "MySQL user name ('' for none)")->required();
     cmd->add_option("address", explain.address, "Client IPv4 or IPv6 address")->required();
 

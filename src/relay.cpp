@@ -485,7 +485,7 @@ class ClientPump {
                                                  "COM_CHANGE_USER refused: this account is served "
                                                  "by another backend group; connect as this user "
                                                  "instead"));
-        const bool take_place = ctx_.counted_rule != rule.account();
+        const bool take_place = ctx_.counted_rule != rule.key();
         if (take_place) {
             if (auto full = ctx_.runtime.rule_counters.take(rule, to))
                 co_return refuse(full->reason, full->error);
@@ -495,7 +495,7 @@ class ClientPump {
             "session {}: COM_CHANGE_USER from {} to {} allowed by {}; the backend "
             "checks the password",
             ctx_.session_id, text::log_literal(ctx_.user), text::log_literal(to), rule.account());
-        relay_.change.emplace(ctx_, to, rule.account(), take_place, std::move(event));
+        relay_.change.emplace(ctx_, to, rule.key(), take_place, std::move(event));
         request->auth_response.clear();
         request->auth_plugin_name = std::string(kForcedSwitchPlugin);
         if (!request->character_set) request->character_set = ctx_.character_set;

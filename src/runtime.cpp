@@ -11,9 +11,9 @@
 #include "src/backend_accounts.h"
 
 namespace hostgate {
-bool RuleCounters::acquire(const std::string& account, unsigned limit, unsigned& current) {
+bool RuleCounters::acquire(const std::string& rule_key, unsigned limit, unsigned& current) {
     std::lock_guard lock(mutex_);
-    unsigned& n = counts_[account];
+    unsigned& n = counts_[rule_key];
     current = n;
     if (limit != 0 && n >= limit) return false;
     ++n;
@@ -23,17 +23,17 @@ bool RuleCounters::acquire(const std::string& account, unsigned limit, unsigned&
 std::optional<auth::AccountDenial> RuleCounters::take(const auth::Rule& rule,
                                                       std::string_view user) {
     unsigned current = 0;
-    if (acquire(rule.account(), rule.options.max_user_connections, current)) return std::nullopt;
+    if (acquire(rule.key(), rule.options.max_user_connections, current)) return std::nullopt;
     return auth::AccountDenial{
-        rule.account() + " has " + std::to_string(current) + " sessions, its MAX_USER_CONNECTIONS",
+        rule.key() + " has " + std::to_string(current) + " sessions, its MAX_USER_CONNECTIONS",
         protocol::mysql::server_error(protocol::mysql::ServerError::user_limit_reached,
                                       auth::max_user_connections_message(user, current)),
         rule};
 }
 
-void RuleCounters::release(const std::string& account) {
+void RuleCounters::release(const std::string& rule_key) {
     std::lock_guard lock(mutex_);
-    auto it = counts_.find(account);
+    auto it = counts_.find(rule_key);
     if (it != counts_.end() && --it->second == 0) counts_.erase(it);
 }
 

@@ -19,16 +19,16 @@
 
 namespace hostgate {
 
-// Sessions per rule, for MAX_USER_CONNECTIONS. Rules are named by their account text, so a
-// count carries over a reload that keeps the account.
+// Sessions per rule, for MAX_USER_CONNECTIONS. Rules are named by Rule::key() (the account, and
+// its endpoint if any), so a count carries over a reload that keeps the rule.
 class RuleCounters {
   public:
     // Takes a place for the rule; false when `limit` (0: none) places are taken already.
-    bool acquire(const std::string& account, unsigned limit, unsigned& current);
+    bool acquire(const std::string& rule_key, unsigned limit, unsigned& current);
     // Takes a place under the rule's MAX_USER_CONNECTIONS for `user` (a login or a change of
     // user), or says why not: 1226, as MySQL refuses it.
     std::optional<auth::AccountDenial> take(const auth::Rule& rule, std::string_view user);
-    void release(const std::string& account);
+    void release(const std::string& rule_key);
 
   private:
     std::mutex mutex_;

@@ -18,6 +18,7 @@ using mysql::ServerError;
 std::string Session::who() const {
     std::string s = "session " + std::to_string(id_) + " " + client_addr_.to_string();
     if (via_) s += " via " + via_->to_string();
+    if (!endpoint_.empty()) s += " endpoint " + endpoint_;
     if (!user_.empty()) s += " user " + protocol::text::log_literal(user_);
     return s;
 }
@@ -26,6 +27,7 @@ AuditEvent Session::with_session_fields(AuditEvent e) const {
     e.session = id_;
     e.client = client_addr_.to_string();
     if (via_) e.via = via_->to_string();
+    e.endpoint = endpoint_;
     if (e.user.empty()) e.user = user_;
     if (e.db.empty()) e.db = db_;
     return e;
@@ -89,6 +91,7 @@ Session::Phase<> Session::take_proxy_header(bool greeted) {
         client_addr_.address = client_addr_.address.normalized();
         destination_ = header->destination;
     }
+    if (auto endpoint = header->cloud_endpoint()) endpoint_ = std::move(endpoint->id);
     co_return proceed();
 }
 
@@ -188,10 +191,13 @@ Session::Phase<mysql::HandshakeResponse41> Session::read_login() {
 // address.
 Session::Phase<> Session::admit(bool greeted) {
     if (rt_.audit) rt_.audit->record(with_session_fields({.event = SessionEvent::connect}));
-    // A refusal takes the place of the greeting, or answers the login after it.
-    auto refusal = [&](mysql::ErrPacket e) {
-        return end_with(greeted ? Refusal::answering(0, std::move(e))
-                                : Refusal::before_greeting(std::move(e)));
+    // A refusal takes the place of the greeting. After it, the refusal answers the login: the
+    // client may have sent it before the header arrived, and a strict client (PyMySQL, mysql2)
+    // takes an answer at any other sequence id for a broken stream.
+    auto refusal = [&](mysql::ErrPacket e) -> Expected<void, Ended> {
+        if (!greeted) return end_with(Refusal::before_greeting(std::move(e)));
+        refusal_for_login_ = std::move(e);
+        return proceed();
     };
     if (!rt_.connect_rate.admit(client_addr_.address, config_->max_connect_rate_per_ip,
                                 std::chrono::steady_clock::now())) {
@@ -256,7 +262,7 @@ Session::Phase<auth::Rule> Session::check_grants(const mysql::HandshakeResponse4
                {.rule = denied->rule ? rule_text(*denied->rule) : ""});
         co_return refuse(denied->error);
     }
-    counted_rule_ = checked->account();
+    counted_rule_ = checked->key();
     co_return *checked;
 }
 
@@ -337,6 +343,7 @@ Session::Phase<mysql::HandshakeResponse41> Session::handshake() {
     if (!login) co_return Unexpected(login.error());
     user_ = login->username;
     db_ = login->database;
+    if (refusal_for_login_) co_return refuse(*refusal_for_login_);
     const auto rule = co_await check_grants(*login);
     if (!rule) co_return Unexpected(rule.error());
     const auto authenticated = co_await authenticate(*login, *rule);

@@ -62,7 +62,8 @@ class Session {
     // The phases before the relay, in order.
     Phase<> recover_client_address();
     // The connect event, max_connect_rate_per_ip and the host check (1130), for the real client;
-    // `greeted`: after the greeting, when a late PROXY header gave the client.
+    // `greeted`: after the greeting, when a late PROXY header gave the client. Then a refusal
+    // waits in refusal_for_login_ for the login it answers.
     Phase<> admit(bool greeted);
     Phase<> greet();
     Phase<> sniff_late_proxy_header();
@@ -102,7 +103,7 @@ class Session {
         return r.account() + (r.line ? " (line " + std::to_string(r.line) + ")" : "");
     }
     auth::ClientHost client_host() const {
-        return {client_addr_.address.normalized(), std::nullopt};
+        return {client_addr_.address.normalized(), std::nullopt, endpoint_};
     }
     // Whether the client's first packet may be read together with what follows it: not when TLS
     // is offered, since an SSLRequest is followed by the TLS ClientHello.
@@ -125,6 +126,8 @@ class Session {
     protocol::Endpoint client_addr_;  // the real client
     protocol::Endpoint destination_;  // what the client connected to
     std::optional<protocol::Endpoint> via_;
+    std::optional<protocol::mysql::ErrPacket> refusal_for_login_;  // see admit()
+    std::string endpoint_;  // the cloud endpoint a trusted balancer's header named; empty if none
     bool header_seen_ = false;
     Offer offer_;                  // what our greeting offered
     std::uint8_t client_seq_ = 0;  // sequence id of the client's last packet

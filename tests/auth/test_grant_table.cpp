@@ -125,3 +125,43 @@ TEST_CASE("check_all reports every rule's verdict in match order") {
     CHECK(checks[1].host_matches);
     CHECK(checks[1].user_matches);
 }
+
+TEST_CASE("ENDPOINT narrows a rule to clients that came through that endpoint") {
+    // Two tenants behind a PrivateLink-style service, both at 10.0.0.5; ordering as without
+    // ENDPOINT (ties: the rule defined first).
+    const GrantTable t = table_of(
+        "'app'@'10.0.0.5' ENDPOINT 'vpce-tenant-a' BACKEND a\n"  // 1
+        "'app'@'10.0.0.5' ENDPOINT 'vpce-tenant-b' BACKEND b\n"  // 2
+        "'app'@'10.0.0.%'\n"                                     // 3
+        "'ops'@'10.9.9.9' ENDPOINT '4294967295'\n");             // 4
+    auto through = [](const char* address, std::string endpoint) {
+        ClientHost c = at(address);
+        c.endpoint = std::move(endpoint);
+        return c;
+    };
+    auto line = [&](const char* user, const ClientHost& c) {
+        const Decision d = t.decide(user, c);
+        return d.allowed() ? d.rule->line : 0;
+    };
+    CHECK(line("app", through("10.0.0.5", "vpce-tenant-a")) == 1);
+    CHECK(line("app", through("10.0.0.5", "vpce-tenant-b")) == 2);
+    CHECK(line("app", through("10.0.0.5", "vpce-tenant-c")) == 3);  // the rule without ENDPOINT
+    CHECK(line("app", at("10.0.0.5")) == 3);                         // no endpoint: never 1 or 2
+    CHECK(line("app", through("10.0.0.5", "VPCE-TENANT-A")) == 3);   // compared exactly
+
+    // A rule with ENDPOINT never matches a client without one, not even for the host check.
+    CHECK(t.host_allowed(through("10.9.9.9", "4294967295")));
+    CHECK_FALSE(t.host_allowed(at("10.9.9.9")));
+    CHECK_FALSE(t.host_allowed(through("10.9.9.9", "4294967294")));
+    CHECK(t.decide("ops", at("10.9.9.9")) == Decision::deny(DenyReason::no_rule_for_host));
+
+    const auto checks = t.check_all("app", through("10.0.0.5", "vpce-tenant-b"));
+    REQUIRE(checks.size() == 4);
+    CHECK((checks[0].host_matches && !checks[0].endpoint_matches));
+    CHECK((checks[1].host_matches && checks[1].endpoint_matches && checks[1].user_matches));
+    CHECK(checks[3].endpoint_matches);  // names none
+
+    CHECK(t.rules()[0].key() == "'app'@'10.0.0.5' ENDPOINT 'vpce-tenant-a'");
+    CHECK(t.rules()[0].account() == "'app'@'10.0.0.5'");
+    CHECK(t.rules()[3].key() == "'app'@'10.0.0.%'");
+}

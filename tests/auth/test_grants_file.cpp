@@ -38,6 +38,23 @@ TEST_CASE("grants file: accepted forms") {
     CHECK(r[7].host.text() == "%");
 }
 
+TEST_CASE("grants file: ENDPOINT") {
+    auto rules = parse_grants(
+        "'app'@'10.0.0.5' ENDPOINT 'vpce-0a1b2c3d4e5f67890' BACKEND a\n"
+        "'app'@'10.0.0.5' endpoint \"2018915346\"\n"  // another endpoint: another rule
+        "'app'@'10.0.0.5'\n"                          // and the account without one
+        "'x'@'%' ENDPOINT 'it''s'\n");
+    REQUIRE(rules.has_value());
+    REQUIRE(rules->size() == 4);
+    CHECK((*rules)[0].options == RuleOptions{.backend = "a", .endpoint = "vpce-0a1b2c3d4e5f67890"});
+    CHECK((*rules)[1].options.endpoint == "2018915346");
+    CHECK((*rules)[2].options.endpoint.empty());
+    CHECK((*rules)[3].options.endpoint == "it's");
+    CHECK(format_rule((*rules)[0]) ==
+          "'app'@'10.0.0.5'  BACKEND a ENDPOINT 'vpce-0a1b2c3d4e5f67890'");
+    CHECK(format_rule((*rules)[3]) == "'x'@'%'  ENDPOINT 'it''s'");
+}
+
 TEST_CASE("grants file: errors name line and column") {
     struct Row {
         const char* name;
@@ -48,7 +65,7 @@ TEST_CASE("grants file: errors name line and column") {
     };
     const Row rows[] = {
         {"unknown_option", "'a'@'%'\n'b'@'%' REQUIRE_SSL\n", errc::unknown_option, 2, 9,
-         "unknown option 'REQUIRE_SSL' (expected REQUIRE, MAX_USER_CONNECTIONS or BACKEND)"},
+         "unknown option 'REQUIRE_SSL' (expected REQUIRE, MAX_USER_CONNECTIONS, BACKEND or ENDPOINT)"},
         {"require_what", "'a'@'%' REQUIRE X509", errc::bad_value, 1, 17, "REQUIRE takes SSL or NONE"},
         {"require_nothing", "'a'@'%' REQUIRE", errc::bad_value, 1, 16, "REQUIRE takes SSL or NONE"},
         {"max_not_a_number", "'a'@'%' MAX_USER_CONNECTIONS lots", errc::bad_value, 1, 30,
@@ -68,15 +85,40 @@ TEST_CASE("grants file: errors name line and column") {
         {"unclosed_host", "'a'@'%", errc::bad_host, 1, 5, "host is missing its closing '"},
         {"unclosed_user_at_end", "'abc", errc::bad_user, 1, 1, "user is missing its closing '"},
         {"space_around_at", "'a' @ '%'", errc::unknown_option, 1, 5,
-         "unknown option '@' (expected REQUIRE, MAX_USER_CONNECTIONS or BACKEND)"},
+         "unknown option '@' (expected REQUIRE, MAX_USER_CONNECTIONS, BACKEND or ENDPOINT)"},
         {"not_an_account", "GRANT ALL ON *.* TO 'a'@'%'", errc::unknown_option, 1, 7,
-         "unknown option 'ALL' (expected REQUIRE, MAX_USER_CONNECTIONS or BACKEND)"},
+         "unknown option 'ALL' (expected REQUIRE, MAX_USER_CONNECTIONS, BACKEND or ENDPOINT)"},
         {"garbage", "@'%'", errc::syntax, 1, 1, "expected a quoted user such as 'app'@'10.0.0.%'"},
         {"bad_host", "\n\n  'a'@'10.0.0.256'", errc::bad_host, 3, 7, "'10.0.0.256' is not a valid IP address"},
         {"duplicate_account", "'a'@'10.%'\n# x\n'a'@'10.%' REQUIRE SSL\n", errc::duplicate_account, 3, 1,
          "'a'@'10.%' is already defined on line 1"},
         {"duplicate_account_host_case", "'a'@'DB.example'\n'a'@'db.EXAMPLE'\n", errc::duplicate_account, 2, 1,
          "'a'@'db.EXAMPLE' is already defined on line 1"},
+        {"endpoint_unquoted", "'a'@'%' ENDPOINT vpce-1", errc::bad_value, 1, 18,
+         "ENDPOINT takes a quoted endpoint ID, such as 'vpce-0a1b2c3d'"},
+        {"endpoint_missing", "'a'@'%' ENDPOINT", errc::bad_value, 1, 17,
+         "ENDPOINT takes a quoted endpoint ID, such as 'vpce-0a1b2c3d'"},
+        {"endpoint_empty", "'a'@'%' ENDPOINT ''", errc::bad_value, 1, 18,
+         "ENDPOINT takes a quoted endpoint ID of 1 to 64 printable ASCII characters, such as "
+         "'vpce-0a1b2c3d'"},
+        {"endpoint_with_space", "'a'@'%' ENDPOINT 'vpce 1'", errc::bad_value, 1, 18,
+         "ENDPOINT takes a quoted endpoint ID of 1 to 64 printable ASCII characters, such as "
+         "'vpce-0a1b2c3d'"},
+        {"endpoint_not_ascii", "'a'@'%' ENDPOINT 'vpc\xc3\xa9'", errc::bad_value, 1, 18,
+         "ENDPOINT takes a quoted endpoint ID of 1 to 64 printable ASCII characters, such as "
+         "'vpce-0a1b2c3d'"},
+        {"endpoint_65_characters",
+         "'a'@'%' ENDPOINT 'aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa'",
+         errc::bad_value, 1, 18,
+         "ENDPOINT takes a quoted endpoint ID of 1 to 64 printable ASCII characters, such as "
+         "'vpce-0a1b2c3d'"},
+        {"endpoint_unclosed", "'a'@'%' ENDPOINT 'vpce", errc::bad_value, 1, 18,
+         "ENDPOINT is missing its closing '"},
+        {"endpoint_twice", "'a'@'%' ENDPOINT 'x' ENDPOINT 'y'", errc::duplicate_option, 1, 22,
+         "option ENDPOINT given twice"},
+        {"duplicate_account_same_endpoint",
+         "'a'@'10.%' ENDPOINT 'v1'\n'a'@'10.%' ENDPOINT 'v2'\n'a'@'10.%' endpoint \"v1\"\n",
+         errc::duplicate_account, 3, 1, "'a'@'10.%' ENDPOINT 'v1' is already defined on line 1"},
         {"user_too_long", "'aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa'@'%'",
          errc::bad_user, 1, 1, "user name is longer than 128 characters"},
     };
@@ -129,7 +171,8 @@ TEST_CASE("format_rule writes lines that read back as the same rules") {
         "'it''s'@'10.%'  REQUIRE SSL\n"
         "'back\\\\slash'@'192.168.1.\\_'  MAX_USER_CONNECTIONS 7 BACKEND g1\n"
         "''@''\n"
-        "\"dq\"@`bt`\n";
+        "\"dq\"@`bt`\n"
+        "'t'@'10.0.0.5'  ENDPOINT 'vpce-it''s'\n";
     auto rules = parse_grants(text);
     REQUIRE(rules.has_value());
     std::string written;
@@ -139,7 +182,8 @@ TEST_CASE("format_rule writes lines that read back as the same rules") {
           "'it''s'@'10.%'  REQUIRE SSL\n"
           "'back\\\\slash'@'192.168.1.\\\\_'  MAX_USER_CONNECTIONS 7 BACKEND g1\n"
           "''@''\n"
-          "'dq'@'bt'\n");
+          "'dq'@'bt'\n"
+          "'t'@'10.0.0.5'  ENDPOINT 'vpce-it''s'\n");
     auto again = parse_grants(written);
     REQUIRE(again.has_value());
     CHECK(*again == *rules);

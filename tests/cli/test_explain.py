@@ -47,6 +47,31 @@ class ExplainCommand(unittest.TestCase):
             r = explain("--host-name", "a.example.com", "web", "192.0.2.1", grants=f.name)
             self.assertEqual(r.returncode, 0, r.stdout)
 
+    def test_endpoint_is_part_of_the_decision(self):
+        with tempfile.NamedTemporaryFile("w", suffix=".conf") as f:
+            f.write("'app'@'10.0.0.5' ENDPOINT 'vpce-a' BACKEND tenant_a\n"
+                    "'app'@'10.0.0.5' ENDPOINT 'vpce-b' BACKEND tenant_b\n")
+            f.flush()
+            r = explain("--endpoint", "vpce-b", "app", "10.0.0.5", grants=f.name)
+            self.assertEqual(r.returncode, 0, r.stdout)
+            self.assertEqual(r.stdout.splitlines(), [
+                "allow: 'app'@'10.0.0.5' (line 2) applies to 'app'@10.0.0.5",
+                "  host '10.0.0.5': IPv4 address 10.0.0.5",
+                "  user: exact match",
+                "  options: BACKEND tenant_b ENDPOINT 'vpce-b'",
+                "  endpoint: vpce-b",
+                "rules in match order:",
+                "  line 1    'app'@'10.0.0.5'  host yes  endpoint no",
+                "  line 2    'app'@'10.0.0.5'  host yes  endpoint yes  user yes  <- applies",
+            ])
+            # Without an endpoint, or through another, no rule matches: 1130, as for a host.
+            for args in ((), ("--endpoint", "vpce-c")):
+                r = explain(*args, "app", "10.0.0.5", grants=f.name)
+                self.assertEqual(r.returncode, 1, r.stdout)
+                self.assertEqual(r.stdout.splitlines()[1],
+                                 "  no rule matches 10.0.0.5" + (" through endpoint vpce-c" if args else "") +
+                                 "; the client is refused before the greeting")
+
     def test_bad_grants_file_names_line_and_column(self):
         with tempfile.NamedTemporaryFile("w", suffix=".conf") as f:
             f.write("'a'@'%'\n'b'@'10.0.0.300'\n")

@@ -30,11 +30,16 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         {*protocol::parse_ip("10.1.2.3"), std::nullopt},
         {*protocol::parse_ip("2001:db8::1"), std::string("db1.example.com")},
         {*protocol::parse_ip("::ffff:192.168.1.7"), std::nullopt},
+        {*protocol::parse_ip("10.0.0.5"), std::nullopt, "vpce-0a1b2c3d4e5f67890"},
     };
     for (const auto& client : clients) {
         const auth::Decision d = table.decide("app", client);
         if (d.allowed() != (d.rule != nullptr)) std::abort();
         if (d.allowed() && !table.host_allowed(client)) std::abort();
+        // A rule with ENDPOINT applies only through that endpoint.
+        if (d.allowed() && !d.rule->options.endpoint.empty() &&
+            d.rule->options.endpoint != client.endpoint)
+            std::abort();
     }
     return 0;
 }

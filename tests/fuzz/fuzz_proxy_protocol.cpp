@@ -1,4 +1,5 @@
-// libFuzzer target: the PROXY v1/v2 parser, and encode -> parse round trips of what it accepts.
+// libFuzzer target: the PROXY v1/v2 parser, encode -> parse round trips of what it accepts, and
+// the cloud endpoint and SSL TLV decoders on every TLV of an accepted header.
 #include <cstdlib>
 
 #include "protocol/proxy_protocol.h"
@@ -28,6 +29,20 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     const auto* c = complete(parsed);
     if (!c) return 0;
     if (c->consumed == 0 || c->consumed > size) std::abort();
+
+    // parse() accepts a header only when its endpoint TLVs decode and name one endpoint at most.
+    int endpoints = 0;
+    for (const Tlv& t : c->value.tlvs) {
+        const auto endpoint = decode_cloud_endpoint(t);
+        if (!endpoint) std::abort();
+        if (*endpoint) {
+            ++endpoints;
+            if ((*endpoint)->id.empty() || (*endpoint)->id.size() > kEndpointIdMaxLength)
+                std::abort();
+        }
+        if (t.type == tlv_type::kSsl && !decode_ssl_tlv(t.value)) std::abort();
+    }
+    if (endpoints > 1 || (endpoints == 1) != c->value.cloud_endpoint().has_value()) std::abort();
 
     Bytes encoded;
     encode(c->value, encoded);

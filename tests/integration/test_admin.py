@@ -75,8 +75,9 @@ class Processlist(unittest.TestCase):
                                       f"WHERE ID = {row['Backend_id']}")[0][0]
             self.assertEqual(backend_host, f"127.0.0.5:{port}")
             self.assertGreater(int(row["Bytes_in"]), 0)
-            self.assertEqual(list(row.keys()), ["Id", "User", "Host", "Via", "Backend", "Backend_id", "db", "Command",
-                                                "Time", "State", "TLS", "Bytes_in", "Bytes_out"])
+            self.assertEqual(list(row.keys()), ["Id", "User", "Host", "Via", "Endpoint", "Backend", "Backend_id", "db",
+                                                "Command", "Time", "State", "TLS", "Bytes_in", "Bytes_out"])
+            self.assertIsNone(row["Endpoint"])
         finally:
             conn.close()
 
@@ -97,7 +98,7 @@ class Processlist(unittest.TestCase):
                             f"-p{ADMIN_PASSWORD}", "--ssl=0", "-e", "SHOW PROCESSLIST; SHOW BACKENDS"],
                            capture_output=True, text=True, timeout=60)
         self.assertEqual(r.returncode, 0, r.stderr)
-        self.assertIn("Id\tUser\tHost\tVia\tBackend", r.stdout)
+        self.assertIn("Id\tUser\tHost\tVia\tEndpoint\tBackend", r.stdout)
         self.assertIn("db1\t127.0.0.1:", r.stdout)
         r = subprocess.run([SQLCLIENT, "--port", str(hg.admin_port), "--user", "ops", "--password", ADMIN_PASSWORD,
                             "query", "SHOW GRANTS"], capture_output=True, text=True, timeout=60)

@@ -187,14 +187,6 @@ class AnsweredChange(unittest.TestCase):
         finally:
             admin.close()
 
-    def audit(self, predicate, what):
-        path = self.hg.dir / "audit.log"
-
-        def found():
-            events = [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
-            return [e for e in events if predicate(e)]
-        return wait_until(found, 30, what)
-
     def test_a_change_the_backend_refuses_leaves_the_session_as_it_was(self):
         s, mallory_id = self.mallory()
         victim = pymysql.connect(host="127.0.0.1", port=self.hg.port, user="app", password="app-secret",
@@ -205,7 +197,7 @@ class AnsweredChange(unittest.TestCase):
         self.assertEqual(err.code, 1045)
         self.assertEqual(raw_mysql.query_one(s, "SELECT CURRENT_USER()"), "mallory@%")
         self.assertEqual(self.process_user(mallory_id), ["mallory"])
-        event = self.audit(lambda e: e["event"] == "change_user" and e["session"] == mallory_id,
+        event = self.hg.wait_for_audit(lambda e: e["event"] == "change_user" and e["session"] == mallory_id,
                            "the change_user event")[0]
         self.assertEqual((event["user"], event["reason"]),
                          ("app", "refused by the backend; still user 'mallory'"))
@@ -238,7 +230,7 @@ class AnsweredChange(unittest.TestCase):
         self.assertEqual(self.answer_change(s, "app-secret", seq, switch)[:1], b"\x00")
         self.assertEqual(raw_mysql.query_one(s, "SELECT CURRENT_USER()"), "app@%")
         self.assertEqual(self.process_user(mallory_id), ["app"])
-        event = self.audit(lambda e: e["event"] == "change_user" and e["session"] == mallory_id,
+        event = self.hg.wait_for_audit(lambda e: e["event"] == "change_user" and e["session"] == mallory_id,
                            "the change_user event")[0]
         self.assertEqual(event["reason"], "allowed; from user 'mallory'")
 
@@ -313,7 +305,7 @@ class AnsweredChange(unittest.TestCase):
         self.assertEqual(out[1:], ["1", "2\ttwo", "OK 0", "1", "x\t2", "OK 0", "a\tb!",
                                    "1", "2", "3", "4", "5", "FIELD id", "FIELD v", "STAT", "PONG",
                                    "RESET", "100000\t1", "CHANGED app", "app@%"])
-        event = self.audit(lambda e: e["event"] == "change_user" and e["session"] == session,
+        event = self.hg.wait_for_audit(lambda e: e["event"] == "change_user" and e["session"] == session,
                            "the change_user event")[0]
         self.assertEqual(event["reason"], "allowed; from user 'mallory'")
         for name, program in CLIENTS.items():
@@ -337,7 +329,7 @@ class AnsweredChange(unittest.TestCase):
                     self.assertTrue(r.stdout.splitlines()[-1].startswith(
                         "ERROR 1045 (28000): Access denied for user 'app'@"), r.stdout)
                     session = int(r.stdout.splitlines()[0].split()[1])  # CONNECTED <id>
-                    event = self.audit(lambda e: e["event"] == "change_user" and e["session"] == session,
+                    event = self.hg.wait_for_audit(lambda e: e["event"] == "change_user" and e["session"] == session,
                                        "the refused change's event")[0]
                     self.assertEqual(event["reason"], "refused by the backend; still user 'mallory'")
                     r = subprocess.run([*program, "--port", str(self.hg.port), "--bind", "127.0.0.5",

@@ -85,12 +85,7 @@ def log_bytes() -> bytes:
 
 
 def audit_events():
-    """Every audit line, parsed strictly: UTF-8 first, then JSON."""
-    path = hg.dir / "audit.log"
-    if not path.exists():
-        return []
-    return [json.loads(line.decode("utf-8", errors="strict"))
-            for line in path.read_bytes().split(b"\n") if line]
+    return hg.audit_events()
 
 
 def exact(event, field):

@@ -362,6 +362,18 @@ class ProxyHeaders(unittest.TestCase):
                                         "query", "SELECT USER() AS u"],
                                        capture_output=True, text=True, timeout=60, env=CLIENT_ENV)
                     self.assertEqual((r.returncode, r.stdout.splitlines()[-1]), (0, "app@127.0.0.5"), r.stdout)
+                with self.subTest(placement, client="PyMySQL, refused host"):
+                    with self.assertRaises(pymysql.err.MySQLError) as e:
+                        pymysql.connect(host="127.0.0.1", port=balancer.port, user="app",
+                                        password="app-secret", bind_address="127.0.0.9", connect_timeout=30)
+                    refused = "Host '127.0.0.9' is not allowed to connect to this MySQL server"
+                    # A header that came before the greeting is refused in its place (PyMySQL takes
+                    # the first 6 characters of such an error for a SQLSTATE, as with MariaDB); one
+                    # that came after it is refused in answer to the login. A balancer that sends
+                    # on connect can race the greeting, so either may happen.
+                    answers = {(1130, refused)} if placement == "on_first_ack_with_payload" else \
+                        {(1130, refused), (1130, refused[6:])}
+                    self.assertIn(e.exception.args, answers)
                 with self.subTest(placement, client="mysql2, refused host"):
                     r = subprocess.run([*NODECLIENT, "--driver", "mysql2", "--port", str(balancer.port),
                                         "--bind", "127.0.0.9", "--user", "app", "--password", "app-secret",
@@ -592,6 +604,123 @@ class LargeTraffic(unittest.TestCase):
                               "prepared", "SELECT CURRENT_USER()")
         self.assertEqual(code, 0, out)
         self.assertEqual(out[1:], ["hello\t4\t42", "app@127.0.0.5"])
+
+
+class CloudEndpoints(unittest.TestCase):
+    """Behind PrivateLink-style services tenants' addresses overlap: the endpoint TLV in the
+    balancer's PROXY v2 header is part of who the client is. Here every tenant's client is
+    127.0.0.5, behind a balancer of its own that names its endpoint (AWS, Azure, GCP)."""
+
+    AWS, AZURE, GCP = "vpce-0a1b2c3d4e5f67890", 2018915346, 10000000000
+    GRANTS = (f"'app'@'127.0.0.5'     ENDPOINT '{AWS}'  BACKEND tenant_a\n"
+              f"'app'@'127.0.0.5'     ENDPOINT '{AZURE}'\n"
+              f"'report'@'127.0.0.5'  ENDPOINT '{GCP}'\n")
+
+    @classmethod
+    def setUpClass(cls):
+        from support.balancer import Balancer
+        cls.admin_port = free_port()
+        password_hash = db.execute("SELECT PASSWORD('ops-secret')")[0][0]
+        cls.hg = Hostgate(HOSTGATE, cls.GRANTS,
+                          backends=[{"name": "db1", "address": f"127.0.0.1:{db.port}"},
+                                    {"name": "db-a", "address": f"127.0.0.1:{db.port}", "group": "tenant_a"}],
+                          server={"trusted_proxies": ["127.0.0.2"]},
+                          extra_config=f'[admin]\nlisten = "127.0.0.1:{cls.admin_port}"\nuser = "ops"\n'
+                                       f'password_hash = "{password_hash}"\n'
+                                       '[audit]\nfile = "audit.log"\n').start()
+        cls.balancers = {
+            "aws": Balancer(cls.hg.port, "on_first_ack_with_payload", tlvs=proxy_header.aws_vpc_endpoint(cls.AWS)),
+            "azure": Balancer(cls.hg.port, "on_connect", tlvs=proxy_header.azure_link_id(cls.AZURE)),
+            "gcp": Balancer(cls.hg.port, "on_connect", tlvs=proxy_header.gcp_psc_connection(cls.GCP)),
+            # As AWS NLB does by default: the header comes with the login, so a refusal answers it.
+            "other aws": Balancer(cls.hg.port, "on_first_ack_with_payload",
+                                  tlvs=proxy_header.aws_vpc_endpoint("vpce-1111")),
+            "none": Balancer(cls.hg.port, "on_first_ack_with_payload"),
+        }
+        for b in cls.balancers.values():
+            b.start()
+
+    @classmethod
+    def tearDownClass(cls):
+        for b in cls.balancers.values():
+            b.stop()
+        cls.hg.stop()
+
+    def through(self, balancer, user, password, **kwargs):
+        return pymysql.connect(host="127.0.0.1", port=self.balancers[balancer].port, user=user,
+                               password=password, bind_address="127.0.0.5", connect_timeout=30, **kwargs)
+
+    def admin_rows(self, sql):
+        conn = pymysql.connect(host="127.0.0.1", port=self.admin_port, user="ops", password="ops-secret",
+                               connect_timeout=30, cursorclass=pymysql.cursors.DictCursor)
+        try:
+            with conn.cursor() as cur:
+                cur.execute(sql)
+                return cur.fetchall()
+        finally:
+            conn.close()
+
+    def test_each_endpoint_gets_its_own_rule_and_is_shown(self):
+        for balancer, user, password, backend, endpoint in (
+                ("aws", "app", "app-secret", "db-a", self.AWS),
+                ("azure", "app", "app-secret", "db1", str(self.AZURE)),
+                ("gcp", "report", "report-secret", "db1", str(self.GCP))):
+            with self.subTest(balancer):
+                conn = self.through(balancer, user, password)
+                try:
+                    self.assertEqual(one(conn, "SELECT USER()"), (f"{user}@127.0.0.5",))
+                    session = one(conn, "SELECT CONNECTION_ID()")[0]
+                    backend_row = db.execute(f"SELECT HOST FROM information_schema.processlist "
+                                             f"WHERE ID = {session}")
+                    self.assertEqual(backend_row[0][0].split(":")[0], "127.0.0.5")
+                    mine = wait_until(lambda: [r for r in self.admin_rows("SHOW PROCESSLIST")
+                                               if r["Backend_id"] == session], 30, "the session listed")
+                    self.assertEqual(len(mine), 1)
+                    row = mine[0]
+                    self.assertEqual((row["User"], row["Host"].split(":")[0], row["Via"].split(":")[0],
+                                      row["Endpoint"], row["Backend"]),
+                                     (user, "127.0.0.5", "127.0.0.2", endpoint, backend))
+                finally:
+                    conn.close()
+                event = self.hg.wait_for_audit(lambda e: e["event"] == "auth_ok" and e.get("endpoint") == endpoint,
+                                   f"the auth_ok event through {balancer}")[0]
+                self.assertEqual((event["user"], event["client"].split(":")[0], event["backend"]),
+                                 (user, "127.0.0.5", backend))
+                self.hg.wait_for_log(f"endpoint {endpoint} user '{user}'")
+
+    def test_a_rule_with_endpoint_never_matches_another_endpoint_or_none(self):
+        host_refused = (1130, "Host '127.0.0.5' is not allowed to connect to this MySQL server")
+        for balancer in ("other aws", "none"):
+            with self.subTest(balancer, client="PyMySQL"):
+                with self.assertRaises(pymysql.err.MySQLError) as e:
+                    self.through(balancer, "app", "app-secret")
+                self.assertEqual(e.exception.args, host_refused)
+            with self.subTest(balancer, client="mysql2"):
+                r = subprocess.run([*NODECLIENT, "--driver", "mysql2", "--port", str(self.balancers[balancer].port),
+                                    "--bind", "127.0.0.5", "--user", "app", "--password", "app-secret", "ping"],
+                                   capture_output=True, text=True, timeout=60, env=CLIENT_ENV)
+                self.assertEqual((r.returncode, r.stdout.splitlines()[-1]),
+                                 (1, f"ERROR {host_refused[0]} (HY000): {host_refused[1]}"), r.stdout)
+        # Through GCP's endpoint only report's rule matches: app is refused as a user.
+        with self.assertRaises(pymysql.err.MySQLError) as e:
+            self.through("gcp", "app", "app-secret")
+        self.assertEqual(e.exception.args,
+                         (1045, "Access denied for user 'app'@'127.0.0.5' (using password: YES)"))
+        event = self.hg.wait_for_audit(lambda e: e["event"] == "denied_user" and e.get("endpoint") == str(self.GCP),
+                           "the denial through GCP's endpoint")[0]
+        self.assertEqual(event["user"], "app")
+
+    def test_explain_takes_the_endpoint(self):
+        explained = [r["Explain"] for r in self.admin_rows(f"EXPLAIN 'app'@'127.0.0.5' ENDPOINT '{self.AZURE}'")]
+        self.assertEqual(explained[0], "allow: 'app'@'127.0.0.5' (line 2) applies to 'app'@127.0.0.5")
+        self.assertEqual(explained[3], f"  options: ENDPOINT '{self.AZURE}'")
+        self.assertEqual(explained[4], f"  endpoint: {self.AZURE}")
+        self.assertEqual(explained[6], "  line 1    'app'@'127.0.0.5'     host yes  endpoint no")
+        self.assertEqual(explained[7], "  line 2    'app'@'127.0.0.5'     host yes  endpoint yes  user yes  <- applies")
+        denied = [r["Explain"] for r in self.admin_rows("EXPLAIN 'app'@'127.0.0.5'")]
+        self.assertEqual(denied[:2], ["deny: ERROR 1130 (HY000): Host '127.0.0.5' is not allowed to connect to "
+                                      "this MySQL server",
+                                      "  no rule matches 127.0.0.5; the client is refused before the greeting"])
 
 
 class SourceAddress(unittest.TestCase):

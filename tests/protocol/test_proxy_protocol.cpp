@@ -168,7 +168,7 @@ std::vector<Golden> golden() {
                            "04 00 03" "00 00 00"       // NOOP, 3 bytes of padding
                            "05 00 04" "ab cd ef 01"    // UNIQUE_ID
                            "30 00 02" "6e 73"          // NETNS "ns"
-                           "ea 00 05" "76 70 63 65 31")}),  // AWS VPC endpoint id (custom)
+                           "ea 00 05" "76 70 63 65 31")}),  // AWS type, subtype 'v': no endpoint
          with_tlvs(Header::tcp(ep("10.0.0.1", 1), ep("10.0.0.2", 2)),
                    {tlv(tlv_type::kAlpn, text("h2")), tlv(tlv_type::kNoop, hex("00 00 00")),
                     tlv(tlv_type::kUniqueId, hex("ab cd ef 01")), tlv(tlv_type::kNetns, text("ns")),
@@ -185,6 +185,36 @@ std::vector<Golden> golden() {
          with_tlvs(Header::tcp(ep("10.0.0.1", 1), ep("10.0.0.2", 2)),
                    {tlv(tlv_type::kSsl, hex("07 00 00 00 00 21 00 07 54 4c 53 76 31 2e 33"
                                             "22 00 03 62 6f 62"))}),
+         true},
+        // The cloud balancers' endpoint TLVs, as their documentation describes them.
+        {"v2_aws_nlb_vpc_endpoint_id",
+         concat({kSig, hex("21 11 00 25"
+                           "0a 00 00 05 0a 00 00 02 c3 50 0c ea"
+                           "ea 00 16" "01"  // PP2_TYPE_AWS, 22 bytes, PP2_SUBTYPE_AWS_VPCE_ID
+                           "76 70 63 65 2d 30 61 31 62 32 63 33 64 34 65 35 66 36 37 38 39")}),
+         with_tlvs(Header::tcp(ep("10.0.0.5", 50000), ep("10.0.0.2", 3306)),
+                   {tlv(tlv_type::kAws, concat({hex("01"), text("vpce-0a1b2c3d4e5f6789")}))}),
+         true},
+        {"v2_azure_private_endpoint_link_id",
+         concat({kSig, hex("21 11 00 14"
+                           "0a 00 00 05 0a 00 00 02 c3 50 0c ea"
+                           "ee 00 05" "01"    // PP2_TYPE_AZURE, 5 bytes, LINKID subtype
+                           "12 34 56 78")}),  // 0x78563412, little-endian
+         with_tlvs(Header::tcp(ep("10.0.0.5", 50000), ep("10.0.0.2", 3306)),
+                   {tlv(tlv_type::kAzure, hex("01 12 34 56 78"))}),
+         true},
+        {"v2_gcp_psc_connection_id",
+         concat({kSig, hex("21 11 00 17"
+                           "0a 00 00 05 0a 00 00 02 c3 50 0c ea"
+                           "e0 00 08"                   // pscConnectionId, 8 bytes
+                           "00 00 00 02 54 0b e4 00")}),  // 10000000000, big-endian
+         with_tlvs(Header::tcp(ep("10.0.0.5", 50000), ep("10.0.0.2", 3306)),
+                   {tlv(tlv_type::kGcp, hex("00 00 00 02 54 0b e4 00"))}),
+         true},
+        {"v2_azure_other_subtype_names_no_endpoint",
+         concat({kSig, hex("21 11 00 11" "0a 00 00 05 0a 00 00 02 c3 50 0c ea" "ee 00 02 02 ff")}),
+         with_tlvs(Header::tcp(ep("10.0.0.5", 50000), ep("10.0.0.2", 3306)),
+                   {tlv(tlv_type::kAzure, hex("02 ff"))}),
          true},
     };
 }
@@ -261,6 +291,41 @@ std::vector<Refused> refused() {
          errc::tlv_bad_length},
         {"v2_ssl_4_bytes", concat({kSig, hex("21 11 00 13"), tcp4, hex("20 00 04 01 00 00 00")}),
          errc::tlv_bad_length},
+        {"v2_aws_endpoint_empty", concat({kSig, hex("21 11 00 0f"), tcp4, hex("ea 00 00")}),
+         errc::tlv_bad_length},
+        {"v2_aws_endpoint_subtype_only", concat({kSig, hex("21 11 00 10"), tcp4, hex("ea 00 01 01")}),
+         errc::tlv_bad_length},
+        {"v2_aws_endpoint_65_bytes",
+         concat({kSig, hex("21 11 00 51"), tcp4, hex("ea 00 42 01"), Bytes(65, std::byte{'a'})}),
+         errc::tlv_bad_length},
+        {"v2_aws_endpoint_with_nul",
+         concat({kSig, hex("21 11 00 14"), tcp4, hex("ea 00 05 01 76 70 00 65")}),
+         errc::tlv_bad_endpoint},
+        {"v2_aws_endpoint_with_space",
+         concat({kSig, hex("21 11 00 14"), tcp4, hex("ea 00 05 01 76 70 20 65")}),
+         errc::tlv_bad_endpoint},
+        {"v2_aws_endpoint_with_utf8",
+         concat({kSig, hex("21 11 00 14"), tcp4, hex("ea 00 05 01 76 c3 a9 65")}),
+         errc::tlv_bad_endpoint},
+        {"v2_azure_link_id_3_bytes",
+         concat({kSig, hex("21 11 00 13"), tcp4, hex("ee 00 04 01 12 34 56")}),
+         errc::tlv_bad_length},
+        {"v2_azure_link_id_5_bytes",
+         concat({kSig, hex("21 11 00 15"), tcp4, hex("ee 00 06 01 12 34 56 78 9a")}),
+         errc::tlv_bad_length},
+        {"v2_azure_empty", concat({kSig, hex("21 11 00 0f"), tcp4, hex("ee 00 00")}),
+         errc::tlv_bad_length},
+        {"v2_gcp_7_bytes", concat({kSig, hex("21 11 00 16"), tcp4, hex("e0 00 07"), Bytes(7)}),
+         errc::tlv_bad_length},
+        {"v2_gcp_9_bytes", concat({kSig, hex("21 11 00 18"), tcp4, hex("e0 00 09"), Bytes(9)}),
+         errc::tlv_bad_length},
+        {"v2_two_endpoints",  // who the client is would be in doubt
+         concat({kSig, hex("21 11 00 1d"), tcp4, hex("e0 00 08"), Bytes(8),
+                 hex("ea 00 03 01 76 31")}),
+         errc::tlv_duplicate},
+        {"v2_the_same_endpoint_twice",
+         concat({kSig, hex("21 11 00 18"), tcp4, hex("ea 00 03 01 76 31 ea 00 03 01 76 31")}),
+         errc::tlv_duplicate},
         {"v2_ssl_sub_tlv_overrun",
          concat({kSig, hex("21 11 00 17"), tcp4, hex("20 00 08 01 00 00 00 00 22 00 09")}),
          errc::tlv_overrun},
@@ -413,6 +478,37 @@ TEST_CASE("proxy header value helpers") {
         CHECK(ssl->verify == 0);
         REQUIRE(ssl->sub_tlvs.size() == 1);
         CHECK(ssl->sub_tlvs[0] == tlv(tlv_type::kSslCn, text("bob")));
+    }
+    SECTION("cloud endpoints read as their clouds write them") {
+        using Cloud = CloudEndpoint::Cloud;
+        auto endpoint = [](std::uint8_t type, Bytes value) {
+            auto e = decode_cloud_endpoint(tlv(type, std::move(value)));
+            REQUIRE(e);
+            return *e;
+        };
+        CHECK(endpoint(tlv_type::kAws, concat({hex("01"), text("vpce-0a1b2c3d4e5f67890")})) ==
+              CloudEndpoint{Cloud::aws, "vpce-0a1b2c3d4e5f67890"});
+        CHECK(endpoint(tlv_type::kAzure, hex("01 12 34 56 78")) ==
+              CloudEndpoint{Cloud::azure, "2018915346"});
+        CHECK(endpoint(tlv_type::kAzure, hex("01 ff ff ff ff")) ==
+              CloudEndpoint{Cloud::azure, "4294967295"});
+        CHECK(endpoint(tlv_type::kGcp, hex("00 00 00 02 54 0b e4 00")) ==
+              CloudEndpoint{Cloud::gcp, "10000000000"});
+        CHECK(endpoint(tlv_type::kGcp, hex("ff ff ff ff ff ff ff ff")) ==
+              CloudEndpoint{Cloud::gcp, "18446744073709551615"});
+        CHECK(endpoint(tlv_type::kAws, concat({hex("01"), Bytes(64, std::byte{'~'})})));
+        CHECK_FALSE(endpoint(tlv_type::kAws, hex("02 76 31")));    // another subtype
+        CHECK_FALSE(endpoint(tlv_type::kAzure, hex("02 00")));     // another subtype
+        CHECK_FALSE(endpoint(tlv_type::kAuthority, text("db1")));  // not an endpoint type
+        CHECK(cloud_name(Cloud::aws) == "aws");
+        CHECK(cloud_name(Cloud::azure) == "azure");
+        CHECK(cloud_name(Cloud::gcp) == "gcp");
+
+        auto p = parse(concat({kSig, hex("21 11 00 17" "0a 00 00 05 0a 00 00 02 c3 50 0c ea"
+                                         "e0 00 08 00 00 00 00 00 00 30 39")}));
+        REQUIRE(complete(p));
+        CHECK(complete(p)->value.cloud_endpoint() == CloudEndpoint{Cloud::gcp, "12345"});
+        CHECK_FALSE(Header::tcp(ep("10.0.0.1", 1), ep("10.0.0.2", 2)).cloud_endpoint());
     }
     SECTION("the cap on v2 length is the caller's") {
         const Bytes wire = concat({kSig, hex("21 11 00 14"), hex("0a 00 00 01 0a 00 00 02 00 01 00 02"),

@@ -1,7 +1,8 @@
 """An L4 balancer on loopback that sends a PROXY v2 header to its target, as a cloud balancer
 does: either as soon as it has connected ("on_connect"), or only together with the client's
 first bytes ("on_first_ack_with_payload", AWS NLB's default). It connects to the target from
-`source` (a 127.0.0.x address the target trusts) and relays bytes both ways."""
+`source` (a 127.0.0.x address the target trusts) and relays bytes both ways. `tlvs` go into every
+header: a cloud endpoint TLV makes it one endpoint of a PrivateLink-style service."""
 import socket
 import threading
 
@@ -9,11 +10,12 @@ from support import proxy_header
 
 
 class Balancer:
-    def __init__(self, target_port: int, placement: str, source: str = "127.0.0.2"):
+    def __init__(self, target_port: int, placement: str, source: str = "127.0.0.2", tlvs: bytes = b""):
         assert placement in ("on_connect", "on_first_ack_with_payload")
         self.target_port = target_port
         self.placement = placement
         self.source = source
+        self.tlvs = tlvs
         self.listener = socket.socket()
         self.listener.bind(("127.0.0.1", 0))
         self.listener.listen(64)
@@ -38,7 +40,7 @@ class Balancer:
     def serve(self, client: socket.socket, address) -> None:
         target = socket.create_connection(("127.0.0.1", self.target_port), timeout=60,
                                           source_address=(self.source, 0))
-        header = proxy_header.v2(address[0], address[1], "127.0.0.1", self.port)
+        header = proxy_header.v2(address[0], address[1], "127.0.0.1", self.port, self.tlvs)
         if self.placement == "on_connect":
             target.sendall(header)
             header = b""

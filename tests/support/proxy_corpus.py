@@ -10,7 +10,7 @@ separate: every proper prefix of a valid header must leave hostgate waiting for 
 import ipaddress
 import struct
 
-from support.proxy_header import SIGNATURE
+from support.proxy_header import SIGNATURE, tlv
 
 CLIENT4, CLIENT6 = "10.1.2.3", "2001:db8::7"
 
@@ -22,10 +22,6 @@ def crc32c(data: bytes) -> int:
         for _ in range(8):
             crc = (crc >> 1) ^ (0x82F63B78 if crc & 1 else 0)
     return crc ^ 0xFFFFFFFF
-
-
-def tlv(kind: int, value: bytes) -> bytes:
-    return bytes([kind]) + struct.pack("!H", len(value)) + value
 
 
 def v2(command=0x21, family=0x11, body=None, tlvs=b"", length=None, signature=SIGNATURE):
@@ -89,7 +85,13 @@ VALID = [
     ("v2 unique id TLV", v2(tlvs=tlv(0x05, b"x" * 128)), CLIENT4),
     ("v2 SSL TLV", v2(tlvs=tlv(0x20, bytes([0x07]) + struct.pack("!I", 0)
                                + tlv(0x21, b"TLSv1.3"))), CLIENT4),
-    ("v2 custom TLV", v2(tlvs=tlv(0xE0, b"anything")), CLIENT4),
+    ("v2 custom TLV", v2(tlvs=tlv(0xE1, b"anything")), CLIENT4),
+    # Cloud endpoints: AWS (0xEA, subtype 1, ASCII), Azure (0xEE, subtype 1, uint32 LE), GCP
+    # (0xE0, uint64 BE). Another subtype names no endpoint and is kept.
+    ("v2 AWS VPC endpoint", v2(tlvs=tlv(0xEA, b"\x01vpce-0a1b2c3d4e5f67890")), CLIENT4),
+    ("v2 Azure LinkID", v2(tlvs=tlv(0xEE, b"\x01" + struct.pack("<I", 7))), CLIENT4),
+    ("v2 GCP PSC connection", v2(tlvs=tlv(0xE0, struct.pack("!Q", 2**64 - 1))), CLIENT4),
+    ("v2 AWS TLV of another subtype", v2(tlvs=tlv(0xEA, b"\x02\xff\x00")), CLIENT4),
     ("v2 good CRC32C", v2_with_crc(), CLIENT4),
     ("v2 good CRC32C after ALPN", v2_with_crc(tlv(0x01, b"mysql")), CLIENT4),
     ("v2 empty TLV of type 0", v2(tlvs=b"\0" * 3), CLIENT4),
@@ -134,6 +136,12 @@ MALFORMED = [
     ("v2 SSL TLV cut", v2(tlvs=tlv(0x20, b"\x07\0\0"))),
     ("v2 SSL sub-TLV runs past", v2(tlvs=tlv(0x20, bytes([0x07]) + struct.pack("!I", 0)
                                              + bytes([0x21, 0x00, 0x40]) + b"TLS"))),
+    ("v2 AWS endpoint empty", v2(tlvs=tlv(0xEA, b""))),
+    ("v2 AWS endpoint with a NUL", v2(tlvs=tlv(0xEA, b"\x01vpce\x00x"))),
+    ("v2 AWS endpoint of 65 bytes", v2(tlvs=tlv(0xEA, b"\x01" + b"v" * 65))),
+    ("v2 Azure LinkID of 3 bytes", v2(tlvs=tlv(0xEE, b"\x01abc"))),
+    ("v2 GCP connection ID of 7 bytes", v2(tlvs=tlv(0xE0, bytes(7)))),
+    ("v2 two endpoints", v2(tlvs=tlv(0xE0, bytes(8)) + tlv(0xEA, b"\x01vpce-1"))),
     ("v2 over 4096 bytes", v2(tlvs=tlv(0x04, b"\0" * 4096))),
 ]
 

@@ -2,6 +2,7 @@
 directory, stopped by PID. Readiness is polled, never slept for."""
 import atexit
 import fcntl
+import json
 import os
 import pathlib
 import random
@@ -303,6 +304,19 @@ class Hostgate(ManagedServer):
 
     def wait_for_log(self, text: str, timeout: float = 30) -> None:
         wait_until(lambda: text in self.log(), timeout, f"'{text}' in the hostgate log")
+
+    def audit_events(self, file: str = "audit.log") -> list:
+        """Every line of the audit file (`[audit] file`, relative to the config), parsed strictly:
+        UTF-8 first, then JSON."""
+        path = self.dir / file
+        if not path.exists():
+            return []
+        return [json.loads(line.decode("utf-8", errors="strict"))
+                for line in path.read_bytes().split(b"\n") if line]
+
+    def wait_for_audit(self, predicate, what: str, timeout: float = 30) -> list:
+        """The audit events for which predicate holds, once there is one."""
+        return wait_until(lambda: [e for e in self.audit_events() if predicate(e)], timeout, what)
 
 
 
