@@ -346,8 +346,9 @@ class AdminSession {
             const char* tls = c.tls == BackendTls::off      ? "off"
                               : c.tls == BackendTls::mirror ? "mirror"
                                                             : "required";
+            auto down = b->down_reason();
             rows.push_back({c.name, c.address.to_string(), c.group, std::string(pp),
-                            std::string(tls), b->up() ? "Yes" : "No",
+                            std::string(tls), down ? "No" : "Yes", std::move(down),
                             std::to_string(b->connect_errors()),
                             traits ? std::optional(traits->server_version) : std::nullopt});
         }

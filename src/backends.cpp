@@ -2,6 +2,9 @@
 
 #include <spdlog/spdlog.h>
 
+#include "protocol/untrusted_text.h"
+#include "src/backend_login.h"
+#include "src/packet_channel.h"
 #include "src/watchdog.h"
 
 namespace hostgate {
@@ -66,19 +69,38 @@ protocol::Bytes proxy_header_for(const BackendConfig& backend,
     return out;
 }
 
-awaitable<Expected<BackendConnection, std::string>> connect_backend(
-    Backend& backend, const protocol::Bytes& opening, std::chrono::milliseconds timeout,
+namespace {
+
+// No greeting came (`ec`): after a PROXY header, the header is suspected. `from`: hostgate's
+// address on that connection.
+ConnectFailure no_greeting(const Backend& backend, std::error_code ec, bool timed_out,
+                           const std::string& from) {
+    if (backend.config().proxy_protocol == BackendProxyProtocol::off)
+        return {"greeting: " + (timed_out ? std::string("timed out") : ec.message())};
+    return {(timed_out ? std::string("no greeting within connect_timeout_ms after hostgate's PROXY "
+                                     "header")
+                       : "closed after hostgate's PROXY header, before its greeting (" +
+                             ec.message() + ")") +
+                ": if it does not accept the header, add " + from +
+                " to proxy_protocol_networks on the backend",
+            true};
+}
+
+// connect_backend() without its bookkeeping.
+awaitable<Expected<BackendConnection, ConnectFailure>> open_backend_connection(
+    const Backend& backend, const protocol::Bytes& opening, std::chrono::milliseconds timeout,
     std::size_t max_packet) {
     auto executor = co_await asio::this_coro::executor;
     auto stream = std::make_unique<Stream>(tcp::socket(executor));
     Stream* raw = stream.get();
     Watchdog deadline(executor, timeout, [raw] { raw->close(); });
 
-    auto fail = [&](const std::string& what,
-                    std::error_code ec) -> Expected<BackendConnection, std::string> {
-        backend.record_attempt(false);
-        return Unexpected(what + ": " +
-                          (deadline.fired() ? std::string("timed out") : ec.message()));
+    auto failure = [&](const std::string& what, std::error_code ec) {
+        return ConnectFailure{what + ": " +
+                              (deadline.fired() ? std::string("timed out") : ec.message())};
+    };
+    auto fail = [&](const std::string& what, std::error_code ec) {
+        return Unexpected(failure(what, ec));
     };
     if (const auto& source = backend.config().source) {
         std::error_code ec;
@@ -91,32 +113,69 @@ awaitable<Expected<BackendConnection, std::string>> connect_backend(
         co_await stream->socket().async_connect(to_asio(backend.config().address), use_nothrow);
     if (connect_error) co_return fail("connect", connect_error);
     stream->socket().set_option(tcp::no_delay(true));
+    std::error_code unknown;
+    const auto from = to_endpoint(stream->socket().local_endpoint(unknown)).address.to_string();
     if (!opening.empty()) {
         if (auto ec = co_await stream->write(asio::buffer(opening)))
             co_return fail("first write", ec);
     }
     PacketChannel channel(*stream, max_packet);
     auto packet = co_await channel.read_packet();
-    if (!packet) co_return fail("greeting", packet.error());
+    if (!packet) co_return Unexpected(no_greeting(backend, packet.error(), deadline.fired(), from));
     auto greeting = mysql::decode_handshake_v10(packet->payload);
     if (!greeting) {
-        backend.record_attempt(false);
         if (auto err = mysql::decode_err(packet->payload))
-            co_return Unexpected("refused: ERROR " + std::to_string(err->error_code) + " " +
-                                 err->message);
-        co_return Unexpected("greeting: " + greeting.error().message());
+            co_return Unexpected(ConnectFailure{"refused: ERROR " +
+                                                std::to_string(err->error_code) + " " +
+                                                protocol::text::log_literal(err->message)});
+        co_return Unexpected(ConnectFailure{"greeting: " + greeting.error().message()});
     }
     deadline.disarm();
-    backend.record_attempt(true);
-    backend.learn(*greeting);
     co_return BackendConnection{std::move(stream), std::move(*greeting), channel.take_buffered()};
+}
+
+}  // namespace
+
+awaitable<Expected<BackendConnection, ConnectFailure>> connect_backend(
+    Backend& backend, const protocol::Bytes& opening, std::chrono::milliseconds timeout,
+    std::size_t max_packet) {
+    auto connection = co_await open_backend_connection(backend, opening, timeout, max_packet);
+    if (connection) {
+        backend.record_success();
+        backend.learn(connection->greeting);
+    } else {
+        backend.record_failure(connection.error().what);
+    }
+    co_return connection;
+}
+
+awaitable<std::optional<HeaderRefusal>> ask_whether_header_refused(
+    Backend& backend, const protocol::Bytes& header, const protocol::Bytes& ssl_request,
+    std::chrono::milliseconds timeout) {
+    auto connection = co_await connect_backend(backend, header, timeout, 1 << 16);
+    if (!connection) co_return std::nullopt;
+    Stream& stream = *connection->stream;
+    Watchdog deadline(co_await asio::this_coro::executor, timeout, [&stream] { stream.close(); });
+    std::error_code ec;
+    const std::string from = to_endpoint(stream.socket().local_endpoint(ec)).address.to_string();
+    PacketChannel channel(stream, 1 << 16, std::move(connection->received));
+    // A backend that read the header with the greeting may have answered already, and closed: the
+    // write can fail while its ERR waits to be read.
+    if (channel.buffered().empty() && !co_await channel.write_packet(1, ssl_request))
+        stream.socket().shutdown(tcp::socket::shutdown_send, ec);
+    auto answer = co_await channel.read_packet();
+    stream.close();
+    if (!answer) co_return std::nullopt;
+    auto err = mysql::decode_err(answer->payload);
+    if (!err || !refuses_proxy_header(*err)) co_return std::nullopt;
+    co_return HeaderRefusal{std::move(*err), from};
 }
 
 awaitable<void> probe_backend(Backend& backend, std::chrono::milliseconds timeout) {
     const protocol::Bytes header = proxy_header_for(backend.config());
     auto connection = co_await connect_backend(backend, header, timeout, 1 << 16);
     if (!connection) {
-        spdlog::warn("backend {}: probe failed: {}", backend.describe(), connection.error());
+        spdlog::warn("backend {}: probe failed: {}", backend.describe(), connection.error().what);
         co_return;
     }
     spdlog::info("backend {}: {} (capabilities {:#x}, MariaDB {:#x})", backend.describe(),

@@ -37,9 +37,12 @@ class Backend {
     // Whether the last connection attempt succeeded, and how many have failed.
     bool up() const { return up_.load(); }
     std::uint64_t connect_errors() const { return connect_errors_.load(); }
-    void record_attempt(bool ok) {
-        up_ = ok;
-        if (!ok) ++connect_errors_;
+    void record_success() { up_ = true; }
+    void record_failure(std::string why) {
+        std::lock_guard lock(mutex_);
+        last_failure_ = std::move(why);
+        up_ = false;
+        ++connect_errors_;
     }
 
     // The health monitor's verdict: sessions skip a backend it found down. Healthy until a check
@@ -54,6 +57,15 @@ class Backend {
         std::lock_guard lock(mutex_);
         health_reason_ = std::move(reason);
         return healthy_.exchange(healthy) != healthy;
+    }
+
+    // Why sessions cannot use the backend now: the health monitor's verdict, else the last
+    // connection attempt's failure; nullopt while it is up. SHOW BACKENDS' Down_reason.
+    std::optional<std::string> down_reason() const {
+        std::lock_guard lock(mutex_);
+        if (!healthy_) return health_reason_;
+        if (!up_ && connect_errors_ > 0) return last_failure_;
+        return std::nullopt;
     }
 
     // Whether a refusal of hostgate's PROXY header is to be logged now: at most once a minute.
@@ -73,6 +85,7 @@ class Backend {
     std::atomic<bool> up_{false};
     std::atomic<bool> healthy_{true};
     std::string health_reason_;  // guarded by mutex_
+    std::string last_failure_;   // guarded by mutex_
     std::atomic<std::uint64_t> connect_errors_{0};
 };
 
@@ -101,12 +114,32 @@ struct BackendConnection {
     protocol::Bytes received;  // bytes read after the greeting (an answer to a pipelined login)
 };
 
+// Why a connection to a backend failed, for logs. `header_suspected`: the backend was reached and
+// got hostgate's PROXY header, then closed, or sent no greeting in time: a server that does not
+// take the header from hostgate's address does that (Percona checks it before its greeting).
+struct ConnectFailure {
+    std::string what;
+    bool header_suspected = false;
+};
+
 // Connects to the backend, writes `opening` (the PROXY header, if the backend takes one, and
-// possibly a login sent ahead of the greeting) and reads the greeting, all within `timeout`. The
-// error says what failed, for logs.
-awaitable<Expected<BackendConnection, std::string>> connect_backend(
+// possibly a login sent ahead of the greeting) and reads the greeting, all within `timeout`.
+awaitable<Expected<BackendConnection, ConnectFailure>> connect_backend(
     Backend& backend, const protocol::Bytes& opening, std::chrono::milliseconds timeout,
     std::size_t max_packet);
+
+// Whether the backend refuses hostgate's PROXY header, asked in plaintext on a connection of its
+// own: `header`, the greeting, `ssl_request`, and the end of what hostgate sends. A backend that
+// refuses the header answers the SSLRequest with its ERR (the ERR a TLS handshake cannot read);
+// one that takes it waits for TLS, sees the end, and closes. Returns the ERR and hostgate's
+// address on that connection.
+struct HeaderRefusal {
+    protocol::mysql::ErrPacket error;
+    std::string from;
+};
+awaitable<std::optional<HeaderRefusal>> ask_whether_header_refused(
+    Backend& backend, const protocol::Bytes& header, const protocol::Bytes& ssl_request,
+    std::chrono::milliseconds timeout);
 
 // The PROXY header a backend gets first, in the version its configuration names (empty with
 // proxy_protocol = "off"): for a session, the real client as source and what it connected to as

@@ -88,11 +88,13 @@ std::string Metrics::render(Runtime& rt) const {
                      static_cast<double>(handshake_micros_.load()) / 1e6));
     line("hostgate_handshake_seconds_count " + std::to_string(handshake_count_.load()));
 
-    line("# HELP hostgate_backend_up 1 if the last connection to the backend succeeded.");
+    line(
+        "# HELP hostgate_backend_up 1 if sessions can use the backend: the health monitor "
+        "finds it up and the last connection to it succeeded.");
     line("# TYPE hostgate_backend_up gauge");
     for (Backend* b : rt.backends.all())
         line("hostgate_backend_up{backend=\"" + label_value(b->config().name) + "\"} " +
-             (b->up() ? "1" : "0"));
+             (b->down_reason() ? "0" : "1"));
     line("# HELP hostgate_backend_connect_errors_total Failed connections to the backend.");
     line("# TYPE hostgate_backend_connect_errors_total counter");
     for (Backend* b : rt.backends.all())

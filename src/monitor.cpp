@@ -28,7 +28,7 @@ awaitable<std::string> check_backend(Runtime& rt, Backend& backend) {
     const auto config = rt.config();
     const protocol::Bytes header = proxy_header_for(backend.config());
     auto connection = co_await connect_backend(backend, header, config->connect_timeout, 1 << 20);
-    if (!connection) co_return connection.error();
+    if (!connection) co_return connection.error().what;
     Stream& stream = *connection->stream;
     Watchdog deadline(co_await asio::this_coro::executor, config->connect_timeout,
                       [&stream] { stream.close(); });

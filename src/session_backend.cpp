@@ -30,6 +30,7 @@ Session::Phase<BackendConnection> Session::connect_to_backend(
     }
     // The first healthy backend of the group that answers.
     bool any_healthy = false;
+    std::optional<ConnectFailure> header_suspected;
     for (Backend* b : candidates) {
         if (!b->healthy()) continue;
         any_healthy = true;
@@ -42,7 +43,11 @@ Session::Phase<BackendConnection> Session::connect_to_backend(
         auto c = co_await connect_backend(*b, opening, config_->connect_timeout,
                                           config_->max_packet_size);
         if (!c) {
-            spdlog::warn("{}: backend {}: {}", who(), b->describe(), c.error());
+            spdlog::warn("{}: backend {}: {}", who(), b->describe(), c.error().what);
+            if (c.error().header_suspected) {
+                header_suspected = std::move(c.error());
+                backend_info_ = b;
+            }
             continue;
         }
         backend_ = std::move(c->stream);
@@ -50,6 +55,7 @@ Session::Phase<BackendConnection> Session::connect_to_backend(
         backend_thread_ = c->greeting.connection_id;
         co_return std::move(*c);
     }
+    if (header_suspected) co_return header_not_accepted(header_suspected->what);
     report(spdlog::level::warn, SessionEvent::auth_failed,
            any_healthy ? "no backend of group '" + group + "' answers"
                        : "every backend of group '" + group + "' is down (health monitor)");
@@ -96,6 +102,20 @@ Session::Phase<> Session::start_backend_tls(const mysql::HandshakeResponse41& lo
                               ssl_request);
     co_await backend_channel.write_packet(backend_seq++, ssl_request);
     if (auto ec = co_await backend_->start_tls_client(rt_.backend_tls)) {
+        // A backend that does not take the header answers the SSLRequest with an ERR, which the
+        // TLS handshake reads as garbage: ask it again, in plaintext, to tell.
+        if (backend_info_->config().proxy_protocol != BackendProxyProtocol::off) {
+            const protocol::Bytes header =
+                proxy_header_for(backend_info_->config(), client_addr_, destination_);
+            auto refusal = co_await ask_whether_header_refused(*backend_info_, header, ssl_request,
+                                                               config_->connect_timeout);
+            if (refusal) {
+                const std::string why = proxy_header_refusal(refusal->error, refusal->from);
+                backend_info_->record_failure(why);  // SHOW BACKENDS and the metrics say why
+                co_return header_not_accepted(why);
+            }
+        }
+        backend_info_->record_failure("TLS failed: " + ec.message());
         report(spdlog::level::err, SessionEvent::auth_failed,
                "TLS to backend " + backend_info_->describe() + " failed: " + ec.message());
         co_return refuse(mysql::server_error(ServerError::tls_error));
@@ -108,15 +128,20 @@ Session::Phase<> Session::start_backend_tls(const mysql::HandshakeResponse41& lo
 
 // The backend does not take hostgate's PROXY header: a misconfiguration on the backend, said at
 // error level once a minute with the fix, and in each session's auth_failed event.
-Unexpected<Session::Ended> Session::header_refused(const mysql::ErrPacket& err) {
-    std::error_code ec;
-    const std::string from = to_endpoint(backend_->socket().local_endpoint(ec)).address.to_string();
-    const std::string what =
-        "backend " + backend_info_->describe() + " " + proxy_header_refusal(err, from);
+Unexpected<Session::Ended> Session::header_not_accepted(const std::string& why) {
+    const std::string what = "backend " + backend_info_->describe() + " " + why;
     if (backend_info_->header_refusal_log_due(std::chrono::steady_clock::now()))
         spdlog::error("{}", what);
     report(spdlog::level::debug, SessionEvent::auth_failed, what);
     return refuse(proxy_header_refused_error());
+}
+
+Unexpected<Session::Ended> Session::header_refused(const mysql::ErrPacket& err) {
+    std::error_code ec;
+    const std::string from = to_endpoint(backend_->socket().local_endpoint(ec)).address.to_string();
+    const std::string why = proxy_header_refusal(err, from);
+    backend_info_->record_failure(why);  // SHOW BACKENDS and the metrics say why
+    return header_not_accepted(why);
 }
 
 // The backend runs the authentication; it is relayed both ways until the backend's OK or ERR,

@@ -78,6 +78,9 @@ class Session {
     Phase<> authenticate(const Login& login, const auth::Rule& rule);
     Phase<> start_backend_tls(const Login& login, const protocol::mysql::HandshakeV10& greeting,
                               PacketChannel& backend_channel, std::uint8_t& backend_seq);
+    // The backend does not take hostgate's PROXY header: `why` for the log, a clear ERR for the
+    // client. header_refused() for the backend's own ERR on this session's connection.
+    Unexpected<Ended> header_not_accepted(const std::string& why);
     Unexpected<Ended> header_refused(const protocol::mysql::ErrPacket& err);
     Phase<> relay_authentication(const Login& login, const auth::Rule& rule,
                                  const protocol::mysql::HandshakeV10& greeting,
@@ -132,7 +135,7 @@ class Session {
     Offer offer_;                  // what our greeting offered
     std::uint8_t client_seq_ = 0;  // sequence id of the client's last packet
     std::string user_;
-    const Backend* backend_info_ = nullptr;
+    Backend* backend_info_ = nullptr;
     std::string db_;
     std::uint64_t bytes_in_ = 0, bytes_out_ = 0;
     const std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();

@@ -25,7 +25,9 @@ def setUpModule():
     password_hash = db.execute(f"SELECT PASSWORD('{ADMIN_PASSWORD}')")[0][0]
     admin_port = free_port()
     hg = Hostgate(HOSTGATE, "'app'@'127.0.0.5'\n'app'@'127.0.0.0/255.255.255.0'  MAX_USER_CONNECTIONS 5\n",
-                  backends=[{"name": "db1", "address": f"127.0.0.1:{db.port}"}],
+                  backends=[{"name": "db1", "address": f"127.0.0.1:{db.port}"},
+                            {"name": "spare", "address": f"127.0.0.1:{free_port()}", "group": "spare",
+                             "tls": "required"}],
                   server={"trusted_proxies": ["127.0.0.2"]},
                   extra_config=f'[admin]\nlisten = "127.0.0.1:{admin_port}"\nuser = "ops"\n'
                                f'password_hash = "{password_hash}"\n').start()
@@ -106,6 +108,23 @@ class Processlist(unittest.TestCase):
         lines = r.stdout.splitlines()
         self.assertTrue(lines[1].startswith("1\t'app'@'127.0.0.5'\t\tIPv4 address 127.0.0.5\t"), lines)
         self.assertTrue(lines[2].startswith("2\t'app'@'127.0.0.0/255.255.255.0'\tMAX_USER_CONNECTIONS 5\t"), lines)
+
+
+class Backends(unittest.TestCase):
+    def test_every_cell_of_show_backends(self):
+        """Read by PyMySQL, which converts each number column: a row one value short (as Down_reason
+        once was) shifts every cell after it."""
+        # As the backend greets: MariaDB puts "5.5.5-" before its version for old clients.
+        version = "5.5.5-" + db.execute("SELECT VERSION()")[0][0]
+        by_name = {r["Name"]: r for r in rows("SHOW BACKENDS")}
+        self.assertEqual(list(by_name), ["db1", "spare"])
+        self.assertEqual(by_name["db1"], {
+            "Name": "db1", "Address": f"127.0.0.1:{db.port}", "Group": "default", "Proxy_protocol": "v2",
+            "TLS": "mirror", "Up": "Yes", "Down_reason": None, "Connect_errors": 0, "Version": version})
+        spare = by_name["spare"]
+        self.assertEqual((spare["Group"], spare["TLS"], spare["Up"], spare["Connect_errors"], spare["Version"]),
+                         ("spare", "required", "No", 1, None))
+        self.assertEqual(spare["Down_reason"], "connect: Connection refused")
 
 
 class Commands(unittest.TestCase):

@@ -759,10 +759,9 @@ class SourceAddress(unittest.TestCase):
 
 class HeaderRefused(unittest.TestCase):
     """A backend whose proxy_protocol_networks misses hostgate's address: strict clients get one
-    clear, well-formed error; the log says so once, with the fix; the health monitor marks the
-    backend down with that reason. (Over TLS to the backend the refusal is lost in the failed TLS
-    handshake: the client gets 1105 'TLS/SSL error with the MySQL server', and the monitor is
-    what tells.)"""
+    clear, well-formed error, in plaintext and over TLS to the backend (where the backend's ERR is
+    lost in the TLS handshake, and hostgate asks again in plaintext); the log says so once, with
+    the fix; SHOW BACKENDS and the health monitor say the backend is down, and why."""
 
     EXPECTED = (1105, "The database server does not accept hostgate's PROXY header: hostgate's "
                       "address must be in its proxy_protocol_networks")
@@ -778,9 +777,13 @@ class HeaderRefused(unittest.TestCase):
             only.execute("CREATE USER 'app'@'%' IDENTIFIED BY 'app-secret'",
                          "CREATE USER 'monitor'@'%' IDENTIFIED BY 'monitor-secret'")
             backends = [{"name": "db1", "address": f"127.0.0.1:{only.port}"}]
+            admin_port = free_port()
+            password_hash = db.execute("SELECT PASSWORD('ops-secret')")[0][0]
             hg = Hostgate(HOSTGATE, "'app'@'127.0.0.5'\n", backends=backends,
-                          tls={"cert": str(hg_cert), "key": str(hg_key)}).start()
-            for tls in (False,):  # over TLS: not yet, see the docstring
+                          tls={"cert": str(hg_cert), "key": str(hg_key)},
+                          extra_config=f'[admin]\nlisten = "127.0.0.1:{admin_port}"\nuser = "ops"\n'
+                                       f'password_hash = "{password_hash}"\n').start()
+            for tls in (False, True):
                 with self.subTest("PyMySQL", tls=tls):
                     with self.assertRaises(pymysql.err.MySQLError) as e:
                         pymysql.connect(host="127.0.0.1", port=hg.port, user="app", password="app-secret",
@@ -801,6 +804,16 @@ class HeaderRefused(unittest.TestCase):
             self.assertIn(" error backend db1 (127.0.0.1:", lines[0])
             self.assertIn("does not accept hostgate's PROXY header from 127.0.0.1 (1130 'Proxy header is "
                           "not accepted from 127.0.0.1')", lines[0])
+            admin = pymysql.connect(host="127.0.0.1", port=admin_port, user="ops", password="ops-secret",
+                                    connect_timeout=30, cursorclass=pymysql.cursors.DictCursor)
+            with admin.cursor() as cur:
+                cur.execute("SHOW BACKENDS")
+                row = cur.fetchone()
+            admin.close()
+            self.assertEqual((row["Name"], row["Up"], row["Down_reason"]),
+                             ("db1", "No", "does not accept hostgate's PROXY header from 127.0.0.1 (1130 "
+                                           "'Proxy header is not accepted from 127.0.0.1'): add 127.0.0.1 to "
+                                           "proxy_protocol_networks on the backend"))
             monitored = Hostgate(HOSTGATE, "'app'@'127.0.0.5'\n", backends=backends,
                                  extra_config='[monitor]\nuser = "monitor"\npassword = "monitor-secret"\n'
                                               'interval_ms = 200\n').start()
@@ -813,6 +826,65 @@ class HeaderRefused(unittest.TestCase):
                 if s:
                     s.stop()
             shutil.rmtree(certs, ignore_errors=True)
+
+
+class HeaderNotAnswered(unittest.TestCase):
+    """A backend that closes right after hostgate's PROXY header, or sends no greeting within
+    connect_timeout_ms (as a server does that checks the header before its greeting): the client
+    gets the same clear error as for a refusal, and the log and SHOW BACKENDS say what happened."""
+
+    EXPECTED = HeaderRefused.EXPECTED
+
+    def fake_backend(self, behaviour):
+        """A loopback listener that reads what comes and then closes, or stays silent."""
+        listener = socket.socket()
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(16)
+        held = []
+
+        def serve():
+            while True:
+                try:
+                    conn, _ = listener.accept()
+                except OSError:
+                    return
+                conn.recv(4096)
+                if behaviour == "close":
+                    conn.close()
+                else:
+                    held.append(conn)
+        import threading
+        threading.Thread(target=serve, daemon=True).start()
+        self.addCleanup(lambda: [c.close() for c in held + [listener]])
+        return listener.getsockname()[1]
+
+    def test_closed_or_silent_after_the_header(self):
+        for behaviour, said in (("close", "closed after hostgate's PROXY header, before its greeting (End of file)"),
+                                ("silent", "no greeting within connect_timeout_ms after hostgate's PROXY header")):
+            with self.subTest(behaviour):
+                port = self.fake_backend(behaviour)
+                # A second backend that works, in another group, so that hostgate can greet.
+                hg = Hostgate(HOSTGATE, "'app'@'127.0.0.5' BACKEND broken\n",
+                              backends=[{"name": "db1", "address": f"127.0.0.1:{db.port}"},
+                                        {"name": "odd", "address": f"127.0.0.1:{port}", "group": "broken"}],
+                              server={"connect_timeout_ms": 1000}).start()
+                try:
+                    with self.assertRaises(pymysql.err.MySQLError) as e:
+                        pymysql.connect(host="127.0.0.1", port=hg.port, user="app", password="app-secret",
+                                        bind_address="127.0.0.5", connect_timeout=30)
+                    self.assertEqual(e.exception.args, self.EXPECTED)
+                    r = subprocess.run([*NODECLIENT, "--driver", "mysql2", "--port", str(hg.port),
+                                        "--bind", "127.0.0.5", "--user", "app", "--password", "app-secret", "ping"],
+                                       capture_output=True, text=True, timeout=60, env=CLIENT_ENV)
+                    self.assertEqual((r.returncode, r.stdout.splitlines()[-1]),
+                                     (1, f"ERROR {self.EXPECTED[0]} (HY000): {self.EXPECTED[1]}"), r.stdout)
+                    hg.wait_for_log("if it does not accept the header, add 127.0.0.1 to "
+                                    "proxy_protocol_networks on the backend")
+                    self.assertIn(f" error backend odd (127.0.0.1:{port}) {said}", hg.log())
+                    errors = [line for line in hg.log().splitlines() if " error backend odd " in line]
+                    self.assertEqual(len(errors), 1, errors)
+                finally:
+                    hg.stop()
 
 
 class EveryClientReadsTheRefusals(unittest.TestCase):
