@@ -890,47 +890,86 @@ class HeaderNotAnswered(unittest.TestCase):
 class EveryClientReadsTheRefusals(unittest.TestCase):
     """hostgate's own refusals carry server error numbers, which every client shows as sent: the
     mariadb CLI and libmariadb programs turn a client-range number (2000-2999) from a server into
-    'ERROR 2027 Received malformed packet'."""
+    'ERROR 2027 Received malformed packet'. Each refusal a client library can meet goes through
+    PyMySQL, libmariadb (tests/tools/sqlclient) and, where it connects from 127.0.0.1, the
+    mariadb CLI."""
 
+    TOO_MANY = (1040, "HY000", "Too many connections")
     CASES = {
-        # name: (user, source, code, SQLSTATE, text)
-        "no backend answers": ("lost", "127.0.0.1", 1105, "08S01", "Can't connect to MySQL server"),
-        "no rule for the user": ("nobody", "127.0.0.1", 1045, "28000",
+        # name: (hostgate, user, source, code, SQLSTATE, text); "main" is the hostgate of most
+        # cases, "full" one with max_connections = 1, "busy" one with max_handshakes = 1, each
+        # with a connection held open; "admin" is main's admin port.
+        "no backend answers": ("main", "lost", "127.0.0.1", 1105, "08S01", "Can't connect to MySQL server"),
+        "no rule for the user": ("main", "nobody", "127.0.0.1", 1045, "28000",
                                  "Access denied for user 'nobody'@'127.0.0.1' (using password: YES)"),
-        "no rule for the host": ("app", "127.0.0.9", 1130, "HY000",
+        "no rule for the host": ("main", "app", "127.0.0.9", 1130, "HY000",
                                  "Host '127.0.0.9' is not allowed to connect to this MySQL server"),
-        "no header from the trusted peer": ("app", "127.0.0.2", 1105, "HY000",
+        "no header from the trusted peer": ("main", "app", "127.0.0.2", 1105, "HY000",
                                             "Proxy header is required from 127.0.0.2"),
+        "REQUIRE SSL on a plaintext login": ("main", "secure", "127.0.0.1", 1045, "28000",
+                                             "Access denied for user 'secure'@'127.0.0.1' (using password: YES)"),
+        "MAX_USER_CONNECTIONS reached": ("main", "capped", "127.0.0.1", 1226, "42000",
+                                         "User 'capped' has exceeded the 'max_user_connections' resource "
+                                         "(current value: 1)"),
+        "max_connections reached": ("full", "app", "127.0.0.1", *TOO_MANY),
+        "max_handshakes in flight": ("busy", "app", "127.0.0.1", *TOO_MANY),
+        "admin: wrong password": ("admin", "ops", "127.0.0.1", 1045, "28000",
+                                  "Access denied for user 'ops'@'127.0.0.1' (using password: YES)"),
     }
+    # Refusals in place of the greeting carry no SQLSTATE, as MariaDB sends them: PyMySQL takes
+    # their first 6 characters for one, as it does with MariaDB itself.
+    BEFORE_GREETING = {"no rule for the host", "max_connections reached", "max_handshakes in flight"}
 
     @classmethod
     def setUpClass(cls):
-        cls.hg = Hostgate(HOSTGATE, "'app'@'127.0.0.1'\n'lost'@'127.0.0.1' BACKEND dead\n",
-                          backends=[{"name": "db1", "address": f"127.0.0.1:{db.port}"},
-                                    {"name": "gone", "address": f"127.0.0.1:{free_port()}", "group": "dead"}],
-                          server={"trusted_proxies": ["127.0.0.2"], "connect_timeout_ms": 1000}).start()
+        db.execute("CREATE USER IF NOT EXISTS 'capped'@'127.0.0.1' IDENTIFIED BY 'secret'")
+        backends = [{"name": "db1", "address": f"127.0.0.1:{db.port}"},
+                    {"name": "gone", "address": f"127.0.0.1:{free_port()}", "group": "dead"}]
+        grants = ("'app'@'127.0.0.1'\n'lost'@'127.0.0.1' BACKEND dead\n'secure'@'127.0.0.1' REQUIRE SSL\n"
+                  "'capped'@'127.0.0.1' MAX_USER_CONNECTIONS 1\n")
+        admin_port = free_port()
+        password_hash = db.execute("SELECT PASSWORD('ops-secret')")[0][0]
+        cls.servers = {
+            "main": Hostgate(HOSTGATE, grants, backends=backends,
+                             server={"trusted_proxies": ["127.0.0.2"], "connect_timeout_ms": 1000},
+                             extra_config=f'[admin]\nlisten = "127.0.0.1:{admin_port}"\nuser = "ops"\n'
+                                          f'password_hash = "{password_hash}"\n').start(),
+            "full": Hostgate(HOSTGATE, grants, backends=backends, server={"max_connections": 1}).start(),
+            "busy": Hostgate(HOSTGATE, grants, backends=backends, server={"max_handshakes": 1}).start(),
+        }
+        cls.ports = {name: hg.port for name, hg in cls.servers.items()}
+        cls.ports["admin"] = admin_port
+        # What fills each limit: a session of capped, a connection, a handshake under way.
+        cls.held = [pymysql.connect(host="127.0.0.1", port=cls.ports["main"], user="capped", password="secret",
+                                    connect_timeout=30)]
+        for name in ("full", "busy"):
+            s = socket.create_connection(("127.0.0.1", cls.ports[name]), timeout=30)
+            raw_mysql.read_packet(s)  # greeted: the connection and the handshake are counted
+            cls.held.append(s)
 
     @classmethod
     def tearDownClass(cls):
-        cls.hg.stop()
+        for h in cls.held:
+            h.close()
+        for hg in cls.servers.values():
+            hg.stop()
 
     def test_pymysql_libmariadb_and_the_mariadb_cli(self):
-        for name, (user, source, code, state, text) in self.CASES.items():
+        for name, (server, user, source, code, state, text) in self.CASES.items():
+            port = self.ports[server]
             with self.subTest(name, client="PyMySQL"):
                 with self.assertRaises(pymysql.err.MySQLError) as e:
-                    pymysql.connect(host="127.0.0.1", port=self.hg.port, user=user, password="secret",
+                    pymysql.connect(host="127.0.0.1", port=port, user=user, password="secret",
                                     bind_address=source, connect_timeout=30)
-                # A refusal in place of the greeting has no SQLSTATE (as MariaDB sends it); PyMySQL
-                # takes its first 6 characters for one, as it does with MariaDB itself.
-                self.assertEqual(e.exception.args, (code, text[6:] if name == "no rule for the host" else text))
+                self.assertEqual(e.exception.args, (code, text[6:] if name in self.BEFORE_GREETING else text))
             with self.subTest(name, client="libmariadb"):
-                r = subprocess.run([SQLCLIENT, "--port", str(self.hg.port), "--bind", source, "--user", user,
+                r = subprocess.run([SQLCLIENT, "--port", str(port), "--bind", source, "--user", user,
                                     "--password", "secret", "ping"],
                                    capture_output=True, text=True, timeout=60)
                 self.assertEqual(r.stdout.strip(), f"ERROR {code} ({state}): {text}")
             if source == "127.0.0.1":  # the CLI cannot choose its source address
                 with self.subTest(name, client="mariadb CLI"):
-                    r = subprocess.run(["mariadb", "--no-defaults", "-h127.0.0.1", f"-P{self.hg.port}",
+                    r = subprocess.run(["mariadb", "--no-defaults", "-h127.0.0.1", f"-P{port}",
                                         f"-u{user}", "-psecret", "--ssl=0", "-e", "SELECT 1"],
                                        capture_output=True, text=True, timeout=60)
                     self.assertEqual(r.stderr.strip(), f"ERROR {code} ({state}): {text}")
