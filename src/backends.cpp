@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "protocol/mysql_resultset.h"
 #include "protocol/untrusted_text.h"
 #include "src/backend_login.h"
 #include "src/packet_channel.h"
@@ -149,19 +150,21 @@ awaitable<Expected<BackendConnection, ConnectFailure>> connect_backend(
     co_return connection;
 }
 
-awaitable<std::optional<HeaderRefusal>> ask_whether_header_refused(
-    Backend& backend, const protocol::Bytes& header, const protocol::Bytes& ssl_request,
-    std::chrono::milliseconds timeout) {
-    auto connection = co_await connect_backend(backend, header, timeout, 1 << 16);
-    if (!connection) co_return std::nullopt;
-    Stream& stream = *connection->stream;
+namespace {
+
+// Sends `first_packet` after the greeting, ends hostgate's side, and reads the answer: a backend
+// that does not take the header refuses it when it reads that packet.
+awaitable<std::optional<HeaderRefusal>> refusal_after_greeting(BackendConnection& connection,
+                                                               const protocol::Bytes& first_packet,
+                                                               std::chrono::milliseconds timeout) {
+    Stream& stream = *connection.stream;
     Watchdog deadline(co_await asio::this_coro::executor, timeout, [&stream] { stream.close(); });
     std::error_code ec;
     const std::string from = to_endpoint(stream.socket().local_endpoint(ec)).address.to_string();
-    PacketChannel channel(stream, 1 << 16, std::move(connection->received));
+    PacketChannel channel(stream, 1 << 16, std::move(connection.received));
     // A backend that read the header with the greeting may have answered already, and closed: the
     // write can fail while its ERR waits to be read.
-    if (channel.buffered().empty() && !co_await channel.write_packet(1, ssl_request))
+    if (channel.buffered().empty() && !co_await channel.write_packet(1, first_packet))
         stream.socket().shutdown(tcp::socket::shutdown_send, ec);
     auto answer = co_await channel.read_packet();
     stream.close();
@@ -171,6 +174,16 @@ awaitable<std::optional<HeaderRefusal>> ask_whether_header_refused(
     co_return HeaderRefusal{std::move(*err), from};
 }
 
+}  // namespace
+
+awaitable<std::optional<HeaderRefusal>> ask_whether_header_refused(
+    Backend& backend, const protocol::Bytes& header, const protocol::Bytes& ssl_request,
+    std::chrono::milliseconds timeout) {
+    auto connection = co_await connect_backend(backend, header, timeout, 1 << 16);
+    if (!connection) co_return std::nullopt;
+    co_return co_await refusal_after_greeting(*connection, ssl_request, timeout);
+}
+
 awaitable<void> probe_backend(Backend& backend, std::chrono::milliseconds timeout) {
     const protocol::Bytes header = proxy_header_for(backend.config());
     auto connection = co_await connect_backend(backend, header, timeout, 1 << 16);
@@ -178,10 +191,26 @@ awaitable<void> probe_backend(Backend& backend, std::chrono::milliseconds timeou
         spdlog::warn("backend {}: probe failed: {}", backend.describe(), connection.error().what);
         co_return;
     }
+    const mysql::HandshakeV10& greeting = connection->greeting;
     spdlog::info("backend {}: {} (capabilities {:#x}, MariaDB {:#x})", backend.describe(),
-                 connection->greeting.server_version, connection->greeting.capabilities,
-                 connection->greeting.mariadb_capabilities);
-    connection->stream->close();
+                 greeting.server_version, greeting.capabilities, greeting.mariadb_capabilities);
+    if (header.empty()) {
+        connection->stream->close();
+        co_return;
+    }
+    // An SSLRequest, then nothing: the backend judges the header when it reads it. The connection
+    // ends unauthenticated, as a probe that only read the greeting did.
+    protocol::Bytes ssl_request;
+    mysql::encode_ssl_request({greeting.capabilities & (mysql::cap::kProtocol41 | mysql::cap::kSsl |
+                                                        mysql::cap::kSecureConnection),
+                               1 << 24, mysql::kUtf8GeneralCi, 0},
+                              ssl_request);
+    if (auto refusal = co_await refusal_after_greeting(*connection, ssl_request, timeout)) {
+        const std::string why = proxy_header_refusal(refusal->error, refusal->from);
+        backend.record_failure(why);
+        if (backend.header_refusal_log_due(std::chrono::steady_clock::now()))
+            spdlog::error("backend {} {}", backend.describe(), why);
+    }
 }
 
 namespace {

@@ -150,7 +150,8 @@ protocol::Bytes proxy_header_for(const BackendConfig& backend,
                                  const std::optional<protocol::Endpoint>& client = std::nullopt,
                                  const protocol::Endpoint& destination = {});
 
-// Connects once with a LOCAL header (v2) or UNKNOWN (v1) to learn the backend's greeting.
+// Connects once with a LOCAL header (v2) or UNKNOWN (v1) to learn the backend's greeting; then
+// sends an SSLRequest, ends its side, and logs a refusal of the header, which it records.
 awaitable<void> probe_backend(Backend& backend, std::chrono::milliseconds timeout);
 // Probes the backends at once, not one after another: returns when every probe has ended, so
 // within `timeout` whatever their number.

@@ -783,6 +783,8 @@ class HeaderRefused(unittest.TestCase):
                           tls={"cert": str(hg_cert), "key": str(hg_key)},
                           extra_config=f'[admin]\nlisten = "127.0.0.1:{admin_port}"\nuser = "ops"\n'
                                        f'password_hash = "{password_hash}"\n').start()
+            # The start-up probe finds it first.
+            hg.wait_for_log("does not accept hostgate's PROXY header")
             for tls in (False, True):
                 with self.subTest("PyMySQL", tls=tls):
                     with self.assertRaises(pymysql.err.MySQLError) as e:
