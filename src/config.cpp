@@ -306,6 +306,10 @@ std::vector<Key> server_keys() {
     v.push_back(number("server", "shutdown_grace_ms", &Config::shutdown_grace, 0, 86400000, true,
                        "on SIGTERM, how long open sessions may go on before they are "
                        "closed"));
+    v.push_back(number("server", "drain_delay_ms", &Config::drain_delay, 0, 3600000, true,
+                       "on SIGTERM (or after handing over to a new process), how long `/ready` "
+                       "answers 503 before the listeners close, so that a balancer stops "
+                       "sending sessions first"));
     return v;
 }
 

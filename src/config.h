@@ -46,6 +46,8 @@ struct Config {
     unsigned max_connect_rate_per_ip = 0;     // connections per second per client address; 0: off
     std::size_t max_packet_size = 64u << 20;  // largest connection-phase packet accepted
     std::chrono::milliseconds shutdown_grace{30000};  // SIGTERM: how long sessions may finish
+    std::chrono::milliseconds drain_delay{
+        0};  // SIGTERM: /ready is 503 this long before listeners close
 
     // [tls]
     std::filesystem::path tls_cert;

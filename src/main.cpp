@@ -1,5 +1,4 @@
 // hostgate: a MySQL-protocol-aware proxy with client-IP grants.
-#include <spdlog/sinks/ostream_sink.h>
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
@@ -13,6 +12,7 @@
 #include "src/net.h"
 #include "src/runtime.h"
 #include "src/server.h"
+#include "src/upgrade.h"
 
 namespace {
 
@@ -22,7 +22,7 @@ namespace {
 void setup_logging(const std::string& level) {
     if (!isatty(STDOUT_FILENO)) {
         auto logger = std::make_shared<spdlog::logger>(
-            "", std::make_shared<spdlog::sinks::ostream_sink_mt>(std::cout));
+            "", std::make_shared<hostgate::LineBatchSink>(STDOUT_FILENO));
         logger->flush_on(spdlog::level::warn);
         spdlog::set_default_logger(std::move(logger));
         spdlog::flush_every(std::chrono::seconds(1));
@@ -64,6 +64,9 @@ std::unique_ptr<hostgate::Runtime> load(const std::string& path) {
 }  // namespace
 
 int main(int argc, char** argv) {
+    // Listeners handed over by an upgrade (src/upgrade.h); nothing when started otherwise.
+    hostgate::Inheritance inherited = hostgate::Inheritance::from_environment();
+    const hostgate::Command command = hostgate::this_command(argc, argv);
     CLI::App app{"hostgate: a MySQL-protocol-aware proxy with client-IP grants"};
     std::string config_path, check_path, log_level = "info";
     app.add_option("-c,--config", config_path, "Run the proxy with this configuration file");
@@ -116,7 +119,7 @@ int main(int argc, char** argv) {
     std::signal(SIGPIPE, SIG_IGN);
     auto runtime = load(config_path);
     if (!runtime) return 2;
-    const int status = hostgate::run_server(*runtime);
+    const int status = hostgate::run_server(*runtime, inherited, command);
     spdlog::shutdown();  // writes what is still buffered
     return status;
 }

@@ -135,11 +135,22 @@ awaitable<void> serve_one(Runtime& rt, tcp::socket socket) {
         request.append(chunk.data(), n);
     }
     std::string status = "200 OK", body;
-    if (request.starts_with("GET /metrics ") || request.starts_with("GET /metrics?")) {
+    auto is = [&request](std::string_view path) {
+        const std::string get = "GET " + std::string(path);
+        return request.starts_with(get + " ") || request.starts_with(get + "?");
+    };
+    if (is("/metrics")) {
         body = rt.metrics.render(rt);
+    } else if (is("/ready")) {
+        // For a balancer's health check (HAProxy option httpchk, a Kubernetes readiness probe).
+        const auto why_not = rt.not_ready();
+        if (why_not) status = "503 Service Unavailable";
+        body = (why_not ? *why_not : std::string("ready")) + "\n";
+    } else if (is("/live")) {
+        body = "live\n";
     } else {
         status = "404 Not Found";
-        body = "try /metrics\n";
+        body = "try /metrics, /ready or /live\n";
     }
     const std::string response =
         "HTTP/1.1 " + status +

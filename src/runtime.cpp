@@ -37,6 +37,13 @@ void RuleCounters::release(const std::string& rule_key) {
     if (it != counts_.end() && --it->second == 0) counts_.erase(it);
 }
 
+std::optional<std::string> Runtime::not_ready() {
+    if (draining.load()) return "draining";
+    for (Backend* b : backends.group("default"))
+        if (!b->down_reason()) return std::nullopt;
+    return "no backend of the default group is up";
+}
+
 Runtime::Runtime(Config c, std::shared_ptr<const auth::GrantTable> g)
     : backends(c.backends),
       config_(std::make_shared<const Config>(std::move(c))),

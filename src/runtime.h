@@ -63,6 +63,12 @@ class Runtime {
     ConnectRateLimiter connect_rate;
     LoginThrottle admin_logins;  // failed admin logins per address
 
+    // Set on SIGTERM and after handing over to a new process: /ready answers 503 from then on.
+    std::atomic<bool> draining{false};
+    // Why a balancer should not send sessions here now (/ready): draining, or no backend of the
+    // default group up; nullopt when ready.
+    std::optional<std::string> not_ready();
+
     std::uint32_t next_session_id() {
         return next_session_id_.fetch_add(1, std::memory_order_relaxed);
     }

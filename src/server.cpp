@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 #include <sys/resource.h>
+#include <sys/wait.h>
 
 #include <thread>
 
@@ -9,6 +10,8 @@
 #include "src/admin.h"
 #include "src/monitor.h"
 #include "src/session.h"
+#include "src/upgrade.h"
+#include "src/watchdog.h"
 
 namespace hostgate {
 namespace {
@@ -64,15 +67,21 @@ std::unique_ptr<tcp::acceptor> bound(asio::io_context& loop, const tcp::endpoint
 // One acceptor per loop on each address, sharing it with SO_REUSEPORT so that the kernel spreads
 // connections. SO_REUSEPORT would also let a second hostgate (or any process of this user) listen
 // there and silently take a share of the clients, so an address something already listens on is
-// refused first: a bind without SO_REUSEPORT fails on it. Throws std::system_error.
-Acceptors listen(const Config& config, Loops& loops) {
+// refused first: a bind without SO_REUSEPORT fails on it. An address whose sockets an upgrade
+// handed over (src/upgrade.h) is served on those very sockets, shared among the loops; a loop
+// without one gets a socket of its own in their SO_REUSEPORT group. Throws std::system_error.
+Acceptors listen(const Config& config, Loops& loops, Inheritance& inherited) {
     Acceptors acceptors;
     for (const auto& address : config.listen) {
         const auto endpoint = to_asio(address);
         try {
-            bound(*loops.front(), endpoint, false);
-            for (auto& loop : loops) {
-                acceptors.push_back(bound(*loop, endpoint, true));
+            const std::vector<int> handed = inherited.take(Listener::Kind::client, address);
+            if (handed.empty()) bound(*loops.front(), endpoint, false);
+            for (std::size_t i = 0; i < handed.size(); ++i)
+                acceptors.push_back(std::make_unique<tcp::acceptor>(
+                    *loops[i % loops.size()], endpoint.protocol(), handed[i]));
+            for (std::size_t i = handed.size(); i < loops.size(); ++i) {
+                acceptors.push_back(bound(*loops[i], endpoint, true));
                 acceptors.back()->listen(asio::socket_base::max_listen_connections);
             }
         } catch (const std::system_error& e) {
@@ -83,13 +92,35 @@ Acceptors listen(const Config& config, Loops& loops) {
     return acceptors;
 }
 
-// SIGTERM: stop accepting, let sessions finish for shutdown_grace_ms, close the rest, stop.
-awaitable<void> shut_down(Runtime& rt, Acceptors& acceptors, Loops& loops) {
+// The admin or metrics listener: the one an upgrade handed over, or a new one.
+std::unique_ptr<tcp::acceptor> single_listener(asio::io_context& loop, Listener::Kind kind,
+                                               const protocol::Endpoint& address,
+                                               Inheritance& inherited) {
+    std::vector<int> handed = inherited.take(kind, address);
+    if (handed.empty()) return std::make_unique<tcp::acceptor>(loop, to_asio(address));
+    for (std::size_t i = 1; i < handed.size(); ++i) ::close(handed[i]);
+    return std::make_unique<tcp::acceptor>(loop, to_asio(address).protocol(), handed.front());
+}
+
+// SIGTERM: /ready turns 503 at once; after drain_delay_ms stop accepting, let sessions finish
+// for shutdown_grace_ms, close the rest, stop. After an upgrade handed the listeners over
+// (`handed_over`), all of them, admin and metrics too, close at once: the new process serves them.
+awaitable<void> shut_down(Runtime& rt, std::vector<tcp::acceptor*> to_close, Loops& loops,
+                          bool handed_over) {
     asio::steady_timer timer(co_await asio::this_coro::executor);
-    // Each acceptor is closed on its own loop's thread; wait until all are.
-    auto open = std::make_shared<std::atomic<std::size_t>>(acceptors.size());
-    for (auto& acceptor : acceptors)
-        asio::post(acceptor->get_executor(), [a = acceptor.get(), open] {
+    if (rt.draining.exchange(true)) co_return;  // a shutdown is under way already
+    if (const auto delay = rt.config()->drain_delay; delay.count() > 0 && !handed_over) {
+        spdlog::info("draining: /ready answers 503; the listeners close in {} ms", delay.count());
+        spdlog::default_logger()->flush();
+        timer.expires_after(delay);
+        co_await timer.async_wait(use_nothrow);
+    }
+    // Each acceptor is closed on its own loop's thread; wait until all are. In a process that
+    // handed its listeners over this closes only its own descriptors: the sockets, and the
+    // connections waiting in their backlogs, stay with the new process.
+    auto open = std::make_shared<std::atomic<std::size_t>>(to_close.size());
+    for (tcp::acceptor* acceptor : to_close)
+        asio::post(acceptor->get_executor(), [a = acceptor, open] {
             std::error_code ignored;
             a->close(ignored);
             --*open;
@@ -117,6 +148,48 @@ awaitable<void> shut_down(Runtime& rt, Acceptors& acceptors, Loops& loops) {
     for (auto& loop : loops) loop->stop();
 }
 
+// Waits for the process an upgrade started: "ready" on its pipe, or the end of the pipe (it
+// failed), or nothing within kSuccessorTimeout (it is stopped). Returns whether it serves.
+constexpr auto kSuccessorTimeout = std::chrono::seconds(60);
+
+awaitable<bool> successor_ready(Successor successor) {
+    auto executor = co_await asio::this_coro::executor;
+    asio::posix::stream_descriptor pipe(executor, successor.ready_fd);
+    Watchdog deadline(executor, kSuccessorTimeout, [&pipe] {
+        std::error_code ignored;
+        pipe.close(ignored);
+    });
+    std::string said;
+    std::array<char, 16> chunk;
+    for (;;) {
+        auto [ec, n] = co_await pipe.async_read_some(asio::buffer(chunk), use_nothrow);
+        if (ec) break;
+        said.append(chunk.data(), n);
+        if (said.find('\n') != std::string::npos) break;
+    }
+    if (said == "ready\n") co_return true;
+    if (deadline.fired()) {
+        spdlog::error("upgrade: process {} did not say it was ready within {} s; stopping it",
+                      successor.pid, kSuccessorTimeout.count());
+        ::kill(successor.pid, SIGTERM);
+    }
+    // Reap it: it has exited, or will within moments.
+    asio::steady_timer timer(executor);
+    int status = 0;
+    for (int i = 0; i < 250 && ::waitpid(successor.pid, &status, WNOHANG) == 0; ++i) {
+        timer.expires_after(std::chrono::milliseconds(20));
+        co_await timer.async_wait(use_nothrow);
+    }
+    spdlog::error(
+        "upgrade failed: process {} exited ({}) before it served; this process keeps "
+        "serving",
+        successor.pid,
+        WIFEXITED(status)     ? "status " + std::to_string(WEXITSTATUS(status))
+        : WIFSIGNALED(status) ? "signal " + std::to_string(WTERMSIG(status))
+                              : std::string("still running"));
+    co_return false;
+}
+
 // Raises the soft descriptor limit to the hard one: each session takes two descriptors, and a
 // shell's default of 1,024 holds few. Warns when even that cannot hold max_connections.
 void raise_descriptor_limit(unsigned max_connections) {
@@ -138,7 +211,7 @@ void raise_descriptor_limit(unsigned max_connections) {
 
 }  // namespace
 
-int run_server(Runtime& rt) {
+int run_server(Runtime& rt, Inheritance& inherited, const Command& command) {
     const auto config = rt.config();
     raise_descriptor_limit(config->max_connections);
     const unsigned threads =
@@ -150,15 +223,15 @@ int run_server(Runtime& rt) {
     std::unique_ptr<tcp::acceptor> metrics_acceptor, admin_acceptor;
     try {
         if (!config->audit_file.empty()) rt.audit = std::make_unique<AuditLog>(config->audit_file);
-        acceptors = listen(*config, loops);
+        acceptors = listen(*config, loops, inherited);
         if (config->admin_listen) {
-            admin_acceptor =
-                std::make_unique<tcp::acceptor>(*loops.front(), to_asio(*config->admin_listen));
+            admin_acceptor = single_listener(*loops.front(), Listener::Kind::admin,
+                                             *config->admin_listen, inherited);
             spdlog::info("admin port on {}", config->admin_listen->to_string());
         }
         if (config->metrics_listen) {
-            metrics_acceptor =
-                std::make_unique<tcp::acceptor>(*loops.front(), to_asio(*config->metrics_listen));
+            metrics_acceptor = single_listener(*loops.front(), Listener::Kind::metrics,
+                                               *config->metrics_listen, inherited);
             spdlog::info("metrics on http://{}/metrics", config->metrics_listen->to_string());
         }
     } catch (const std::system_error& e) {
@@ -181,11 +254,73 @@ int run_server(Runtime& rt) {
             asio::co_spawn(*loops.front(), probe_backend(*b, config->connect_timeout),
                            asio::detached);
 
+    for (const std::string& gone : inherited.close_untaken())
+        spdlog::warn("upgrade: the {} listener is no longer configured; closed", gone);
+    // What an upgrade hands over, and what it closes here once the new process serves.
+    std::vector<Listener> listeners;
+    std::vector<tcp::acceptor*> client_acceptors, all_acceptors;
+    for (std::size_t i = 0; i < acceptors.size(); ++i) {
+        const auto& address = config->listen[i / loops.size()];
+        listeners.push_back(
+            {Listener::Kind::client, address.to_string(), acceptors[i]->native_handle()});
+        client_acceptors.push_back(acceptors[i].get());
+    }
+    all_acceptors = client_acceptors;
+    if (admin_acceptor) {
+        listeners.push_back({Listener::Kind::admin, config->admin_listen->to_string(),
+                             admin_acceptor->native_handle()});
+        all_acceptors.push_back(admin_acceptor.get());
+    }
+    if (metrics_acceptor) {
+        listeners.push_back({Listener::Kind::metrics, config->metrics_listen->to_string(),
+                             metrics_acceptor->native_handle()});
+        all_acceptors.push_back(metrics_acceptor.get());
+    }
+    if (inherited.upgrade()) {
+        spdlog::info("upgrade: serving the listeners handed over; telling the old process");
+        inherited.report_ready();
+    } else {
+        notify_systemd("READY=1");
+    }
+
     asio::signal_set stop_signals(*loops.front(), SIGTERM, SIGINT);
-    stop_signals.async_wait([&](std::error_code ec, int signal) {
-        if (ec) return;
+    on_every(stop_signals, [&](int signal) {
         spdlog::info("signal {}: shutting down", signal);
-        asio::co_spawn(*loops.front(), shut_down(rt, acceptors, loops), asio::detached);
+        asio::co_spawn(*loops.front(), shut_down(rt, client_acceptors, loops, false),
+                       asio::detached);
+    });
+    // SIGUSR2: a new process of the binary at its path takes the listeners over.
+    bool upgrading = false;  // on loops.front() only
+    asio::signal_set upgrade_signal(*loops.front(), SIGUSR2);
+    on_every(upgrade_signal, [&](int) {
+        if (upgrading || rt.draining) {
+            spdlog::warn("SIGUSR2: an upgrade or a shutdown is under way; ignored");
+            return;
+        }
+        auto successor = start_successor(command, listeners);
+        if (!successor) {
+            spdlog::error("upgrade: cannot start {}: {}", command.path, successor.error());
+            return;
+        }
+        upgrading = true;
+        spdlog::info("upgrade: started {} as process {}; serving until it is ready", command.path,
+                     successor->pid);
+        spdlog::default_logger()->flush();
+        asio::co_spawn(
+            *loops.front(),
+            [&rt, &loops, &upgrading, &all_acceptors, successor = *successor]() -> awaitable<void> {
+                if (!co_await successor_ready(successor)) {
+                    upgrading = false;
+                    co_return;
+                }
+                notify_systemd("MAINPID=" + std::to_string(successor.pid));
+                spdlog::info(
+                    "upgrade: process {} is serving; this one stops accepting and "
+                    "drains",
+                    successor.pid);
+                co_await shut_down(rt, all_acceptors, loops, true);
+            },
+            asio::detached);
     });
     asio::signal_set reload_signal(*loops.front(), SIGHUP);
     on_every(reload_signal, [&](int) {

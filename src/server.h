@@ -2,11 +2,13 @@
 // The daemon: event-loop threads, listeners, signals.
 
 #include "src/runtime.h"
+#include "src/upgrade.h"
 
 namespace hostgate {
 
-// Listens on every configured address with one acceptor per event-loop thread (SO_REUSEPORT),
-// runs sessions until SIGTERM or SIGINT. Returns the process exit status.
-int run_server(Runtime& runtime);
+// Listens on every configured address with one acceptor per event-loop thread (SO_REUSEPORT), or
+// on the listeners an upgrade handed over; runs sessions until SIGTERM or SIGINT, or until a new
+// process started on SIGUSR2 (`command` again) serves. Returns the process exit status.
+int run_server(Runtime& runtime, Inheritance& inherited, const Command& command);
 
 }  // namespace hostgate

@@ -6,6 +6,7 @@ import json
 import os
 import pathlib
 import random
+import re
 import resource
 import shutil
 import signal
@@ -100,6 +101,27 @@ def stop_process(process: subprocess.Popen, timeout: float = 60) -> None:
     except subprocess.TimeoutExpired:
         os.kill(process.pid, signal.SIGKILL)
         process.wait(timeout=timeout)
+
+
+def pid_running(pid: int) -> bool:
+    """Whether a process (not necessarily our child) runs: it exists and is not a zombie."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+def stop_pid(pid: int, timeout: float = 60) -> None:
+    """stop_process() for a process that is not our child."""
+    if not pid_running(pid):
+        return
+    os.kill(pid, signal.SIGTERM)
+    try:
+        wait_until(lambda: not pid_running(pid), timeout, f"process {pid} to exit")
+    except TimeoutError:
+        os.kill(pid, signal.SIGKILL)
+        wait_until(lambda: not pid_running(pid), timeout, f"process {pid} to die")
 
 
 SANITIZER_MARKERS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:")
@@ -228,7 +250,7 @@ class Hostgate(ManagedServer):
     def __init__(self, binary: str, grants: str, backends: list, server: dict = None,
                  tls: dict = None, listen_v6: bool = False, extra_config: str = "",
                  grants_options: dict = None, descriptor_limit: int = None,
-                 unfollowed_responses: bool = False):
+                 unfollowed_responses: bool = False, env: dict = None):
         self.binary = binary
         self.dir = pathlib.Path(tempfile.mkdtemp(prefix="hostgate-"))
         self.port = free_port()
@@ -244,7 +266,9 @@ class Hostgate(ManagedServer):
         # session whose responses the relay lost track of fails the test when hostgate stops:
         # every client and statement of every test checks the response tracker.
         self.unfollowed_responses = unfollowed_responses
+        self.env = {**os.environ, **(env or {})}
         self.process = None
+        self.successors = []  # processes that took over on SIGUSR2 (upgrade()), newest last
         self.log_path = self.dir / "hostgate.log"
 
     def config_text(self) -> str:
@@ -273,7 +297,7 @@ class Hostgate(ManagedServer):
 
         self.process = started(subprocess.Popen(
             [self.binary, "--config", str(self.dir / "hostgate.toml")],
-            stdout=log, stderr=subprocess.STDOUT, preexec_fn=limit_descriptors))
+            stdout=log, stderr=subprocess.STDOUT, preexec_fn=limit_descriptors, env=self.env))
         expected = 2 if self.port6 else 1
 
         def listening():
@@ -287,12 +311,30 @@ class Hostgate(ManagedServer):
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")
 
+    def serving_pid(self) -> int:
+        return self.successors[-1] if self.successors else self.process.pid
+
+    def upgrade(self, timeout: float = 60) -> int:
+        """SIGUSR2: a new process of the binary takes the listeners over. Returns its PID once the
+        old process says it serves."""
+        said = "upgrade: process {} is serving"
+        before = len(re.findall(said.format(r"\d+"), self.log()))
+        os.kill(self.serving_pid(), signal.SIGUSR2)
+        wait_until(lambda: len(re.findall(said.format(r"\d+"), self.log())) > before, timeout,
+                   "the new process to serve")
+        pid = int(re.findall(said.format(r"(\d+)"), self.log())[-1])
+        self.successors.append(pid)
+        return pid
+
     def stop(self) -> None:
         """Stops hostgate; under deploy/test.sh --sanitize, fails if it logged a sanitizer report."""
         stopped = self.process is not None
         if stopped:
             stop_process(self.process)
             self.process = None
+        for pid in self.successors:
+            stop_pid(pid)
+        self.successors = []
         log = self.log() if stopped and self.log_path.exists() else ""
         report = sanitizer_report(log)
         unfollowed = [line for line in log.splitlines() if "responses are no longer followed" in line]
@@ -321,20 +363,37 @@ class Hostgate(ManagedServer):
 
 
 class HAProxy(ManagedServer):
-    """HAProxy 2.6 in TCP mode in front of one server, with a stats socket to read its health."""
+    """HAProxy 2.6 in TCP mode in front of one server, with a stats socket to read its health; or
+    (`fleet`: (name, port, metrics port) of each hostgate) round robin in front of several, each
+    checked with GET /ready on its metrics port, a failed connection retried on another."""
 
-    def __init__(self, server_port: int, send_proxy: str = "send-proxy-v2", check_user: str = None):
+    def __init__(self, server_port: int = None, send_proxy: str = "send-proxy-v2", check_user: str = None,
+                 fleet: list = None):
         self.dir = pathlib.Path(tempfile.mkdtemp(prefix="hostgate-haproxy-"))
         self.port = free_port()
         self.server_port = server_port
         self.send_proxy = send_proxy
         self.check_user = check_user
+        self.fleet = fleet
         self.process = None
 
-    def start(self) -> "HAProxy":
+    def backend_config(self) -> str:
+        if self.fleet:
+            return ("    balance roundrobin\n"
+                    "    retries 3\n"
+                    "    option redispatch\n"
+                    "    option httpchk GET /ready\n"
+                    "    default-server inter 200ms fall 2 rise 2\n" +
+                    "".join(f"    server {name} 127.0.0.1:{port} {self.send_proxy} check port {metrics}\n"
+                            for name, port, metrics in self.fleet))
         check = ""
         if self.check_user:
             check = f"    option mysql-check user {self.check_user} post-41\n"
+        return (f"{check}"
+                f"    server hostgate 127.0.0.1:{self.server_port} {self.send_proxy}"
+                f"{' check inter 500ms' if self.check_user else ''}\n")
+
+    def start(self) -> "HAProxy":
         (self.dir / "haproxy.cfg").write_text(
             "global\n"
             f"    stats socket {self.dir / 'stats.sock'} level admin\n"
@@ -346,18 +405,15 @@ class HAProxy(ManagedServer):
             "frontend fe_mysql\n"
             f"    bind 127.0.0.1:{self.port}\n"
             "    default_backend be_hostgate\n"
-            "backend be_hostgate\n"
-            f"{check}"
-            f"    server hostgate 127.0.0.1:{self.server_port} {self.send_proxy}"
-            f"{' check inter 500ms' if self.check_user else ''}\n")
+            "backend be_hostgate\n" + self.backend_config())
         self.process = started(subprocess.Popen(
             ["haproxy", "-db", "-f", str(self.dir / "haproxy.cfg")],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
         wait_until(lambda: (self.dir / "stats.sock").exists(), 60, "HAProxy to start")
         return self
 
-    def server_status(self) -> str:
-        """The hostgate server's status in HAProxy: UP, DOWN, ..."""
+    def server_status(self, server: str = "hostgate") -> str:
+        """A server's status in HAProxy: UP, DOWN, ..."""
         with socket.socket(socket.AF_UNIX) as s:
             s.connect(str(self.dir / "stats.sock"))
             s.sendall(b"show stat\n")
@@ -366,7 +422,7 @@ class HAProxy(ManagedServer):
                 data += chunk
         for line in data.decode().splitlines():
             fields = line.split(",")
-            if len(fields) > 17 and fields[0] == "be_hostgate" and fields[1] == "hostgate":
+            if len(fields) > 17 and fields[0] == "be_hostgate" and fields[1] == server:
                 return fields[17]
         return ""
 
