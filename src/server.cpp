@@ -17,7 +17,12 @@ namespace hostgate {
 namespace {
 
 using Loops = std::vector<std::unique_ptr<asio::io_context>>;
-using Acceptors = std::vector<std::unique_ptr<tcp::acceptor>>;
+// A client listener: the address it serves (as an upgrade names it) and its acceptor.
+struct ClientAcceptor {
+    std::string address;
+    std::unique_ptr<tcp::acceptor> acceptor;
+};
+using Acceptors = std::vector<ClientAcceptor>;
 
 // Over max_connections: ERR 1040 in place of the greeting, and closed.
 awaitable<void> refuse_over_limit(Runtime& rt, tcp::socket socket, std::uint32_t id,
@@ -78,11 +83,12 @@ Acceptors listen(const Config& config, Loops& loops, Inheritance& inherited) {
             const std::vector<int> handed = inherited.take(Listener::Kind::client, address);
             if (handed.empty()) bound(*loops.front(), endpoint, false);
             for (std::size_t i = 0; i < handed.size(); ++i)
-                acceptors.push_back(std::make_unique<tcp::acceptor>(
-                    *loops[i % loops.size()], endpoint.protocol(), handed[i]));
+                acceptors.push_back({address.to_string(), std::make_unique<tcp::acceptor>(
+                                                              *loops[i % loops.size()],
+                                                              endpoint.protocol(), handed[i])});
             for (std::size_t i = handed.size(); i < loops.size(); ++i) {
-                acceptors.push_back(bound(*loops[i], endpoint, true));
-                acceptors.back()->listen(asio::socket_base::max_listen_connections);
+                acceptors.push_back({address.to_string(), bound(*loops[i], endpoint, true)});
+                acceptors.back().acceptor->listen(asio::socket_base::max_listen_connections);
             }
         } catch (const std::system_error& e) {
             throw std::system_error(e.code(), "listen on " + address.to_string());
@@ -239,7 +245,7 @@ int run_server(Runtime& rt, Inheritance& inherited, const Command& command) {
         return 1;
     }
     spdlog::default_logger()->flush();  // the start-up lines, at once
-    for (auto& acceptor : acceptors)
+    for (auto& [address, acceptor] : acceptors)
         asio::co_spawn(acceptor->get_executor(), serve_clients(rt, *acceptor), asio::detached);
     if (metrics_acceptor)
         asio::co_spawn(*loops.front(), serve_metrics(rt, *metrics_acceptor), asio::detached);
@@ -259,11 +265,9 @@ int run_server(Runtime& rt, Inheritance& inherited, const Command& command) {
     // What an upgrade hands over, and what it closes here once the new process serves.
     std::vector<Listener> listeners;
     std::vector<tcp::acceptor*> client_acceptors, all_acceptors;
-    for (std::size_t i = 0; i < acceptors.size(); ++i) {
-        const auto& address = config->listen[i / loops.size()];
-        listeners.push_back(
-            {Listener::Kind::client, address.to_string(), acceptors[i]->native_handle()});
-        client_acceptors.push_back(acceptors[i].get());
+    for (auto& [address, acceptor] : acceptors) {
+        listeners.push_back({Listener::Kind::client, address, acceptor->native_handle()});
+        client_acceptors.push_back(acceptor.get());
     }
     all_acceptors = client_acceptors;
     if (admin_acceptor) {

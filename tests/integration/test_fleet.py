@@ -172,6 +172,26 @@ class Upgrade(unittest.TestCase):
         finally:
             hg.stop()
 
+    def test_the_new_process_may_run_more_or_fewer_threads(self):
+        """It serves every socket handed over, on as many loops as it has: none is closed."""
+        hg = hostgate()
+        try:
+            config = hg.dir / "hostgate.toml"
+            for threads in (3, 1, 2):
+                config.write_text(config.read_text().replace(
+                    next(line for line in config.read_text().splitlines() if line.startswith("threads")),
+                    f"threads = {threads}"))
+                with Load(hg.port, sessions=5) as load:
+                    wait_until(lambda: load.logins >= 5, 60, "logins before the upgrade")
+                    hg.upgrade()
+                    at = load.logins
+                    wait_until(lambda: load.logins >= at + 30, 60, "logins after the upgrade")
+                self.assertEqual(load.failures, [])
+                for conn in load.held:
+                    conn.close()
+        finally:
+            hg.stop()
+
     def test_a_bad_configuration_or_binary_leaves_the_old_process_serving(self):
         directory = pathlib.Path(tempfile.mkdtemp(prefix="hostgate-binary-"))
         binary = directory / "hostgate"
