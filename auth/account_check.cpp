@@ -23,9 +23,9 @@ Expected<Rule, AccountDenial> check_account(const GrantTable& grants, const Acco
     if (!d.allowed())
         return Unexpected(AccountDenial{"no rule for this user from this address",
                                         access_denied(r.user), std::nullopt});
-    if (d.rule->options.require_ssl && !r.tls)
+    if (auto why = unmet(d.rule->options.require, r.tls))
         return Unexpected(
-            AccountDenial{d.rule->account() + " requires TLS", access_denied(r.user), *d.rule});
+            AccountDenial{d.rule->account() + " " + *why, access_denied(r.user), *d.rule});
     return *d.rule;
 }
 

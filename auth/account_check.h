@@ -1,7 +1,7 @@
 #pragma once
 // The check a login and a COM_CHANGE_USER share, as one decision: the user name's length, the
-// rule for this user from this client, and REQUIRE SSL. What holds places (MAX_USER_CONNECTIONS)
-// and where the session may go (BACKEND) are the caller's.
+// rule for this user from this client, and its REQUIRE (auth/tls_requirement.h). What holds places
+// (MAX_USER_CONNECTIONS) and where the session may go (BACKEND) are the caller's.
 
 #include <optional>
 #include <string>
@@ -16,7 +16,7 @@ namespace hostgate::auth {
 struct AccountRequest {
     std::string_view user;
     ClientHost client;
-    bool tls = false;             // the client's leg is TLS
+    TlsFacts tls;                 // what the client's TLS shows
     bool using_password = false;  // for the error's "(using password: YES)"
     unsigned max_user_name_length = 0;
 };
@@ -24,12 +24,12 @@ struct AccountRequest {
 struct AccountDenial {
     std::string reason;                // for the log and the audit
     protocol::mysql::ErrPacket error;  // for the client: 1045, as MySQL sends it
-    std::optional<Rule> rule;          // the rule that matched, if one did (REQUIRE SSL)
+    std::optional<Rule> rule;          // the rule that matched, if one did (its REQUIRE)
 };
 
 // The rule the user is allowed by, or why not: a name longer than max_user_name_length
 // characters (refused before the grants, the name in the error cut to the limit), no rule for
-// this user from this client, or REQUIRE SSL without TLS.
+// this user from this client, or a REQUIRE the client's TLS does not meet.
 Expected<Rule, AccountDenial> check_account(const GrantTable& grants, const AccountRequest& r);
 
 }  // namespace hostgate::auth

@@ -17,7 +17,7 @@ std::string quote_account_part(std::string_view text) {
 std::string format_options(const RuleOptions& o) {
     std::string out;
     auto add = [&](const std::string& s) { out += (out.empty() ? "" : " ") + s; };
-    if (o.require_ssl) add("REQUIRE SSL");
+    if (o.require.kind != TlsRequirement::Kind::none) add(o.require.text());
     if (o.max_user_connections)
         add("MAX_USER_CONNECTIONS " + std::to_string(o.max_user_connections));
     if (!o.backend.empty()) add("BACKEND " + o.backend);

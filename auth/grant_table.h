@@ -8,11 +8,12 @@
 #include <vector>
 
 #include "auth/host_pattern.h"
+#include "auth/tls_requirement.h"
 
 namespace hostgate::auth {
 
 struct RuleOptions {
-    bool require_ssl = false;
+    TlsRequirement require;             // REQUIRE SSL, X509, ISSUER, SUBJECT, CIPHER
     unsigned max_user_connections = 0;  // 0: no limit, as in MySQL
     std::string backend;                // backend group; empty: the default group
     // Only clients that came through this cloud endpoint (ClientHost::endpoint) match the rule;

@@ -90,15 +90,7 @@ class LineParser {
             if (iequals(keyword, "REQUIRE")) {
                 if (auto e = once(seen_require)) return e;
                 skip_spaces();
-                const std::size_t value_column = column();
-                const std::string_view value = word();
-                if (iequals(value, "SSL")) {
-                    out.require_ssl = true;
-                } else if (iequals(value, "NONE")) {
-                    out.require_ssl = false;
-                } else {
-                    return error(errc::bad_value, value_column, "REQUIRE takes SSL or NONE");
-                }
+                if (auto e = requirement(out.require)) return e;
             } else if (iequals(keyword, "MAX_USER_CONNECTIONS")) {
                 if (auto e = once(seen_max)) return e;
                 skip_spaces();
@@ -140,6 +132,63 @@ class LineParser {
                              "unknown option '" + std::string(keyword) +
                                  "' (expected REQUIRE, MAX_USER_CONNECTIONS, BACKEND or ENDPOINT)");
             }
+        }
+    }
+
+    // What follows REQUIRE, as in CREATE USER: NONE, SSL, X509, or ISSUER 'i', SUBJECT 's' and
+    // CIPHER 'c', each at most once, in any order, with or without AND between them.
+    std::optional<Error> requirement(TlsRequirement& out) {
+        using Kind = TlsRequirement::Kind;
+        const std::size_t value_column = column();
+        const std::string_view first = word();
+        if (iequals(first, "NONE") || iequals(first, "SSL") || iequals(first, "X509")) {
+            out.kind = iequals(first, "NONE")  ? Kind::none
+                       : iequals(first, "SSL") ? Kind::ssl
+                                               : Kind::x509;
+            return std::nullopt;
+        }
+        pos_ = value_column - 1;
+        out.kind = Kind::specified;
+        for (bool first_part = true;; first_part = false) {
+            const std::size_t before = pos_;
+            if (!first_part) {
+                skip_spaces();
+                const std::size_t and_at = pos_;
+                if (!iequals(word(), "AND"))
+                    pos_ = and_at;
+                else
+                    skip_spaces();
+            }
+            const std::size_t part_column = column();
+            const std::string_view part = word();
+            std::string* field = iequals(part, "ISSUER")    ? &out.issuer
+                                 : iequals(part, "SUBJECT") ? &out.subject
+                                 : iequals(part, "CIPHER")  ? &out.cipher
+                                                            : nullptr;
+            if (!field) {
+                if (first_part)
+                    return error(errc::bad_value, part_column,
+                                 "REQUIRE takes NONE, SSL, X509, or ISSUER, SUBJECT and CIPHER "
+                                 "with quoted values");
+                pos_ = before;  // the next option's, not REQUIRE's
+                return std::nullopt;
+            }
+            if (!field->empty())
+                return error(errc::duplicate_option, part_column,
+                             "REQUIRE " + upper(part) + " given twice");
+            skip_spaces();
+            const std::size_t quoted_column = column();
+            const char quote = peek();
+            if (quote != '\'' && quote != '"' && quote != '`')
+                return error(errc::bad_value, quoted_column,
+                             "REQUIRE " + upper(part) + " takes a quoted value");
+            const std::string what = "REQUIRE " + upper(part);
+            auto value = quoted(what.c_str(), errc::bad_value);
+            if (!value) return value.error();
+            if (value->empty())
+                return error(errc::bad_value, quoted_column,
+                             "REQUIRE " + upper(part) + " takes a value that is not empty");
+            *field = std::move(*value);
         }
     }
 

@@ -309,14 +309,16 @@ class AdminSession {
                  e.backend_name, std::to_string(e.backend_thread),
                  e.db.empty() ? std::nullopt : std::optional(e.db),
                  running ? command_name(s.command.load()) : std::string("Sleep"),
-                 std::to_string(seconds), std::string(), e.tls ? "Yes" : "No",
+                 std::to_string(seconds), std::string(), e.tls.tls ? "Yes" : "No",
+                 e.tls.subject.empty() ? std::nullopt : std::optional(e.tls.subject),
                  std::to_string(s.bytes_in.load()), std::to_string(s.bytes_out.load())});
         }
         return table(
             {number_column("Id"), text_column("User"), text_column("Host"), text_column("Via"),
              text_column("Endpoint"), text_column("Backend"), number_column("Backend_id"),
              text_column("db"), text_column("Command"), number_column("Time"), text_column("State"),
-             text_column("TLS"), number_column("Bytes_in"), number_column("Bytes_out")},
+             text_column("TLS"), text_column("TLS_subject"), number_column("Bytes_in"),
+             number_column("Bytes_out")},
             std::move(rows));
     }
 

@@ -44,6 +44,7 @@ std::string AuditEvent::to_json(std::chrono::system_clock::time_point time) cons
     text("backend", backend);
     number("backend_id", backend_id);
     if (tls) o.boolean("tls", *tls);
+    text("tls_subject", tls_subject);
     text("reason", reason);
     number("bytes_in", bytes_in);
     number("bytes_out", bytes_out);

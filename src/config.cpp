@@ -319,6 +319,12 @@ std::vector<Key> file_keys() {
     v.push_back(file("tls", "cert", &Config::tls_cert, false,
                      "PEM certificate chain; with `tls.key`, hostgate offers TLS to clients"));
     v.push_back(file("tls", "key", &Config::tls_key, false, "PEM private key of `tls.cert`"));
+    v.push_back(file("tls", "ca", &Config::tls_ca, false,
+                     "PEM CA certificates: hostgate asks clients for a certificate and verifies "
+                     "one that is presented (a client without one is served; `REQUIRE X509`, "
+                     "`ISSUER` and `SUBJECT` rules need one)"));
+    v.push_back(file("tls", "crl", &Config::tls_crl, false,
+                     "PEM certificate revocation list checked with `tls.ca`"));
     v.push_back(
         custom(file("grants", "file", &Config::grants_file, true, "the grants file (syntax below)"),
                "required"));
@@ -464,6 +470,10 @@ void check_whole(const Reader& r, const toml::table& root, Config& c) {
     };
     if (c.tls_cert.empty() != c.tls_key.empty())
         r.fail(node("tls", c.tls_cert.empty() ? "key" : "cert"), "tls", "cert and key go together");
+    if (!c.tls_ca.empty() && c.tls_cert.empty())
+        r.fail(node("tls", "ca"), "tls.ca", "needs tls.cert and tls.key");
+    if (!c.tls_crl.empty() && c.tls_ca.empty())
+        r.fail(node("tls", "crl"), "tls.crl", "needs tls.ca");
     if (c.grants_file.empty()) r.fail(nullptr, "grants.file", "is required");
     if (c.admin_listen && !node("admin", "password_hash"))
         r.fail(node("admin", "listen"), "admin.password_hash", std::string(kPasswordHashForm));

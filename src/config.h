@@ -52,6 +52,8 @@ struct Config {
     // [tls]
     std::filesystem::path tls_cert;
     std::filesystem::path tls_key;
+    std::filesystem::path tls_ca;   // verify client certificates against these CAs
+    std::filesystem::path tls_crl;  // and this revocation list
     bool tls_enabled() const { return !tls_cert.empty(); }
 
     // [grants]

@@ -114,6 +114,31 @@ namespace {
 
 constexpr std::size_t kMaxRequest = 8192;
 
+// The whole HTTP response to a request.
+std::string answer(Runtime& rt, const std::string& request) {
+    std::string status = "200 OK", body;
+    auto is = [&request](std::string_view path) {
+        const std::string get = "GET " + std::string(path);
+        return request.starts_with(get + " ") || request.starts_with(get + "?");
+    };
+    if (is("/metrics")) {
+        body = rt.metrics.render(rt);
+    } else if (is("/ready")) {
+        // For a balancer's health check (HAProxy option httpchk, a Kubernetes readiness probe).
+        const auto why_not = rt.not_ready();
+        if (why_not) status = "503 Service Unavailable";
+        body = (why_not ? *why_not : std::string("ready")) + "\n";
+    } else if (is("/live")) {
+        body = "live\n";
+    } else {
+        status = "404 Not Found";
+        body = "try /metrics, /ready or /live\n";
+    }
+    return "HTTP/1.1 " + status +
+           "\r\nContent-Type: text/plain; version=0.0.4; charset=utf-8\r\nContent-Length: " +
+           std::to_string(body.size()) + "\r\nConnection: close\r\n\r\n" + body;
+}
+
 awaitable<void> serve_one(Runtime& rt, tcp::socket socket) {
     Slot slot(rt.metrics_connections, rt.config()->metrics_max_connections);
     if (!slot.held()) {
@@ -134,28 +159,7 @@ awaitable<void> serve_one(Runtime& rt, tcp::socket socket) {
         if (ec) co_return;
         request.append(chunk.data(), n);
     }
-    std::string status = "200 OK", body;
-    auto is = [&request](std::string_view path) {
-        const std::string get = "GET " + std::string(path);
-        return request.starts_with(get + " ") || request.starts_with(get + "?");
-    };
-    if (is("/metrics")) {
-        body = rt.metrics.render(rt);
-    } else if (is("/ready")) {
-        // For a balancer's health check (HAProxy option httpchk, a Kubernetes readiness probe).
-        const auto why_not = rt.not_ready();
-        if (why_not) status = "503 Service Unavailable";
-        body = (why_not ? *why_not : std::string("ready")) + "\n";
-    } else if (is("/live")) {
-        body = "live\n";
-    } else {
-        status = "404 Not Found";
-        body = "try /metrics, /ready or /live\n";
-    }
-    const std::string response =
-        "HTTP/1.1 " + status +
-        "\r\nContent-Type: text/plain; version=0.0.4; charset=utf-8\r\nContent-Length: " +
-        std::to_string(body.size()) + "\r\nConnection: close\r\n\r\n" + body;
+    const std::string response = answer(rt, request);
     co_await asio::async_write(socket, asio::buffer(response), use_nothrow);
     std::error_code ignored;
     socket.shutdown(tcp::socket::shutdown_both, ignored);

@@ -37,7 +37,7 @@ struct SessionEntry {
     std::shared_ptr<SessionStats> stats;
     auth::ClientHost client;
     std::uint16_t client_port = 0;
-    bool tls = false;
+    auth::TlsFacts tls;  // the client's TLS: on or not, its certificate, its cipher
     const Backend* backend = nullptr;
     std::uint32_t backend_thread = 0;  // the backend's connection id for this session
     // Closes the session; call it only on `executor`, where the session runs.

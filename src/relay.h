@@ -26,12 +26,12 @@ struct RelayContext {
     std::uint32_t backend_capabilities;  // the backend leg's, as hostgate logged in with
     std::uint32_t backend_mariadb_capabilities;
     std::uint8_t character_set;
-    bool client_tls;
-    unsigned max_user_name_length;           // longer COM_CHANGE_USER names get 1045
-    std::string& user;                       // updated when the backend accepts a COM_CHANGE_USER
+    auth::TlsFacts client_tls;
+    unsigned max_user_name_length;             // longer COM_CHANGE_USER names get 1045
+    std::string& user;                         // updated when the backend accepts a COM_CHANGE_USER
     std::optional<std::string>& counted_rule;  // the rule whose MAX_USER_CONNECTIONS place is held
-    SessionStats& stats;                     // bytes, the last command, backend activity
-    std::function<void(AuditEvent)> audit;   // the session's fields are filled in by the session
+    SessionStats& stats;                       // bytes, the last command, backend activity
+    std::function<void(AuditEvent)> audit;     // the session's fields are filled in by the session
 };
 
 struct RelayEnd {

@@ -44,6 +44,31 @@ std::optional<std::string> Runtime::not_ready() {
     return "no backend of the default group is up";
 }
 
+namespace {
+
+// [tls] ca: the CertificateRequest names these CAs; a certificate presented is verified against
+// them (and the CRL) and the handshake fails if it does not verify, as with MySQL; a client
+// without one is served (REQUIRE X509 is the grants' business). Throws on unusable files.
+void ask_for_client_certificates(asio::ssl::context& tls, const Config& config) {
+    tls.load_verify_file(config.tls_ca.string());
+    tls.set_verify_mode(asio::ssl::verify_peer);
+    SSL_CTX* ctx = tls.native_handle();
+    STACK_OF(X509_NAME)* names = SSL_load_client_CA_file(config.tls_ca.c_str());
+    if (!names) throw std::runtime_error(config.tls_ca.string() + ": no CA certificate");
+    SSL_CTX_set_client_CA_list(ctx, names);
+    // Sessions resumed with a client certificate need a context id.
+    static constexpr unsigned char kContext[] = "hostgate";
+    SSL_CTX_set_session_id_context(ctx, kContext, sizeof kContext - 1);
+    if (config.tls_crl.empty()) return;
+    X509_STORE* store = SSL_CTX_get_cert_store(ctx);
+    X509_LOOKUP* lookup = X509_STORE_add_lookup(store, X509_LOOKUP_file());
+    if (!lookup || X509_load_crl_file(lookup, config.tls_crl.c_str(), X509_FILETYPE_PEM) <= 0)
+        throw std::runtime_error(config.tls_crl.string() + ": no certificate revocation list");
+    X509_STORE_set_flags(store, X509_V_FLAG_CRL_CHECK);
+}
+
+}  // namespace
+
 Runtime::Runtime(Config c, std::shared_ptr<const auth::GrantTable> g)
     : backends(c.backends),
       config_(std::make_shared<const Config>(std::move(c))),
@@ -55,6 +80,7 @@ Runtime::Runtime(Config c, std::shared_ptr<const auth::GrantTable> g)
                                 asio::ssl::context::no_tlsv1 | asio::ssl::context::no_tlsv1_1);
         client_tls->use_certificate_chain_file(config_->tls_cert.string());
         client_tls->use_private_key_file(config_->tls_key.string(), asio::ssl::context::pem);
+        if (!config_->tls_ca.empty()) ask_for_client_certificates(*client_tls, *config_);
     }
     // Backends are reached on addresses from our own configuration; like the mysql client's
     // default (--ssl without --ssl-verify-server-cert), the certificate is not verified.
@@ -83,7 +109,7 @@ Expected<std::string, std::string> Runtime::reload() {
         unsigned revoked = 0;
         for (const auto& [id, entry] : sessions.snapshot()) {
             const auth::Decision d = now->decide(entry.user, entry.client);
-            if (d.allowed() && (!d.rule->options.require_ssl || entry.tls)) continue;
+            if (d.allowed() && !auth::unmet(d.rule->options.require, entry.tls)) continue;
             spdlog::info("session {} {} user {}: closed: revoked by the new grants", id,
                          entry.client.address.to_string(), protocol::text::log_literal(entry.user));
             sessions.terminate(id);

@@ -28,6 +28,7 @@ AuditEvent Session::with_session_fields(AuditEvent e) const {
     e.client = client_addr_.to_string();
     if (via_) e.via = via_->to_string();
     e.endpoint = endpoint_;
+    e.tls_subject = tls_facts_.subject;
     if (e.user.empty()) e.user = user_;
     if (e.db.empty()) e.db = db_;
     return e;
@@ -249,10 +250,14 @@ Session::Phase<> Session::greet() {
 }
 
 Session::Phase<auth::Rule> Session::check_grants(const mysql::HandshakeResponse41& login) {
+    co_return grant(login);
+}
+
+Expected<auth::Rule, Session::Ended> Session::grant(const mysql::HandshakeResponse41& login) {
     const auto checked =
         auth::check_account(*rt_.grants(), {.user = login.username,
                                             .client = client_host(),
-                                            .tls = client_.tls(),
+                                            .tls = tls_facts_,
                                             .using_password = !login.auth_response.empty(),
                                             .max_user_name_length = config_->max_user_name_length});
     const auto denied =
@@ -260,33 +265,44 @@ Session::Phase<auth::Rule> Session::check_grants(const mysql::HandshakeResponse4
     if (denied) {
         report(spdlog::level::info, SessionEvent::denied_user, denied->reason,
                {.rule = denied->rule ? rule_text(*denied->rule) : ""});
-        co_return refuse(denied->error);
+        return refuse(denied->error);
     }
     counted_rule_ = checked->key();
-    co_return *checked;
+    return *checked;
 }
 
-awaitable<Session::Ended> Session::relay(const mysql::HandshakeResponse41& login) {
-    auto executor = co_await asio::this_coro::executor;
-    auto stats = std::make_shared<SessionStats>();
+void Session::note_login(const mysql::HandshakeResponse41& login) {
+    user_ = login.username;
+    db_ = login.database;
+    tls_facts_ = client_.tls_facts();
+}
+
+SessionEntry Session::registry_entry(std::shared_ptr<SessionStats> stats,
+                                     asio::any_io_executor executor) {
     SessionEntry entry;
     entry.user = user_;
     entry.via = via_ ? via_->to_string() : "";
     entry.db = db_;
     entry.backend_name = backend_info_->config().name;
     entry.connected = started_;
-    entry.stats = stats;
+    entry.stats = std::move(stats);
     entry.client = client_host();
     entry.client_port = client_addr_.port;
-    entry.tls = client_.tls();
+    entry.tls = tls_facts_;
     entry.backend = backend_info_;
     entry.backend_thread = backend_thread_;
-    entry.executor = executor;
+    entry.executor = std::move(executor);
     entry.terminate = [this] {
         client_.close();
         if (backend_) backend_->close();
     };
-    rt_.sessions.add(id_, std::move(entry));
+    return entry;
+}
+
+awaitable<Session::Ended> Session::relay(const mysql::HandshakeResponse41& login) {
+    auto executor = co_await asio::this_coro::executor;
+    auto stats = std::make_shared<SessionStats>();
+    rt_.sessions.add(id_, registry_entry(stats, executor));
     RelayContext relay{.runtime = rt_,
                        .session_id = id_,
                        .backend = backend_info_,
@@ -295,7 +311,7 @@ awaitable<Session::Ended> Session::relay(const mysql::HandshakeResponse41& login
                        .backend_capabilities = backend_capabilities(login, offer_, backend_->tls()),
                        .backend_mariadb_capabilities = backend_mariadb_capabilities(login, offer_),
                        .character_set = login.character_set,
-                       .client_tls = client_.tls(),
+                       .client_tls = tls_facts_,
                        .max_user_name_length = config_->max_user_name_length,
                        .user = user_,
                        .counted_rule = counted_rule_,
@@ -341,14 +357,17 @@ Session::Phase<mysql::HandshakeResponse41> Session::handshake() {
     if (!greeted) co_return Unexpected(greeted.error());
     auto login = co_await read_login();
     if (!login) co_return Unexpected(login.error());
-    user_ = login->username;
-    db_ = login->database;
+    note_login(*login);
     if (refusal_for_login_) co_return refuse(*refusal_for_login_);
-    const auto rule = co_await check_grants(*login);
-    if (!rule) co_return Unexpected(rule.error());
-    const auto authenticated = co_await authenticate(*login, *rule);
+    const auto authenticated = co_await authorize_and_authenticate(*login);
     if (!authenticated) co_return Unexpected(authenticated.error());
     co_return std::move(*login);
+}
+
+Session::Phase<> Session::authorize_and_authenticate(const mysql::HandshakeResponse41& login) {
+    const auto rule = co_await check_grants(login);
+    if (!rule) co_return Unexpected(rule.error());
+    co_return co_await authenticate(login, *rule);
 }
 
 awaitable<void> Session::run() {

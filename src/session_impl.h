@@ -73,6 +73,15 @@ class Session {
     Phase<protocol::mysql::Packet> read_handshake_packet(std::uint8_t expected_sequence,
                                                          PacketChannel::ReadAhead read_ahead);
     Phase<auth::Rule> check_grants(const Login& login);
+    // check_grants(), then authenticate().
+    Phase<> authorize_and_authenticate(const Login& login);
+    // check_grants() without the coroutine (g++ 12 warns falsely on the frame of a longer one).
+    Expected<auth::Rule, Ended> grant(const Login& login);
+    // Who the session is once the login has come: user, database, what its TLS shows.
+    void note_login(const Login& login);
+    // The process-list entry of the relayed session.
+    SessionEntry registry_entry(std::shared_ptr<SessionStats> stats,
+                                asio::any_io_executor executor);
     // session_backend.cpp: a backend of the rule's group, then the authentication relayed.
     Phase<BackendConnection> connect_to_backend(const Login& login, const auth::Rule& rule);
     Phase<> authenticate(const Login& login, const auth::Rule& rule);
@@ -130,6 +139,7 @@ class Session {
     protocol::Endpoint destination_;  // what the client connected to
     std::optional<protocol::Endpoint> via_;
     std::optional<protocol::mysql::ErrPacket> refusal_for_login_;  // see admit()
+    auth::TlsFacts tls_facts_;  // the client's TLS, once the login has come
     std::string endpoint_;  // the cloud endpoint a trusted balancer's header named; empty if none
     bool header_seen_ = false;
     Offer offer_;                  // what our greeting offered

@@ -76,6 +76,26 @@ std::string Stream::tls_description() const {
     return std::string(SSL_get_version(ssl)) + " " + SSL_get_cipher_name(ssl);
 }
 
+auth::TlsFacts Stream::tls_facts() const {
+    auth::TlsFacts facts;
+    if (!tls_) return facts;
+    SSL* ssl = const_cast<asio::ssl::stream<tcp::socket>&>(*tls_).native_handle();
+    facts.tls = true;
+    facts.cipher = SSL_get_cipher_name(ssl);
+    X509* certificate = SSL_get0_peer_certificate(ssl);
+    if (!certificate) return facts;
+    auto one_line = [](const X509_NAME* name) {
+        char* text = X509_NAME_oneline(name, nullptr, 0);
+        std::string out = text ? text : "";
+        OPENSSL_free(text);
+        return out;
+    };
+    facts.verified_certificate = SSL_get_verify_result(ssl) == X509_V_OK;
+    facts.subject = one_line(X509_get_subject_name(certificate));
+    facts.issuer = one_line(X509_get_issuer_name(certificate));
+    return facts;
+}
+
 void Stream::close() {
     std::error_code ignored;
     socket().close(ignored);

@@ -4,6 +4,7 @@
 #include <memory>
 #include <system_error>
 
+#include "auth/tls_requirement.h"
 #include "src/net.h"
 
 namespace hostgate {
@@ -34,6 +35,9 @@ class Stream {
     bool tls() const { return tls_ != nullptr; }
     // The negotiated protocol and cipher, "TLSv1.3 TLS_AES_256_GCM_SHA384"; empty without TLS.
     std::string tls_description() const;
+    // What REQUIRE looks at: TLS, the client's certificate (verified, its subject and issuer in
+    // OpenSSL's one-line form) and the cipher suite.
+    auth::TlsFacts tls_facts() const;
     // Closes the TCP connection; pending operations finish with operation_aborted.
     void close();
 

@@ -15,7 +15,9 @@ GrantTable table_of(const char* text) {
     return GrantTable(std::move(*rules));
 }
 
-ClientHost at(const char* address) { return {parse_ip(address).value(), std::nullopt}; }
+ClientHost at(const char* address) {
+    return {parse_ip(address).value(), std::nullopt};
+}
 
 // The grants-file line of the rule that applies, 0 when denied.
 std::size_t line_for(const GrantTable& t, const char* user, const char* address) {
@@ -33,25 +35,24 @@ std::vector<std::string> order(const GrantTable& t) {
 
 TEST_CASE("rules sort into MySQL's order") {
     const GrantTable t = table_of(
-        "''@'%'\n"                   // 1
-        "'app'@''\n"                 // 2
-        "'app'@'%'\n"                // 3
-        "'app'@'10.%'\n"             // 4
-        "'app'@'10.1.%'\n"           // 5
-        "''@'10.1.2.3'\n"            // 6
-        "'app'@'10.0.0.0/8'\n"       // 7
-        "'app'@'10.1.2.3'\n"         // 8
-        "'app'@'10.1.0.0/16'\n");    // 9
+        "''@'%'\n"                 // 1
+        "'app'@''\n"               // 2
+        "'app'@'%'\n"              // 3
+        "'app'@'10.%'\n"           // 4
+        "'app'@'10.1.%'\n"         // 5
+        "''@'10.1.2.3'\n"          // 6
+        "'app'@'10.0.0.0/8'\n"     // 7
+        "'app'@'10.1.2.3'\n"       // 8
+        "'app'@'10.1.0.0/16'\n");  // 9
     CHECK(order(t) == std::vector<std::string>{
                           "'app'@'10.1.2.3'",     // literal, /32
                           "'app'@'10.1.0.0/16'",  // network: same host specificity, narrower first
                           "'app'@'10.0.0.0/8'",
-                          "''@'10.1.2.3'",        // anonymous after named users at the same host rank
-                          "'app'@'10.1.%'",       // first wildcard at 6
-                          "'app'@'10.%'",         // first wildcard at 4
-                          "'app'@'%'",
-                          "''@'%'",
-                          "'app'@''",             // '' after '%'
+                          "''@'10.1.2.3'",   // anonymous after named users at the same host rank
+                          "'app'@'10.1.%'",  // first wildcard at 6
+                          "'app'@'10.%'",    // first wildcard at 4
+                          "'app'@'%'", "''@'%'",
+                          "'app'@''",  // '' after '%'
                       });
 }
 
@@ -72,10 +73,10 @@ TEST_CASE("options come from the rule that applies") {
         "'app'@'10.1.2.0/24'    BACKEND replicas MAX_USER_CONNECTIONS 20\n");
     const Decision narrow = t.decide("app", at("10.1.2.9"));
     REQUIRE(narrow.allowed());
-    CHECK(narrow.rule->options == RuleOptions{false, 20, "replicas"});
+    CHECK(narrow.rule->options == RuleOptions{.max_user_connections = 20, .backend = "replicas"});
     const Decision wide = t.decide("app", at("10.1.3.9"));
     REQUIRE(wide.allowed());
-    CHECK(wide.rule->options == RuleOptions{true, 0, ""});
+    CHECK(wide.rule->options == RuleOptions{.require = {TlsRequirement::Kind::ssl}});
 }
 
 TEST_CASE("the grants of the README's example decide as MySQL would") {
@@ -146,8 +147,8 @@ TEST_CASE("ENDPOINT narrows a rule to clients that came through that endpoint") 
     CHECK(line("app", through("10.0.0.5", "vpce-tenant-a")) == 1);
     CHECK(line("app", through("10.0.0.5", "vpce-tenant-b")) == 2);
     CHECK(line("app", through("10.0.0.5", "vpce-tenant-c")) == 3);  // the rule without ENDPOINT
-    CHECK(line("app", at("10.0.0.5")) == 3);                         // no endpoint: never 1 or 2
-    CHECK(line("app", through("10.0.0.5", "VPCE-TENANT-A")) == 3);   // compared exactly
+    CHECK(line("app", at("10.0.0.5")) == 3);                        // no endpoint: never 1 or 2
+    CHECK(line("app", through("10.0.0.5", "VPCE-TENANT-A")) == 3);  // compared exactly
 
     // A rule with ENDPOINT never matches a client without one, not even for the host check.
     CHECK(t.host_allowed(through("10.9.9.9", "4294967295")));
@@ -164,4 +165,47 @@ TEST_CASE("ENDPOINT narrows a rule to clients that came through that endpoint") 
     CHECK(t.rules()[0].key() == "'app'@'10.0.0.5' ENDPOINT 'vpce-tenant-a'");
     CHECK(t.rules()[0].account() == "'app'@'10.0.0.5'");
     CHECK(t.rules()[3].key() == "'app'@'10.0.0.%'");
+}
+
+TEST_CASE("REQUIRE is met as MySQL's acl_check_ssl meets it") {
+    using Kind = TlsRequirement::Kind;
+    const TlsFacts plaintext{};
+    const TlsFacts tls_only{.tls = true, .cipher = "TLS_AES_256_GCM_SHA384"};
+    const TlsFacts with_certificate{.tls = true,
+                                    .verified_certificate = true,
+                                    .subject = "/C=NL/O=Example/CN=app",
+                                    .issuer = "/CN=Example CA",
+                                    .cipher = "TLS_AES_256_GCM_SHA384"};
+    TlsFacts unverified = with_certificate;
+    unverified.verified_certificate = false;
+
+    CHECK_FALSE(unmet({}, plaintext));
+    CHECK(unmet({Kind::ssl}, plaintext) == "requires SSL; the client is not on TLS");
+    CHECK_FALSE(unmet({Kind::ssl}, tls_only));
+    CHECK(unmet({Kind::x509}, tls_only) ==
+          "requires X509; the client presented no verified certificate");
+    CHECK(unmet({Kind::x509}, unverified));
+    CHECK_FALSE(unmet({Kind::x509}, with_certificate));
+
+    const TlsRequirement subject{Kind::specified, "", "/C=NL/O=Example/CN=app", ""};
+    CHECK_FALSE(unmet(subject, with_certificate));
+    CHECK(unmet(subject, tls_only));
+    TlsFacts other = with_certificate;
+    other.subject = "/C=NL/O=Example/CN=app2";
+    CHECK(unmet(subject, other) ==
+          "requires SUBJECT '/C=NL/O=Example/CN=app'; the certificate's subject is "
+          "'/C=NL/O=Example/CN=app2'");
+    other.subject = "/c=NL/O=Example/CN=app";  // compared exactly, as MySQL does
+    CHECK(unmet(subject, other));
+    const TlsRequirement issuer{Kind::specified, "/CN=Example CA", "", ""};
+    CHECK_FALSE(unmet(issuer, with_certificate));
+    other = with_certificate;
+    other.issuer = "/CN=Rogue CA";
+    CHECK(unmet(issuer, other));
+    // CIPHER alone needs TLS, not a certificate.
+    const TlsRequirement cipher{Kind::specified, "", "", "TLS_AES_256_GCM_SHA384"};
+    CHECK_FALSE(unmet(cipher, tls_only));
+    CHECK(unmet({Kind::specified, "", "", "TLS_AES_128_GCM_SHA256"}, tls_only) ==
+          "requires CIPHER 'TLS_AES_128_GCM_SHA256'; the cipher is TLS_AES_256_GCM_SHA384");
+    CHECK(unmet(cipher, plaintext));
 }

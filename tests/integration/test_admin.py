@@ -78,7 +78,8 @@ class Processlist(unittest.TestCase):
             self.assertEqual(backend_host, f"127.0.0.5:{port}")
             self.assertGreater(int(row["Bytes_in"]), 0)
             self.assertEqual(list(row.keys()), ["Id", "User", "Host", "Via", "Endpoint", "Backend", "Backend_id", "db",
-                                                "Command", "Time", "State", "TLS", "Bytes_in", "Bytes_out"])
+                                                "Command", "Time", "State", "TLS", "TLS_subject", "Bytes_in", "Bytes_out"])
+            self.assertIsNone(row["TLS_subject"])
             self.assertIsNone(row["Endpoint"])
         finally:
             conn.close()

@@ -276,8 +276,8 @@ class Hostgate(ManagedServer):
         lines = ["[server]", f"listen = {toml_list(listen)}"]
         for key, value in {"threads": 2, **self.server}.items():
             lines.append(f"{key} = {toml_value(value)}")
-        if self.tls:
-            lines += ["[tls]", f'cert = "{self.tls["cert"]}"', f'key = "{self.tls["key"]}"']
+        if self.tls:  # cert, key, and ca or crl if given
+            lines += ["[tls]"] + [f'{k} = "{v}"' for k, v in self.tls.items()]
         lines += ["[grants]", 'file = "grants.conf"']
         lines += [f"{k} = {toml_value(v)}" for k, v in self.grants_options.items()]
         for b in self.backends:
@@ -440,6 +440,49 @@ def toml_value(v) -> str:
 
 def toml_list(items) -> str:
     return "[" + ", ".join(toml_value(i) for i in items) + "]"
+
+
+class CertificateAuthority:
+    """A CA of the test's own, made with the openssl command: it issues client certificates with
+    the subjects a test chooses, and revokes them in a CRL."""
+
+    def __init__(self, directory: pathlib.Path, name: str):
+        self.dir = directory / name
+        self.dir.mkdir(parents=True)
+        self.cert, self.key = self.dir / "ca-cert.pem", self.dir / "ca-key.pem"
+        self.subject = f"/CN={name}"
+        self.openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", self.key, "-out", self.cert,
+                     "-days", "30", "-subj", self.subject)
+        (self.dir / "index.txt").write_text("")
+        (self.dir / "crlnumber").write_text("01\n")
+        (self.dir / "ca.cnf").write_text(
+            "[ca]\ndefault_ca = test\n[test]\n"
+            f"database = {self.dir / 'index.txt'}\ncrlnumber = {self.dir / 'crlnumber'}\n"
+            "default_md = sha256\ndefault_crl_days = 30\n")
+        self.serial = 1
+
+    def openssl(self, *args):
+        subprocess.run(["openssl", *map(str, args)], check=True, capture_output=True, timeout=120)
+
+    def issue(self, name: str, subject: str):
+        """(cert path, key path) of a client certificate for `subject` ("/C=NL/O=Example/CN=app")."""
+        cert, key, request = self.dir / f"{name}-cert.pem", self.dir / f"{name}-key.pem", self.dir / f"{name}.csr"
+        self.openssl("req", "-new", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", request,
+                     "-subj", subject)
+        self.serial += 1
+        self.openssl("x509", "-req", "-in", request, "-CA", self.cert, "-CAkey", self.key, "-out", cert,
+                     "-days", "30", "-set_serial", self.serial)
+        return cert, key
+
+    def crl_revoking(self, *certs) -> pathlib.Path:
+        """A CRL that revokes these certificates."""
+        for cert in certs:
+            self.openssl("ca", "-config", self.dir / "ca.cnf", "-revoke", cert, "-keyfile", self.key,
+                         "-cert", self.cert)
+        crl = self.dir / "crl.pem"
+        self.openssl("ca", "-config", self.dir / "ca.cnf", "-gencrl", "-keyfile", self.key, "-cert", self.cert,
+                     "-out", crl)
+        return crl
 
 
 def self_signed_certificate(directory: pathlib.Path, name: str = "hostgate-test"):

@@ -1,0 +1,158 @@
+"""Client certificates: [tls] ca and crl, and REQUIRE X509 / ISSUER / SUBJECT / CIPHER rules, with
+certificates made by the test (one CA, a rogue CA, several subjects), read by PyMySQL and the
+mariadb CLI against real MariaDB. The backend accounts require nothing: hostgate terminates the
+client's TLS, so it enforces what the grants say itself."""
+import os
+import pathlib
+import shutil
+import ssl
+import subprocess
+import tempfile
+import unittest
+
+import pymysql
+
+from support.servers import CertificateAuthority, Hostgate, MariaDB, free_port, self_signed_certificate
+
+HOSTGATE = os.environ["HOSTGATE"]
+APP_SUBJECT = "/C=NL/O=Example/CN=app"
+CIPHER = "TLS_AES_256_GCM_SHA384"  # what OpenSSL 3 and TLS 1.3 pick between these peers
+
+GRANTS = f"""\
+'x509'@'127.0.0.5'    REQUIRE X509
+'subject'@'127.0.0.5' REQUIRE SUBJECT '{APP_SUBJECT}' AND ISSUER '/CN=hostgate-test-ca'
+'cipher'@'127.0.0.5'  REQUIRE CIPHER '{CIPHER}'
+'other'@'127.0.0.5'   REQUIRE CIPHER 'TLS_AES_128_GCM_SHA256'
+'plain'@'127.0.0.5'
+'cli'@'127.0.0.1'     REQUIRE SUBJECT '{APP_SUBJECT}'
+"""
+USERS = ("x509", "subject", "cipher", "other", "plain")
+
+db = hg = ca = rogue = None
+workdir = None
+certs = {}
+
+
+def setUpModule():
+    global db, hg, ca, rogue, workdir
+    workdir = pathlib.Path(tempfile.mkdtemp(prefix="hostgate-tls-identity-"))
+    ca = CertificateAuthority(workdir, "hostgate-test-ca")
+    rogue = CertificateAuthority(workdir, "rogue-ca")
+    certs["app"] = ca.issue("app", APP_SUBJECT)
+    certs["other"] = ca.issue("other", "/C=NL/O=Example/CN=someone-else")
+    certs["revoked"] = ca.issue("revoked", APP_SUBJECT)
+    certs["rogue"] = rogue.issue("rogue-app", APP_SUBJECT)
+    crl = ca.crl_revoking(certs["revoked"][0])
+    db = MariaDB().start()
+    for user in USERS:
+        db.execute(f"CREATE USER '{user}'@'127.0.0.5' IDENTIFIED BY 'secret'")
+    db.execute("CREATE USER 'cli'@'127.0.0.1' IDENTIFIED BY 'secret'")  # the CLI cannot bind
+    server_cert, server_key = self_signed_certificate(workdir, "hostgate")
+    admin_port = free_port()
+    password_hash = db.execute("SELECT PASSWORD('ops-secret')")[0][0]
+    hg = Hostgate(HOSTGATE, GRANTS, backends=[{"name": "db1", "address": f"127.0.0.1:{db.port}", "tls": "off"}],
+                  tls={"cert": str(server_cert), "key": str(server_key), "ca": str(ca.cert), "crl": str(crl)},
+                  extra_config=f'[admin]\nlisten = "127.0.0.1:{admin_port}"\nuser = "ops"\n'
+                               f'password_hash = "{password_hash}"\n[audit]\nfile = "audit.log"\n').start()
+    hg.admin_port = admin_port
+
+
+def tearDownModule():
+    if hg:
+        hg.stop()
+    if db:
+        db.stop()
+    shutil.rmtree(workdir, ignore_errors=True)
+
+
+def connect(user, certificate=None, tls=True):
+    """PyMySQL from 127.0.0.5, over TLS (with a client certificate if named) or not."""
+    options = {}
+    if tls:
+        context = ssl.create_default_context()
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+        if certificate:
+            context.load_cert_chain(*map(str, certs[certificate]))
+        options["ssl"] = context
+    return pymysql.connect(host="127.0.0.1", port=hg.port, user=user, password="secret",
+                           bind_address="127.0.0.5", connect_timeout=30, **options)
+
+
+def denied(user):
+    return (1045, f"Access denied for user '{user}'@'127.0.0.5' (using password: YES)")
+
+
+class Requirements(unittest.TestCase):
+    def assert_denied(self, user, **kwargs):
+        with self.assertRaises(pymysql.err.OperationalError) as e:
+            connect(user, **kwargs)
+        self.assertEqual(e.exception.args, denied(user))
+
+    def test_x509_needs_a_verified_certificate(self):
+        conn = connect("x509", certificate="other")
+        conn.close()
+        self.assert_denied("x509")             # TLS without a certificate
+        self.assert_denied("x509", tls=False)  # plaintext
+        hg.wait_for_log("'x509'@'127.0.0.5' requires X509; the client presented no verified certificate")
+
+    def test_subject_and_issuer_are_compared_exactly(self):
+        conn = connect("subject", certificate="app")
+        with conn.cursor() as cur:
+            cur.execute("SELECT CURRENT_USER()")
+            self.assertEqual(cur.fetchone(), ("subject@127.0.0.5",))
+        conn.close()
+        self.assert_denied("subject", certificate="other")
+        hg.wait_for_log("requires ISSUER '/CN=hostgate-test-ca' AND SUBJECT '/C=NL/O=Example/CN=app'; "
+                        "the certificate's subject is '/C=NL/O=Example/CN=someone-else'")
+        self.assert_denied("subject")
+
+    def test_cipher(self):
+        connect("cipher").close()
+        self.assert_denied("other")
+        self.assert_denied("cipher", tls=False)
+
+    def test_a_certificate_of_another_ca_or_revoked_fails_the_tls_handshake(self):
+        for name in ("rogue", "revoked"):
+            with self.subTest(name):
+                with self.assertRaises(pymysql.err.OperationalError):
+                    connect("plain", certificate=name)
+        # A client without a certificate is served where its rule asks for none.
+        connect("plain").close()
+        connect("plain", tls=False).close()
+
+    def test_the_process_list_and_the_audit_show_the_subject(self):
+        conn = connect("subject", certificate="app")
+        try:
+            session = conn.thread_id()
+            admin = pymysql.connect(host="127.0.0.1", port=hg.admin_port, user="ops", password="ops-secret",
+                                    connect_timeout=30, cursorclass=pymysql.cursors.DictCursor)
+            with admin.cursor() as cur:
+                cur.execute("SHOW PROCESSLIST")
+                rows = [r for r in cur.fetchall() if r["Id"] == session]
+                cur.execute("SHOW GRANTS")
+                grants = {r["Account"]: r["Options"] for r in cur.fetchall()}
+            admin.close()
+            self.assertEqual([(r["User"], r["TLS"], r["TLS_subject"]) for r in rows],
+                             [("subject", "Yes", APP_SUBJECT)])
+            self.assertEqual(grants["'subject'@'127.0.0.5'"],
+                             f"REQUIRE ISSUER '/CN=hostgate-test-ca' AND SUBJECT '{APP_SUBJECT}'")
+            event = hg.wait_for_audit(lambda e: e["event"] == "auth_ok" and e["session"] == session,
+                                      "the auth_ok event")[0]
+            self.assertEqual((event["user"], event["tls"], event["tls_subject"]), ("subject", True, APP_SUBJECT))
+        finally:
+            conn.close()
+
+    def test_the_mariadb_cli_with_and_without_its_certificate(self):
+        cert, key = certs["app"]
+        base = ["mariadb", "--no-defaults", "-h127.0.0.1", f"-P{hg.port}", "-ucli", "-psecret", "--ssl",
+                "--skip-ssl-verify-server-cert", "-N", "-e", "SELECT CURRENT_USER()"]
+        r = subprocess.run(base + [f"--ssl-cert={cert}", f"--ssl-key={key}"],
+                           capture_output=True, text=True, timeout=60)
+        self.assertEqual((r.returncode, r.stdout.strip()), (0, "cli@127.0.0.1"), r.stderr)
+        r = subprocess.run(base, capture_output=True, text=True, timeout=60)
+        self.assertEqual(r.stderr.strip(),
+                         "ERROR 1045 (28000): Access denied for user 'cli'@'127.0.0.1' (using password: YES)")
+
+if __name__ == "__main__":
+    unittest.main()
