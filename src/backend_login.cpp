@@ -90,6 +90,32 @@ std::string proxy_header_refusal(const mysql::ErrPacket& err, const std::string&
         from, err.error_code, protocol::text::log_literal(err.message), from);
 }
 
+bool asks_for_cleartext_password(protocol::ByteSpan backend_packet, std::string& plugin) {
+    if (backend_packet.empty()) return false;
+    const auto kind = std::to_integer<std::uint8_t>(backend_packet[0]);
+    if (kind == mysql::header::kAuthSwitch) {
+        const auto request = mysql::decode_auth_switch_request(backend_packet);
+        if (!request) return false;
+        plugin = request->plugin_name;
+        return plugin == "mysql_clear_password" || plugin == "dialog" ||
+               plugin == "sha256_password";
+    }
+    // caching_sha2_password: 0x01 then 0x03 (fast_auth_success) or 0x04 (perform full
+    // authentication: a client on TLS sends its password in clear next).
+    constexpr std::uint8_t kAuthMoreData = 0x01, kPerformFullAuthentication = 0x04;
+    return kind == kAuthMoreData && plugin == "caching_sha2_password" &&
+           backend_packet.size() == 2 &&
+           std::to_integer<std::uint8_t>(backend_packet[1]) == kPerformFullAuthentication;
+}
+
+mysql::ErrPacket cleartext_password_refused_error() {
+    return mysql::server_error(
+        mysql::ServerError::unknown_error,
+        "This account's authentication sends the password in clear, and hostgate's connection to "
+        "the database server is not encrypted: set tls = \"mirror\" or \"required\" on that "
+        "backend");
+}
+
 mysql::ErrPacket unsupported_plugin_error(const mysql::HandshakeV10& greeting) {
     const bool mariadb = !(greeting.capabilities & cap::kMysql);
     return mysql::server_error(

@@ -89,6 +89,15 @@ bool refuses_proxy_header(const protocol::mysql::ErrPacket& err);
 // What the client is told then: the backend's own words are about hostgate, not the client.
 protocol::mysql::ErrPacket proxy_header_refused_error();
 
+// Whether this packet of the backend's, during the login, makes a client on TLS send its password
+// in clear next: a switch to mysql_clear_password, dialog (PAM) or sha256_password, or
+// caching_sha2_password's "perform full authentication" (0x01 0x04). `plugin` is the
+// authentication plugin in force before this packet; it becomes the one the packet switches to.
+bool asks_for_cleartext_password(protocol::ByteSpan backend_packet, std::string& plugin);
+
+// What a client on TLS is told when such a password would go on to a plaintext backend leg.
+protocol::mysql::ErrPacket cleartext_password_refused_error();
+
 // The same for the log and the health monitor, with the fix: "does not accept hostgate's PROXY
 // header from 10.0.0.5 (1130 'Proxy header is not accepted from 10.0.0.5'): add 10.0.0.5 to
 // proxy_protocol_networks on the backend". `from` is the address hostgate connected from.

@@ -153,6 +153,10 @@ Session::Phase<> Session::relay_authentication(const mysql::HandshakeResponse41&
                                                std::uint8_t backend_seq) {
     const Backend* chosen = backend_info_;
     const std::uint8_t offset = static_cast<std::uint8_t>(client_seq_ - backend_seq);
+    // A client on TLS answers some plugins with its password in clear, which must not go on to
+    // a plaintext backend leg.
+    const bool plaintext_behind_tls = client_.tls() && !backend_->tls();
+    std::string plugin = greeting.auth_plugin_name;
     for (;;) {
         auto from_backend = co_await backend_channel.read_packet();
         if (!from_backend) {
@@ -165,6 +169,14 @@ Session::Phase<> Session::relay_authentication(const mysql::HandshakeResponse41&
         if (mysql::classify_auth_reply(p) == mysql::AuthReply::error) {
             if (const auto err = mysql::decode_err(p); err && refuses_proxy_header(*err))
                 co_return header_refused(*err);
+        }
+        if (asks_for_cleartext_password(p, plugin) && plaintext_behind_tls) {
+            report(spdlog::level::warn, SessionEvent::auth_failed,
+                   "backend " + chosen->describe() + " asks for the password in clear (" + plugin +
+                       ") on a plaintext leg, the client's being TLS: refused; set tls = "
+                       "\"mirror\" or \"required\" on the backend",
+                   {.rule = rule.account(), .backend = chosen->config().name});
+            co_return refuse(cleartext_password_refused_error());
         }
         if (!relayable_to_client(login, p)) {
             report(spdlog::level::info, SessionEvent::auth_failed,

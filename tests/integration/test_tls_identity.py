@@ -154,5 +154,65 @@ class Requirements(unittest.TestCase):
         self.assertEqual(r.stderr.strip(),
                          "ERROR 1045 (28000): Access denied for user 'cli'@'127.0.0.1' (using password: YES)")
 
+class CleartextPasswords(unittest.TestCase):
+    """MariaDB's auth_pam (a PAM service of the test's own that accepts anyone, pam_permit) with
+    pam_use_cleartext_plugin: the server asks for the password in clear. A client on TLS sends it;
+    hostgate must not pass it on over a plaintext backend leg, and says what to set instead."""
+
+    SERVICE = "hostgate-test-pam"
+    REFUSED = (1105, "This account's authentication sends the password in clear, and hostgate's "
+                     "connection to the database server is not encrypted: set tls = \"mirror\" or "
+                     "\"required\" on that backend")
+
+    @classmethod
+    def setUpClass(cls):
+        cls.pam_file = pathlib.Path("/etc/pam.d") / cls.SERVICE
+        cls.pam_file.write_text("auth required pam_permit.so\naccount required pam_permit.so\n")
+        db_cert, db_key = self_signed_certificate(workdir, "pam-db")
+        cls.db = MariaDB(extra_args=["--plugin-load-add=auth_pam.so", "--pam-use-cleartext-plugin=ON",
+                                     f"--ssl-cert={db_cert}", f"--ssl-key={db_key}"]).start()
+        cls.db.execute(f"CREATE USER 'pam'@'%' IDENTIFIED VIA pam USING '{cls.SERVICE}'")
+        server_cert, server_key = self_signed_certificate(workdir, "pam-hostgate")
+        cls.hg = Hostgate(HOSTGATE, "'pam'@'127.0.0.5'\n'pam'@'127.0.0.6' BACKEND encrypted\n",
+                          backends=[{"name": "plain", "address": f"127.0.0.1:{cls.db.port}", "tls": "off"},
+                                    {"name": "tls", "address": f"127.0.0.1:{cls.db.port}", "tls": "mirror",
+                                     "group": "encrypted"}],
+                          tls={"cert": str(server_cert), "key": str(server_key)}).start()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.hg.stop()
+        cls.db.stop()
+        cls.pam_file.unlink()
+
+    def pam(self, source="127.0.0.5", tls=True):
+        context = None
+        if tls:
+            context = ssl.create_default_context()
+            context.check_hostname = False
+            context.verify_mode = ssl.CERT_NONE
+        return pymysql.connect(host="127.0.0.1", port=self.hg.port, user="pam", password="anything",
+                               bind_address=source, connect_timeout=30, ssl=context)
+
+    def test_refused_toward_a_plaintext_backend_passed_toward_tls(self):
+        with self.assertRaises(pymysql.err.OperationalError) as e:
+            self.pam()
+        self.assertEqual(e.exception.args, self.REFUSED)
+        r = subprocess.run(["node", str(pathlib.Path(__file__).parent.parent / "tools" / "nodeclient.js"),
+                            "--driver", "mysql2", "--port", str(self.hg.port), "--bind", "127.0.0.5",
+                            "--user", "pam", "--password", "anything", "--ssl", "ping"],
+                           capture_output=True, text=True, timeout=60,
+                           env={**os.environ, "NODE_PATH": "/usr/share/nodejs"})
+        self.assertEqual((r.returncode, r.stdout.splitlines()[-1]),
+                         (1, f"ERROR {self.REFUSED[0]} (HY000): {self.REFUSED[1]}"), r.stdout)
+        self.hg.wait_for_log("asks for the password in clear (mysql_clear_password) on a plaintext leg")
+        # Both legs on TLS: the password goes on, encrypted, and PAM lets it in.
+        conn = self.pam(source="127.0.0.6")
+        with conn.cursor() as cur:
+            cur.execute("SELECT CURRENT_USER()")
+            self.assertEqual(cur.fetchone(), ("pam@%",))
+        conn.close()
+
+
 if __name__ == "__main__":
     unittest.main()

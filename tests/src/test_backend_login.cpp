@@ -188,3 +188,52 @@ TEST_CASE("a backend's refusal of hostgate's PROXY header is told from other err
     CHECK_FALSE(refuses_proxy_header({1105, "HY000", "Unknown error"}));
     CHECK_FALSE(refuses_proxy_header({1045, "28000", "Proxy header is not accepted from x"}));
 }
+
+TEST_CASE("a backend that asks for the password in clear is told apart") {
+    using hostgate::asks_for_cleartext_password;
+    using hostgate::protocol::Bytes;
+    auto bytes = [](std::initializer_list<std::uint8_t> b) {
+        Bytes out;
+        for (auto x : b) out.push_back(std::byte{x});
+        return out;
+    };
+    auto raw = [](std::string_view text) {
+        return Bytes(reinterpret_cast<const std::byte*>(text.data()),
+                     reinterpret_cast<const std::byte*>(text.data()) + text.size());
+    };
+    // MySQL 8.0's caching_sha2_password, as its documentation of the exchange shows it: the
+    // switch with a 20-byte nonce, then 0x01 0x03 (fast_auth_success) or 0x01 0x04
+    // (perform_full_authentication, after which a client on TLS sends its password in clear).
+    using namespace std::string_view_literals;
+    const Bytes sha2_switch =
+        raw("\xfe"
+            "caching_sha2_password\0"
+            "0123456789abcdefghij\0"sv);
+    std::string plugin = "hostgate_forced_switch";
+    CHECK_FALSE(asks_for_cleartext_password(sha2_switch, plugin));
+    CHECK(plugin == "caching_sha2_password");
+    CHECK_FALSE(asks_for_cleartext_password(bytes({0x01, 0x03}), plugin));  // fast auth
+    CHECK(asks_for_cleartext_password(bytes({0x01, 0x04}), plugin));        // full auth
+    // The same bytes mean nothing of the kind under another plugin (an RSA key's first bytes).
+    std::string ed = "client_ed25519";
+    CHECK_FALSE(asks_for_cleartext_password(bytes({0x01, 0x04}), ed));
+
+    for (const char* name : {"mysql_clear_password", "dialog", "sha256_password"}) {
+        INFO(name);
+        std::string p = "mysql_native_password";
+        CHECK(asks_for_cleartext_password(auth_switch(name), p));
+        CHECK(p == name);
+    }
+    // MariaDB's auth_pam v2: a switch to dialog whose data is the first question.
+    std::string p;
+    CHECK(asks_for_cleartext_password(raw("\xfe"
+                                          "dialog\0\x04Password: "sv),
+                                      p));
+    for (const char* name : {"mysql_native_password", "client_ed25519", "caching_sha2_password"}) {
+        std::string q;
+        CHECK_FALSE(asks_for_cleartext_password(auth_switch(name), q));
+    }
+    std::string none;
+    CHECK_FALSE(asks_for_cleartext_password({}, none));
+    CHECK_FALSE(asks_for_cleartext_password(bytes({0xfe}), none));  // too short to name a plugin
+}
