@@ -131,7 +131,8 @@ class Health(unittest.TestCase):
         try:
             os.kill(hg.process.pid, signal.SIGTERM)
             signalled = time.monotonic()
-            self.assertEqual(get(hg.metrics_port, "/ready"), (503, "draining\n"))
+            # The signal is handled on hostgate's own time: poll.
+            wait_until(lambda: get(hg.metrics_port, "/ready") == (503, "draining\n"), 30, "/ready 503")
             self.assertLess(time.monotonic() - signalled, 2.5)
             login(hg.port).close()  # the listeners still serve during the delay
             hg.wait_for_log("stopped accepting")
