@@ -158,6 +158,16 @@ struct SslTlv {
 };
 // Decodes the value of a PP2_TYPE_SSL TLV; tlv_bad_length or tlv_overrun when malformed.
 Expected<SslTlv, std::error_code> decode_ssl_tlv(ByteSpan value);
+// The value of a PP2_TYPE_SSL TLV: decode_ssl_tlv() reads it back as `ssl`.
+Bytes encode_ssl_tlv(const SslTlv& ssl);
+
+// PP2_TYPE_SSL's client bits, and the sub-TLV that carries the client certificate (DER).
+namespace ssl_client {
+inline constexpr std::uint8_t kSsl = 0x01;
+inline constexpr std::uint8_t kCertConn = 0x02;
+inline constexpr std::uint8_t kCertSess = 0x04;
+}  // namespace ssl_client
+inline constexpr std::uint8_t kSslClientCertSubtype = 0x28;
 
 enum class Detected { need_more, v1, v2, none };
 // Which header the input starts with. `none` as soon as a byte rules both signatures out;

@@ -120,6 +120,20 @@ Expected<SslTlv, std::error_code> decode_ssl_tlv(ByteSpan value) {
     return ssl;
 }
 
+Bytes encode_ssl_tlv(const SslTlv& ssl) {
+    Bytes out;
+    ByteWriter w(out);
+    w.u8(ssl.client);
+    w.be16(static_cast<std::uint16_t>(ssl.verify >> 16));
+    w.be16(static_cast<std::uint16_t>(ssl.verify));
+    for (const Tlv& t : ssl.sub_tlvs) {
+        w.u8(t.type);
+        w.be16(static_cast<std::uint16_t>(t.value.size()));
+        w.bytes(t.value);
+    }
+    return out;
+}
+
 Parsed<Header> parse_v2(ByteSpan input, const ParseOptions& options) {
     if (input.size() < kV2FixedLength) {
         if (!std::equal(input.begin(), input.begin() + std::min(input.size(), kV2Signature.size()),

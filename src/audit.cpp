@@ -45,6 +45,7 @@ std::string AuditEvent::to_json(std::chrono::system_clock::time_point time) cons
     number("backend_id", backend_id);
     if (tls) o.boolean("tls", *tls);
     text("tls_subject", tls_subject);
+    text("proxy_tls", proxy_tls);
     text("reason", reason);
     number("bytes_in", bytes_in);
     number("bytes_out", bytes_out);

@@ -34,6 +34,7 @@ struct AuditEvent {
     std::optional<std::uint32_t> backend_id;
     std::optional<bool> tls;
     std::string tls_subject;  // the client certificate's subject, when it presented one
+    std::string proxy_tls;    // what a trusted proxy's PP2_TYPE_SSL TLV said, if it sent one
     std::string reason;
     std::optional<std::uint64_t> bytes_in;   // client to backend
     std::optional<std::uint64_t> bytes_out;  // backend to client

@@ -60,12 +60,14 @@ std::optional<ServerTraits> Backends::greeting_traits() const {
 
 protocol::Bytes proxy_header_for(const BackendConfig& backend,
                                  const std::optional<protocol::Endpoint>& client,
-                                 const protocol::Endpoint& destination) {
+                                 const protocol::Endpoint& destination,
+                                 std::vector<protocol::proxy::Tlv> tlvs) {
     protocol::Bytes out;
     if (backend.proxy_protocol == BackendProxyProtocol::off) return out;
     proxy::Header header =
         client ? proxy::Header::tcp(*client, destination) : proxy::Header::local();
     header.version = backend.proxy_protocol == BackendProxyProtocol::v1 ? 1 : 2;
+    if (client) header.tlvs = std::move(tlvs);  // v1 leaves them out; the config refuses that
     proxy::encode(header, out);
     return out;
 }

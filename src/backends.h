@@ -148,7 +148,8 @@ awaitable<std::optional<HeaderRefusal>> ask_whether_header_refused(
 // hostgate itself.
 protocol::Bytes proxy_header_for(const BackendConfig& backend,
                                  const std::optional<protocol::Endpoint>& client = std::nullopt,
-                                 const protocol::Endpoint& destination = {});
+                                 const protocol::Endpoint& destination = {},
+                                 std::vector<protocol::proxy::Tlv> tlvs = {});
 
 // Connects once with a LOCAL header (v2) or UNKNOWN (v1) to learn the backend's greeting; then
 // sends an SSLRequest, ends its side, and logs a refusal of the header, which it records.

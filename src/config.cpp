@@ -275,6 +275,12 @@ std::vector<Key> server_keys() {
         "itself; the rate limit, host check and `connect` event go by the client a late header "
         "names). Optional mode lets any process on a trusted host claim any client address: "
         "trust only hosts where nothing else runs"));
+    v.push_back(flag("server", "accept_proxy_tls", &Config::accept_proxy_tls, true,
+                     "a trusted proxy that terminated the client's TLS (HAProxy "
+                     "`send-proxy-v2-ssl`, a hostgate in front) says so in its header's "
+                     "PP2_TYPE_SSL TLV: with this on, REQUIRE rules count what it says (TLS, a "
+                     "verified certificate, its subject and issuer, or only its CN as "
+                     "`/CN=<cn>`, the cipher); off, the audit shows it and nothing else"));
     v.push_back(number("server", "handshake_timeout_ms", &Config::handshake_timeout, 1, 3600000,
                        true, "PROXY header and the whole MySQL handshake, backend login included"));
     v.push_back(number("server", "connect_timeout_ms", &Config::connect_timeout, 1, 3600000, true,
@@ -417,6 +423,28 @@ const std::vector<BackendKey>& backend_keys() {
                                                  {"v2", BackendProxyProtocol::v2},
                                                  {"off", BackendProxyProtocol::off}});
          }},
+        {"proxy_protocol_tlvs",
+         "what the v2 header carries besides the addresses, any of `\"ssl\"` (TLS version, "
+         "cipher, certificate bits and verify result of the client's TLS), `\"cn\"` and "
+         "`\"client_cert\"` (its certificate's common name, its certificate in DER, inside the "
+         "SSL TLV), `\"authority\"` (the SNI the client sent), `\"unique_id\"` (the session's), "
+         "`\"endpoint\"` (the cloud endpoint TLV received); needs `proxy_protocol = \"v2\"`",
+         "[]",
+         [](const Reader& r, const toml::node& n, const std::string& key, BackendConfig& b) {
+             static constexpr std::string_view kKnown[] = {"ssl",       "cn",        "client_cert",
+                                                           "authority", "unique_id", "endpoint"};
+             b.proxy_protocol_tlvs.clear();
+             const auto asked = r.strings(n, key);
+             for (std::string_view known : kKnown)
+                 if (std::find(asked.begin(), asked.end(), known) != asked.end())
+                     b.proxy_protocol_tlvs.emplace_back(known);
+             for (const std::string& a : asked)
+                 if (std::find(std::begin(kKnown), std::end(kKnown), a) == std::end(kKnown))
+                     r.fail(&n, key,
+                            "'" + a +
+                                "' is none of ssl, cn, client_cert, authority, unique_id, "
+                                "endpoint");
+         }},
         {"source",
          "the address hostgate connects to the backend from (sessions, health checks, the "
          "start-up probe, `grants.from_backend`), like HAProxy's `source`: list exactly it in "
@@ -456,6 +484,9 @@ BackendConfig read_backend(const Reader& r, const toml::node& node) {
     }
     if (b.name.empty()) r.fail(&node, "backend.name", "is required");
     if (b.address.port == 0) r.fail(&node, "backend.address", "is required");
+    if (!b.proxy_protocol_tlvs.empty() && b.proxy_protocol != BackendProxyProtocol::v2)
+        r.fail(table->get("proxy_protocol_tlvs"), "backend.proxy_protocol_tlvs",
+               "needs proxy_protocol = \"v2\": a v1 header cannot carry TLVs");
     if (b.source && b.source->is_v4() != b.address.address.is_v4())
         r.fail(table->get("source"), "backend.source",
                "is not of the address family of backend.address");

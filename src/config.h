@@ -1,6 +1,7 @@
 #pragma once
 // hostgate's TOML configuration: what the daemon listens on, whom it trusts, where it forwards.
 
+#include <algorithm>
 #include <array>
 #include <chrono>
 #include <filesystem>
@@ -26,6 +27,13 @@ struct BackendConfig {
     BackendTls tls = BackendTls::mirror;
     // The address hostgate's connections to it come from; none: the system chooses.
     std::optional<protocol::IpAddress> source;
+    // What the v2 header carries besides the addresses (proxy_protocol_tlvs): each of "ssl",
+    // "cn", "client_cert", "authority", "unique_id", "endpoint", in this order.
+    std::vector<std::string> proxy_protocol_tlvs;
+    bool has_tlv(std::string_view tlv) const {
+        return std::find(proxy_protocol_tlvs.begin(), proxy_protocol_tlvs.end(), tlv) !=
+               proxy_protocol_tlvs.end();
+    }
     bool operator==(const BackendConfig&) const = default;
 };
 
@@ -38,6 +46,7 @@ struct Config {
     auth::TrustedNetworks trusted_proxies;
     std::vector<std::string> trusted_proxies_text;
     ProxyProtocolMode proxy_protocol = ProxyProtocolMode::required;
+    bool accept_proxy_tls = false;  // a trusted proxy's PP2_TYPE_SSL TLV counts for REQUIRE
     std::chrono::milliseconds handshake_timeout{5000};
     std::chrono::milliseconds connect_timeout{3000};  // to a backend
     unsigned max_connections = 10000;

@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include <fstream>
+#include <random>
 #include <sstream>
 
 #include "auth/grants_file.h"
@@ -35,6 +36,14 @@ void RuleCounters::release(const std::string& rule_key) {
     std::lock_guard lock(mutex_);
     auto it = counts_.find(rule_key);
     if (it != counts_.end() && --it->second == 0) counts_.erase(it);
+}
+
+std::string Runtime::unique_id(std::uint32_t session) const {
+    static const std::uint64_t prefix = [] {
+        std::random_device random;
+        return std::uint64_t{random()} << 32 | random();
+    }();
+    return fmt::format("{:016x}-{}", prefix, session);
 }
 
 std::optional<std::string> Runtime::not_ready() {

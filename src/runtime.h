@@ -69,6 +69,10 @@ class Runtime {
     // default group up; nullopt when ready.
     std::optional<std::string> not_ready();
 
+    // A session's PP2_TYPE_UNIQUE_ID for backends: this process's random prefix and the id,
+    // "3f2a9c0d71b4e865-42", unique across restarts and instances.
+    std::string unique_id(std::uint32_t session) const;
+
     std::uint32_t next_session_id() {
         return next_session_id_.fetch_add(1, std::memory_order_relaxed);
     }

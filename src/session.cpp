@@ -28,7 +28,11 @@ AuditEvent Session::with_session_fields(AuditEvent e) const {
     e.client = client_addr_.to_string();
     if (via_) e.via = via_->to_string();
     e.endpoint = endpoint_;
-    e.tls_subject = tls_facts_.subject;
+    e.tls_subject = client_tls_.facts.subject;
+    if (proxy_tls_)
+        e.proxy_tls =
+            describe(*proxy_tls_) +
+            (config_->accept_proxy_tls ? "" : " (not counted: server.accept_proxy_tls is off)");
     if (e.user.empty()) e.user = user_;
     if (e.db.empty()) e.db = db_;
     return e;
@@ -92,7 +96,14 @@ Session::Phase<> Session::take_proxy_header(bool greeted) {
         client_addr_.address = client_addr_.address.normalized();
         destination_ = header->destination;
     }
-    if (auto endpoint = header->cloud_endpoint()) endpoint_ = std::move(endpoint->id);
+    for (const proxy::Tlv& t : header->tlvs) {
+        if (auto endpoint = proxy::decode_cloud_endpoint(t); endpoint && *endpoint) {
+            endpoint_ = (*endpoint)->id;
+            endpoint_tlv_ = t;
+        }
+        if (t.type == proxy::tlv_type::kSsl)
+            if (auto ssl = proxy::decode_ssl_tlv(t.value)) proxy_tls_ = from_ssl_tlv(*ssl);
+    }
     co_return proceed();
 }
 
@@ -257,7 +268,7 @@ Expected<auth::Rule, Session::Ended> Session::grant(const mysql::HandshakeRespon
     const auto checked =
         auth::check_account(*rt_.grants(), {.user = login.username,
                                             .client = client_host(),
-                                            .tls = tls_facts_,
+                                            .tls = client_tls_.facts,
                                             .using_password = !login.auth_response.empty(),
                                             .max_user_name_length = config_->max_user_name_length});
     const auto denied =
@@ -274,7 +285,30 @@ Expected<auth::Rule, Session::Ended> Session::grant(const mysql::HandshakeRespon
 void Session::note_login(const mysql::HandshakeResponse41& login) {
     user_ = login.username;
     db_ = login.database;
-    tls_facts_ = client_.tls_facts();
+    if (client_.tls()) {
+        client_tls_ = client_.client_tls();
+    } else if (proxy_tls_ && config_->accept_proxy_tls) {
+        client_tls_ = *proxy_tls_;
+    }
+}
+
+std::vector<proxy::Tlv> Session::header_tlvs(const BackendConfig& backend) const {
+    std::vector<proxy::Tlv> tlvs;
+    if (client_tls_.facts.tls &&
+        (backend.has_tlv("ssl") || backend.has_tlv("cn") || backend.has_tlv("client_cert")))
+        tlvs.push_back({proxy::tlv_type::kSsl,
+                        proxy::encode_ssl_tlv(ssl_tlv_for(client_tls_, backend.has_tlv("cn"),
+                                                          backend.has_tlv("client_cert")))});
+    auto text = [](std::uint8_t type, std::string_view value) {
+        const auto bytes = protocol::as_bytes(value);
+        return proxy::Tlv{type, protocol::Bytes(bytes.begin(), bytes.end())};
+    };
+    if (backend.has_tlv("authority") && !client_tls_.server_name.empty())
+        tlvs.push_back(text(proxy::tlv_type::kAuthority, client_tls_.server_name));
+    if (backend.has_tlv("unique_id"))
+        tlvs.push_back(text(proxy::tlv_type::kUniqueId, rt_.unique_id(id_)));
+    if (backend.has_tlv("endpoint") && endpoint_tlv_) tlvs.push_back(*endpoint_tlv_);
+    return tlvs;
 }
 
 SessionEntry Session::registry_entry(std::shared_ptr<SessionStats> stats,
@@ -288,7 +322,7 @@ SessionEntry Session::registry_entry(std::shared_ptr<SessionStats> stats,
     entry.stats = std::move(stats);
     entry.client = client_host();
     entry.client_port = client_addr_.port;
-    entry.tls = tls_facts_;
+    entry.tls = client_tls_.facts;
     entry.backend = backend_info_;
     entry.backend_thread = backend_thread_;
     entry.executor = std::move(executor);
@@ -311,7 +345,7 @@ awaitable<Session::Ended> Session::relay(const mysql::HandshakeResponse41& login
                        .backend_capabilities = backend_capabilities(login, offer_, backend_->tls()),
                        .backend_mariadb_capabilities = backend_mariadb_capabilities(login, offer_),
                        .character_set = login.character_set,
-                       .client_tls = tls_facts_,
+                       .client_tls = client_tls_.facts,
                        .max_user_name_length = config_->max_user_name_length,
                        .user = user_,
                        .counted_rule = counted_rule_,

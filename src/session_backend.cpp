@@ -34,7 +34,8 @@ Session::Phase<BackendConnection> Session::connect_to_backend(
     for (Backend* b : candidates) {
         if (!b->healthy()) continue;
         any_healthy = true;
-        protocol::Bytes opening = proxy_header_for(b->config(), client_addr_, destination_);
+        protocol::Bytes opening =
+            proxy_header_for(b->config(), client_addr_, destination_, header_tlvs(b->config()));
         if (!tls_to(*b)) {
             protocol::Bytes payload;
             mysql::encode_handshake_response(backend_login(login, offer_, false), payload);
@@ -106,7 +107,8 @@ Session::Phase<> Session::start_backend_tls(const mysql::HandshakeResponse41& lo
         // TLS handshake reads as garbage: ask it again, in plaintext, to tell.
         if (backend_info_->config().proxy_protocol != BackendProxyProtocol::off) {
             const protocol::Bytes header =
-                proxy_header_for(backend_info_->config(), client_addr_, destination_);
+                proxy_header_for(backend_info_->config(), client_addr_, destination_,
+                                 header_tlvs(backend_info_->config()));
             auto refusal = co_await ask_whether_header_refused(*backend_info_, header, ssl_request,
                                                                config_->connect_timeout);
             if (refusal) {

@@ -16,6 +16,7 @@
 #include "protocol/expected.h"
 #include "protocol/mysql_messages.h"
 #include "protocol/mysql_server_errors.h"
+#include "protocol/proxy_protocol.h"
 #include "src/admission.h"
 #include "src/audit.h"
 #include "src/backend_login.h"
@@ -79,6 +80,8 @@ class Session {
     Expected<auth::Rule, Ended> grant(const Login& login);
     // Who the session is once the login has come: user, database, what its TLS shows.
     void note_login(const Login& login);
+    // The TLVs of the v2 header to this backend, as its proxy_protocol_tlvs asks.
+    std::vector<protocol::proxy::Tlv> header_tlvs(const BackendConfig& backend) const;
     // The process-list entry of the relayed session.
     SessionEntry registry_entry(std::shared_ptr<SessionStats> stats,
                                 asio::any_io_executor executor);
@@ -139,7 +142,11 @@ class Session {
     protocol::Endpoint destination_;  // what the client connected to
     std::optional<protocol::Endpoint> via_;
     std::optional<protocol::mysql::ErrPacket> refusal_for_login_;  // see admit()
-    auth::TlsFacts tls_facts_;  // the client's TLS, once the login has come
+    // The client's TLS as REQUIRE sees it, once the login has come: hostgate's own TLS session,
+    // or with server.accept_proxy_tls what a trusted proxy's PP2_TYPE_SSL TLV said.
+    ClientTls client_tls_;
+    std::optional<ClientTls> proxy_tls_;                // what that TLV said, counted or not
+    std::optional<protocol::proxy::Tlv> endpoint_tlv_;  // the cloud endpoint TLV as received
     std::string endpoint_;  // the cloud endpoint a trusted balancer's header named; empty if none
     bool header_seen_ = false;
     Offer offer_;                  // what our greeting offered

@@ -76,24 +76,37 @@ std::string Stream::tls_description() const {
     return std::string(SSL_get_version(ssl)) + " " + SSL_get_cipher_name(ssl);
 }
 
-auth::TlsFacts Stream::tls_facts() const {
-    auth::TlsFacts facts;
-    if (!tls_) return facts;
+ClientTls Stream::client_tls() const {
+    ClientTls tls;
+    if (!tls_) return tls;
     SSL* ssl = const_cast<asio::ssl::stream<tcp::socket>&>(*tls_).native_handle();
-    facts.tls = true;
-    facts.cipher = SSL_get_cipher_name(ssl);
+    tls.facts.tls = true;
+    tls.facts.cipher = SSL_get_cipher_name(ssl);
+    tls.version = SSL_get_version(ssl);
+    if (const char* sni = SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name)) tls.server_name = sni;
     X509* certificate = SSL_get0_peer_certificate(ssl);
-    if (!certificate) return facts;
+    if (!certificate) return tls;
     auto one_line = [](const X509_NAME* name) {
         char* text = X509_NAME_oneline(name, nullptr, 0);
         std::string out = text ? text : "";
         OPENSSL_free(text);
         return out;
     };
-    facts.verified_certificate = SSL_get_verify_result(ssl) == X509_V_OK;
-    facts.subject = one_line(X509_get_subject_name(certificate));
-    facts.issuer = one_line(X509_get_issuer_name(certificate));
-    return facts;
+    tls.facts.verified_certificate = SSL_get_verify_result(ssl) == X509_V_OK;
+    tls.facts.subject = one_line(X509_get_subject_name(certificate));
+    tls.facts.issuer = one_line(X509_get_issuer_name(certificate));
+    std::array<char, 256> cn{};
+    if (X509_NAME_get_text_by_NID(X509_get_subject_name(certificate), NID_commonName, cn.data(),
+                                  static_cast<int>(cn.size())) > 0)
+        tls.common_name = cn.data();
+    unsigned char* der = nullptr;
+    const int length = i2d_X509(certificate, &der);
+    if (length > 0) {
+        const auto* bytes = reinterpret_cast<const std::byte*>(der);
+        tls.certificate.assign(bytes, bytes + length);
+    }
+    OPENSSL_free(der);
+    return tls;
 }
 
 void Stream::close() {

@@ -4,7 +4,7 @@
 #include <memory>
 #include <system_error>
 
-#include "auth/tls_requirement.h"
+#include "src/client_tls.h"
 #include "src/net.h"
 
 namespace hostgate {
@@ -35,9 +35,10 @@ class Stream {
     bool tls() const { return tls_ != nullptr; }
     // The negotiated protocol and cipher, "TLSv1.3 TLS_AES_256_GCM_SHA384"; empty without TLS.
     std::string tls_description() const;
-    // What REQUIRE looks at: TLS, the client's certificate (verified, its subject and issuer in
-    // OpenSSL's one-line form) and the cipher suite.
-    auth::TlsFacts tls_facts() const;
+    // The peer's TLS as a server sees it: what REQUIRE looks at (TLS, the client's certificate,
+    // verified or not, its subject and issuer in OpenSSL's one-line form, the cipher suite), the
+    // protocol version, the certificate's CN and DER, the SNI.
+    ClientTls client_tls() const;
     // Closes the TCP connection; pending operations finish with operation_aborted.
     void close();
 

@@ -40,7 +40,10 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
             if ((*endpoint)->id.empty() || (*endpoint)->id.size() > kEndpointIdMaxLength)
                 std::abort();
         }
-        if (t.type == tlv_type::kSsl && !decode_ssl_tlv(t.value)) std::abort();
+        if (t.type == tlv_type::kSsl) {
+            const auto ssl = decode_ssl_tlv(t.value);
+            if (!ssl || encode_ssl_tlv(*ssl) != t.value) std::abort();  // a round trip
+        }
     }
     if (endpoints > 1 || (endpoints == 1) != c->value.cloud_endpoint().has_value()) std::abort();
 

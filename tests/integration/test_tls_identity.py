@@ -154,6 +154,87 @@ class Requirements(unittest.TestCase):
         self.assertEqual(r.stderr.strip(),
                          "ERROR 1045 (28000): Access denied for user 'cli'@'127.0.0.1' (using password: YES)")
 
+class ChainOfHostgates(unittest.TestCase):
+    """A hostgate in front terminates the client's TLS and tells the one behind it in its v2
+    header (proxy_protocol_tlvs); the one behind counts it with server.accept_proxy_tls."""
+
+    @classmethod
+    def setUpClass(cls):
+        for user in ("chain", "chaincn"):
+            db.execute(f"CREATE USER '{user}'@'127.0.0.5' IDENTIFIED BY 'secret'")
+        behind_grants = (f"'chain'@'127.0.0.5'   REQUIRE SUBJECT '{APP_SUBJECT}' AND ISSUER '/CN=hostgate-test-ca'\n"
+                         "'chaincn'@'127.0.0.5' REQUIRE SUBJECT '/CN=app'\n"
+                         # The front's own connections (its start-up probe, health checks) come
+                         # with a LOCAL header, from its address: a rule for it lets them greet.
+                         "'monitor'@'127.0.0.1'\n")
+        backend = [{"name": "db1", "address": f"127.0.0.1:{db.port}", "tls": "off"}]
+        cls.behind = {
+            counted: Hostgate(HOSTGATE, behind_grants, backends=backend,
+                              server={"trusted_proxies": ["127.0.0.1"], "accept_proxy_tls": counted},
+                              extra_config='[audit]\nfile = "audit.log"\n').start()
+            for counted in (True, False)}
+        server_cert, server_key = self_signed_certificate(workdir, "front")
+        tls = {"cert": str(server_cert), "key": str(server_key), "ca": str(ca.cert)}
+        front_grants = "'chain'@'127.0.0.5' REQUIRE X509\n'chaincn'@'127.0.0.5' REQUIRE X509\n"
+        cls.fronts = {}
+        for counted, hg_behind in cls.behind.items():
+            for tlvs in (("ssl", "client_cert", "unique_id"), ("ssl", "cn")):
+                cls.fronts[counted, tlvs] = Hostgate(
+                    HOSTGATE, front_grants, tls=tls,
+                    backends=[{"name": "behind", "address": f"127.0.0.1:{hg_behind.port}", "tls": "off",
+                               "proxy_protocol_tlvs": list(tlvs)}]).start()
+
+    @classmethod
+    def tearDownClass(cls):
+        for hg_front in cls.fronts.values():
+            hg_front.stop()
+        for hg_behind in cls.behind.values():
+            hg_behind.stop()
+
+    def through(self, front, user):
+        context = ssl.create_default_context()
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+        context.load_cert_chain(*map(str, certs["app"]))
+        return pymysql.connect(host="127.0.0.1", port=front.port, user=user, password="secret",
+                               bind_address="127.0.0.5", connect_timeout=30, ssl=context)
+
+    def test_the_certificate_reaches_the_hostgate_behind(self):
+        front = self.fronts[True, ("ssl", "client_cert", "unique_id")]
+        conn = self.through(front, "chain")
+        with conn.cursor() as cur:
+            cur.execute("SELECT CURRENT_USER()")
+            self.assertEqual(cur.fetchone(), ("chain@127.0.0.5",))
+        conn.close()
+        event = self.behind[True].wait_for_audit(lambda e: e["event"] == "auth_ok" and e["user"] == "chain",
+                                                 "the login behind")[0]
+        self.assertEqual(event["tls_subject"], APP_SUBJECT)
+        self.assertTrue(event["proxy_tls"].endswith(f", certificate verified, subject {APP_SUBJECT}"),
+                        event["proxy_tls"])
+        # Without the certificate, the CN alone: a SUBJECT of exactly '/CN=app'.
+        front = self.fronts[True, ("ssl", "cn")]
+        self.through(front, "chaincn").close()
+        with self.assertRaises(pymysql.err.OperationalError) as e:
+            self.through(front, "chain")
+        self.assertEqual(e.exception.args, self.denied_behind("chain"))
+
+    @staticmethod
+    def denied_behind(user):
+        """The refusal of the hostgate behind, relayed by the one in front, whose login carries no
+        password (it forces the authentication switch): 'using password: NO'."""
+        return (1045, f"Access denied for user '{user}'@'127.0.0.5' (using password: NO)")
+
+    def test_without_accept_proxy_tls_the_tlv_counts_for_nothing(self):
+        front = self.fronts[False, ("ssl", "client_cert", "unique_id")]
+        with self.assertRaises(pymysql.err.OperationalError) as e:
+            self.through(front, "chain")
+        self.assertEqual(e.exception.args, self.denied_behind("chain"))
+        event = self.behind[False].wait_for_audit(
+            lambda e: e["event"] == "denied_user" and e["user"] == "chain", "the refusal behind")[0]
+        self.assertTrue(event["proxy_tls"].endswith("(not counted: server.accept_proxy_tls is off)"),
+                        event["proxy_tls"])
+
+
 class CleartextPasswords(unittest.TestCase):
     """MariaDB's auth_pam (a PAM service of the test's own that accepts anyone, pam_permit) with
     pam_use_cleartext_plugin: the server asks for the password in clear. A client on TLS sends it;

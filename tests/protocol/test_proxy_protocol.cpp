@@ -16,7 +16,9 @@ using hostgate::test::to_hex;
 
 namespace {
 
-Endpoint ep(const char* address, std::uint16_t port) { return {parse_ip(address).value(), port}; }
+Endpoint ep(const char* address, std::uint16_t port) {
+    return {parse_ip(address).value(), port};
+}
 
 Header v1_tcp(const char* src, std::uint16_t sport, const char* dst, std::uint16_t dport) {
     return Header::tcp(ep(src, sport), ep(dst, dport), 1);
@@ -41,7 +43,9 @@ Header with_tlvs(Header h, std::vector<Tlv> tlvs) {
     return h;
 }
 
-Tlv tlv(std::uint8_t type, Bytes value) { return {type, std::move(value)}; }
+Tlv tlv(std::uint8_t type, Bytes value) {
+    return {type, std::move(value)};
+}
 
 const Bytes kSig = hex("0d 0a 0d 0a 00 0d 0a 51 55 49 54 0a");
 
@@ -54,11 +58,9 @@ struct Golden {
 
 std::vector<Golden> golden() {
     return {
-        {"haproxy_2_6_send_proxy_v1_tcp4",
-         text("PROXY TCP4 127.0.0.7 127.0.0.1 52993 24002\r\n"),
+        {"haproxy_2_6_send_proxy_v1_tcp4", text("PROXY TCP4 127.0.0.7 127.0.0.1 52993 24002\r\n"),
          v1_tcp("127.0.0.7", 52993, "127.0.0.1", 24002), true},
-        {"haproxy_2_6_v1_health_check",
-         text("PROXY TCP4 127.0.0.1 127.0.0.1 47810 24102\r\n"),
+        {"haproxy_2_6_v1_health_check", text("PROXY TCP4 127.0.0.1 127.0.0.1 47810 24102\r\n"),
          v1_tcp("127.0.0.1", 47810, "127.0.0.1", 24102), true},
         {"v1_tcp6", text("PROXY TCP6 2001:db8::1 ::1 65535 0\r\n"),
          v1_tcp("2001:db8::1", 65535, "::1", 0), true},
@@ -90,8 +92,8 @@ std::vector<Golden> golden() {
                            "5d c1")}),    // destination port 24001
          Header::tcp(ep("127.0.0.7", 37855), ep("127.0.0.1", 24001)), true},
         {"haproxy_2_6_v2_health_check_local",
-         concat({kSig, hex("20"       // version 2, LOCAL
-                           "00"       // UNSPEC
+         concat({kSig, hex("20"         // version 2, LOCAL
+                           "00"         // UNSPEC
                            "00 00")}),  // nothing follows
          Header::local(), true},
         {"v2_tcp6",
@@ -104,7 +106,11 @@ std::vector<Golden> golden() {
                            "0c ea")}),                                        // 3306
          Header::tcp(ep("2001:db8::1", 50000), ep("::1", 3306)), true},
         {"v2_udp4",
-         concat({kSig, hex("21 12 00 0c" "0a 00 00 01" "0a 00 00 02" "00 35" "00 35")}),
+         concat({kSig, hex("21 12 00 0c"
+                           "0a 00 00 01"
+                           "0a 00 00 02"
+                           "00 35"
+                           "00 35")}),
          [] {
              Header h = v2(Command::proxy, Family::inet, Transport::dgram);
              h.source = ep("10.0.0.1", 53);
@@ -131,13 +137,26 @@ std::vector<Golden> golden() {
         // LOCAL: the protocol block is discarded, family included (the spec, 2.2), whatever it
         // holds: addresses, an AF_UNSPEC block of 12 bytes, bytes that are no TLVs.
         {"v2_local_with_addresses_ignored",
-         concat({kSig, hex("20 11 00 0c" "0a 00 00 01" "0a 00 00 02" "00 01" "00 02")}),
+         concat({kSig, hex("20 11 00 0c"
+                           "0a 00 00 01"
+                           "0a 00 00 02"
+                           "00 01"
+                           "00 02")}),
          v2(Command::local, Family::unspec, Transport::unspec), false},
         {"v2_local_unspec_with_a_block_ignored",
-         concat({kSig, hex("20 00 00 0c" "0a 00 00 01" "0a 00 00 02" "00 01" "00 02")}),
+         concat({kSig, hex("20 00 00 0c"
+                           "0a 00 00 01"
+                           "0a 00 00 02"
+                           "00 01"
+                           "00 02")}),
          v2(Command::local, Family::unspec, Transport::unspec), false},
         {"v2_local_with_bytes_that_are_no_tlvs_ignored",
-         concat({kSig, hex("20 11 00 0e" "0a 00 00 01" "0a 00 00 02" "00 01" "00 02" "ff ff")}),
+         concat({kSig, hex("20 11 00 0e"
+                           "0a 00 00 01"
+                           "0a 00 00 02"
+                           "00 01"
+                           "00 02"
+                           "ff ff")}),
          v2(Command::local, Family::unspec, Transport::unspec), false},
         {"v2_tcp4_crc32c_ok",
          concat({kSig, hex("21 11 00 13"      // PROXY, TCP4, 19 bytes
@@ -155,8 +174,10 @@ std::vector<Golden> golden() {
                            "20 01 0d b8 00 00 00 00 00 00 00 00 00 00 00 01"
                            "20 01 0d b8 00 00 00 00 00 00 00 00 00 00 00 02"
                            "c3 50 0c ea"
-                           "02 00 05" "64 62 31 2e 78"  // PP2_TYPE_AUTHORITY "db1.x"
-                           "03 00 04" "82 b9 62 ac")}),  // PP2_TYPE_CRC32C
+                           "02 00 05"
+                           "64 62 31 2e 78"  // PP2_TYPE_AUTHORITY "db1.x"
+                           "03 00 04"
+                           "82 b9 62 ac")}),  // PP2_TYPE_CRC32C
          with_tlvs(Header::tcp(ep("2001:db8::1", 50000), ep("2001:db8::2", 3306)),
                    {tlv(tlv_type::kAuthority, text("db1.x")),
                     tlv(tlv_type::kCrc32c, hex("82 b9 62 ac"))}),
@@ -164,11 +185,16 @@ std::vector<Golden> golden() {
         {"v2_tcp4_alpn_noop_unique_id_netns_custom",
          concat({kSig, hex("21 11 00 2b"
                            "0a 00 00 01 0a 00 00 02 00 01 00 02"
-                           "01 00 02" "68 32"          // ALPN "h2"
-                           "04 00 03" "00 00 00"       // NOOP, 3 bytes of padding
-                           "05 00 04" "ab cd ef 01"    // UNIQUE_ID
-                           "30 00 02" "6e 73"          // NETNS "ns"
-                           "ea 00 05" "76 70 63 65 31")}),  // AWS type, subtype 'v': no endpoint
+                           "01 00 02"
+                           "68 32"  // ALPN "h2"
+                           "04 00 03"
+                           "00 00 00"  // NOOP, 3 bytes of padding
+                           "05 00 04"
+                           "ab cd ef 01"  // UNIQUE_ID
+                           "30 00 02"
+                           "6e 73"  // NETNS "ns"
+                           "ea 00 05"
+                           "76 70 63 65 31")}),  // AWS type, subtype 'v': no endpoint
          with_tlvs(Header::tcp(ep("10.0.0.1", 1), ep("10.0.0.2", 2)),
                    {tlv(tlv_type::kAlpn, text("h2")), tlv(tlv_type::kNoop, hex("00 00 00")),
                     tlv(tlv_type::kUniqueId, hex("ab cd ef 01")), tlv(tlv_type::kNetns, text("ns")),
@@ -177,11 +203,13 @@ std::vector<Golden> golden() {
         {"v2_tcp4_ssl_with_sub_tlvs",
          concat({kSig, hex("21 11 00 24"
                            "0a 00 00 01 0a 00 00 02 00 01 00 02"
-                           "20 00 15"           // PP2_TYPE_SSL, 21 bytes
-                           "07"                 // client: SSL | CERT_CONN | CERT_SESS
-                           "00 00 00 00"        // verify: ok
-                           "21 00 07" "54 4c 53 76 31 2e 33"  // SSL_VERSION "TLSv1.3"
-                           "22 00 03" "62 6f 62")}),          // SSL_CN "bob"
+                           "20 00 15"     // PP2_TYPE_SSL, 21 bytes
+                           "07"           // client: SSL | CERT_CONN | CERT_SESS
+                           "00 00 00 00"  // verify: ok
+                           "21 00 07"
+                           "54 4c 53 76 31 2e 33"  // SSL_VERSION "TLSv1.3"
+                           "22 00 03"
+                           "62 6f 62")}),  // SSL_CN "bob"
          with_tlvs(Header::tcp(ep("10.0.0.1", 1), ep("10.0.0.2", 2)),
                    {tlv(tlv_type::kSsl, hex("07 00 00 00 00 21 00 07 54 4c 53 76 31 2e 33"
                                             "22 00 03 62 6f 62"))}),
@@ -190,7 +218,8 @@ std::vector<Golden> golden() {
         {"v2_aws_nlb_vpc_endpoint_id",
          concat({kSig, hex("21 11 00 25"
                            "0a 00 00 05 0a 00 00 02 c3 50 0c ea"
-                           "ea 00 16" "01"  // PP2_TYPE_AWS, 22 bytes, PP2_SUBTYPE_AWS_VPCE_ID
+                           "ea 00 16"
+                           "01"  // PP2_TYPE_AWS, 22 bytes, PP2_SUBTYPE_AWS_VPCE_ID
                            "76 70 63 65 2d 30 61 31 62 32 63 33 64 34 65 35 66 36 37 38 39")}),
          with_tlvs(Header::tcp(ep("10.0.0.5", 50000), ep("10.0.0.2", 3306)),
                    {tlv(tlv_type::kAws, concat({hex("01"), text("vpce-0a1b2c3d4e5f6789")}))}),
@@ -198,7 +227,8 @@ std::vector<Golden> golden() {
         {"v2_azure_private_endpoint_link_id",
          concat({kSig, hex("21 11 00 14"
                            "0a 00 00 05 0a 00 00 02 c3 50 0c ea"
-                           "ee 00 05" "01"    // PP2_TYPE_AZURE, 5 bytes, LINKID subtype
+                           "ee 00 05"
+                           "01"               // PP2_TYPE_AZURE, 5 bytes, LINKID subtype
                            "12 34 56 78")}),  // 0x78563412, little-endian
          with_tlvs(Header::tcp(ep("10.0.0.5", 50000), ep("10.0.0.2", 3306)),
                    {tlv(tlv_type::kAzure, hex("01 12 34 56 78"))}),
@@ -206,13 +236,15 @@ std::vector<Golden> golden() {
         {"v2_gcp_psc_connection_id",
          concat({kSig, hex("21 11 00 17"
                            "0a 00 00 05 0a 00 00 02 c3 50 0c ea"
-                           "e0 00 08"                   // pscConnectionId, 8 bytes
+                           "e0 00 08"                     // pscConnectionId, 8 bytes
                            "00 00 00 02 54 0b e4 00")}),  // 10000000000, big-endian
          with_tlvs(Header::tcp(ep("10.0.0.5", 50000), ep("10.0.0.2", 3306)),
                    {tlv(tlv_type::kGcp, hex("00 00 00 02 54 0b e4 00"))}),
          true},
         {"v2_azure_other_subtype_names_no_endpoint",
-         concat({kSig, hex("21 11 00 11" "0a 00 00 05 0a 00 00 02 c3 50 0c ea" "ee 00 02 02 ff")}),
+         concat({kSig, hex("21 11 00 11"
+                           "0a 00 00 05 0a 00 00 02 c3 50 0c ea"
+                           "ee 00 02 02 ff")}),
          with_tlvs(Header::tcp(ep("10.0.0.5", 50000), ep("10.0.0.2", 3306)),
                    {tlv(tlv_type::kAzure, hex("02 ff"))}),
          true},
@@ -253,8 +285,10 @@ std::vector<Refused> refused() {
         {"v1_port_65536", text("PROXY TCP4 1.2.3.4 5.6.7.8 65536 2\r\n"), errc::v1_bad_port},
         {"v1_port_leading_zero", text("PROXY TCP4 1.2.3.4 5.6.7.8 01 2\r\n"), errc::v1_bad_port},
         {"v1_port_negative", text("PROXY TCP4 1.2.3.4 5.6.7.8 -1 2\r\n"), errc::v1_bad_port},
-        {"v1_no_crlf_in_107_bytes", text("PROXY UNKNOWN " + std::string(93, 'x')), errc::v1_too_long},
-        {"v1_crlf_at_108", text("PROXY UNKNOWN " + std::string(93, 'x') + "\r\n"), errc::v1_too_long},
+        {"v1_no_crlf_in_107_bytes", text("PROXY UNKNOWN " + std::string(93, 'x')),
+         errc::v1_too_long},
+        {"v1_crlf_at_108", text("PROXY UNKNOWN " + std::string(93, 'x') + "\r\n"),
+         errc::v1_too_long},
         {"v2_version_1", concat({kSig, hex("11 11 00 0c"), tcp4}), errc::v2_bad_version},
         {"v2_version_3", concat({kSig, hex("31 11 00 0c"), tcp4}), errc::v2_bad_version},
         {"v2_command_2", concat({kSig, hex("22 11 00 0c"), tcp4}), errc::v2_bad_command},
@@ -276,10 +310,14 @@ std::vector<Refused> refused() {
         {"v2_tlv_header_cut", concat({kSig, hex("21 11 00 0e"), tcp4, hex("02 00")}),
          errc::tlv_overrun},
         {"v2_crc32c_mismatch",
-         concat({kSig, hex("21 11 00 13" "c0 00 02 01 c6 33 64 01 d4 31 0c ea" "03 00 04 e1 81 d7 6e")}),
+         concat({kSig, hex("21 11 00 13"
+                           "c0 00 02 01 c6 33 64 01 d4 31 0c ea"
+                           "03 00 04 e1 81 d7 6e")}),
          errc::crc_mismatch},
         {"v2_crc32c_zero_value",
-         concat({kSig, hex("21 11 00 13" "c0 00 02 01 c6 33 64 01 d4 31 0c ea" "03 00 04 00 00 00 00")}),
+         concat({kSig, hex("21 11 00 13"
+                           "c0 00 02 01 c6 33 64 01 d4 31 0c ea"
+                           "03 00 04 00 00 00 00")}),
          errc::crc_mismatch},
         {"v2_crc32c_3_bytes", concat({kSig, hex("21 11 00 12"), tcp4, hex("03 00 03 00 00 00")}),
          errc::tlv_bad_length},
@@ -293,8 +331,8 @@ std::vector<Refused> refused() {
          errc::tlv_bad_length},
         {"v2_aws_endpoint_empty", concat({kSig, hex("21 11 00 0f"), tcp4, hex("ea 00 00")}),
          errc::tlv_bad_length},
-        {"v2_aws_endpoint_subtype_only", concat({kSig, hex("21 11 00 10"), tcp4, hex("ea 00 01 01")}),
-         errc::tlv_bad_length},
+        {"v2_aws_endpoint_subtype_only",
+         concat({kSig, hex("21 11 00 10"), tcp4, hex("ea 00 01 01")}), errc::tlv_bad_length},
         {"v2_aws_endpoint_65_bytes",
          concat({kSig, hex("21 11 00 51"), tcp4, hex("ea 00 42 01"), Bytes(65, std::byte{'a'})}),
          errc::tlv_bad_length},
@@ -320,8 +358,8 @@ std::vector<Refused> refused() {
         {"v2_gcp_9_bytes", concat({kSig, hex("21 11 00 18"), tcp4, hex("e0 00 09"), Bytes(9)}),
          errc::tlv_bad_length},
         {"v2_two_endpoints",  // who the client is would be in doubt
-         concat({kSig, hex("21 11 00 1d"), tcp4, hex("e0 00 08"), Bytes(8),
-                 hex("ea 00 03 01 76 31")}),
+         concat(
+             {kSig, hex("21 11 00 1d"), tcp4, hex("e0 00 08"), Bytes(8), hex("ea 00 03 01 76 31")}),
          errc::tlv_duplicate},
         {"v2_the_same_endpoint_twice",
          concat({kSig, hex("21 11 00 18"), tcp4, hex("ea 00 03 01 76 31 ea 00 03 01 76 31")}),
@@ -397,10 +435,10 @@ TEST_CASE("an exact reader takes a header in a few reads, and a malformed line e
         }
     };
     // A v1 line is read field by field; only the port digits come one at a time. Never past it.
-    for (const std::string_view line : {"PROXY TCP4 127.0.0.5 127.0.0.1 40112 3306\r\n",
-                                        "PROXY TCP6 2001:db8::5 2001:db8::1 40112 3306\r\n",
-                                        "PROXY TCP4 0.0.0.0 0.0.0.0 0 0\r\n", "PROXY TCP6 :: :: 0 0\r\n",
-                                        "PROXY UNKNOWN\r\n"}) {
+    for (const std::string_view line :
+         {"PROXY TCP4 127.0.0.5 127.0.0.1 40112 3306\r\n",
+          "PROXY TCP6 2001:db8::5 2001:db8::1 40112 3306\r\n", "PROXY TCP4 0.0.0.0 0.0.0.0 0 0\r\n",
+          "PROXY TCP6 :: :: 0 0\r\n", "PROXY UNKNOWN\r\n"}) {
         INFO(line);
         std::string tailed(line);
         tailed += "\x20\x00\x00\x01";  // an SSLRequest's frame header after it
@@ -471,6 +509,18 @@ TEST_CASE("proxy header value helpers") {
         REQUIRE(complete(p));
         CHECK(complete(p)->value.find(tlv_type::kCrc32c)->value == hex("e1 81 d7 6f"));
     }
+    SECTION("an encoded ssl TLV decodes as it was") {
+        const SslTlv ssl{
+            ssl_client::kSsl | ssl_client::kCertConn,
+            0x01020304,
+            {tlv(tlv_type::kSslVersion, text("TLSv1.3")), tlv(tlv_type::kSslCn, text("app")),
+             tlv(kSslClientCertSubtype, hex("30 03 02 01 00"))}};
+        const Bytes value = encode_ssl_tlv(ssl);
+        CHECK(to_hex(prefix(value, 5)) == to_hex(hex("03 01 02 03 04")));
+        auto back = decode_ssl_tlv(value);
+        REQUIRE(back);
+        CHECK(*back == ssl);
+    }
     SECTION("ssl TLV decodes its sub-TLVs") {
         auto ssl = decode_ssl_tlv(hex("07 00 00 00 00 22 00 03 62 6f 62"));
         REQUIRE(ssl);
@@ -504,15 +554,17 @@ TEST_CASE("proxy header value helpers") {
         CHECK(cloud_name(Cloud::azure) == "azure");
         CHECK(cloud_name(Cloud::gcp) == "gcp");
 
-        auto p = parse(concat({kSig, hex("21 11 00 17" "0a 00 00 05 0a 00 00 02 c3 50 0c ea"
+        auto p = parse(concat({kSig, hex("21 11 00 17"
+                                         "0a 00 00 05 0a 00 00 02 c3 50 0c ea"
                                          "e0 00 08 00 00 00 00 00 00 30 39")}));
         REQUIRE(complete(p));
         CHECK(complete(p)->value.cloud_endpoint() == CloudEndpoint{Cloud::gcp, "12345"});
         CHECK_FALSE(Header::tcp(ep("10.0.0.1", 1), ep("10.0.0.2", 2)).cloud_endpoint());
     }
     SECTION("the cap on v2 length is the caller's") {
-        const Bytes wire = concat({kSig, hex("21 11 00 14"), hex("0a 00 00 01 0a 00 00 02 00 01 00 02"),
-                                   hex("04 00 05 00 00 00 00 00")});
+        const Bytes wire =
+            concat({kSig, hex("21 11 00 14"), hex("0a 00 00 01 0a 00 00 02 00 01 00 02"),
+                    hex("04 00 05 00 00 00 00 00")});
         CHECK(complete(parse(wire, {.max_v2_length = 36})));
         CHECK(error(parse(wire, {.max_v2_length = 35})) == make_error_code(errc::v2_too_long));
     }
