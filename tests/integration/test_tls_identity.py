@@ -143,6 +143,19 @@ class Requirements(unittest.TestCase):
         finally:
             conn.close()
 
+    def test_mysql2_with_and_without_its_certificate(self):
+        cert, key = certs["app"]
+        base = ["node", str(pathlib.Path(__file__).parent.parent / "tools" / "nodeclient.js"), "--driver",
+                "mysql2", "--port", str(hg.port), "--bind", "127.0.0.5", "--user", "subject", "--password",
+                "secret", "--ssl"]
+        env = {**os.environ, "NODE_PATH": "/usr/share/nodejs"}
+        r = subprocess.run(base + ["--ssl-cert", str(cert), "--ssl-key", str(key), "query", "SELECT CURRENT_USER()"],
+                           capture_output=True, text=True, timeout=60, env=env)
+        self.assertEqual((r.returncode, r.stdout.splitlines()[-1]), (0, "subject@127.0.0.5"), r.stdout + r.stderr)
+        r = subprocess.run(base + ["ping"], capture_output=True, text=True, timeout=60, env=env)
+        self.assertEqual((r.returncode, r.stdout.splitlines()[-1]),
+                         (1, f"ERROR 1045 (28000): {denied('subject')[1]}"), r.stdout)
+
     def test_the_mariadb_cli_with_and_without_its_certificate(self):
         cert, key = certs["app"]
         base = ["mariadb", "--no-defaults", "-h127.0.0.1", f"-P{hg.port}", "-ucli", "-psecret", "--ssl",
@@ -233,6 +246,51 @@ class ChainOfHostgates(unittest.TestCase):
             lambda e: e["event"] == "denied_user" and e["user"] == "chain", "the refusal behind")[0]
         self.assertTrue(event["proxy_tls"].endswith("(not counted: server.accept_proxy_tls is off)"),
                         event["proxy_tls"])
+
+
+class BehindHAProxyTerminatingTls(unittest.TestCase):
+    """HAProxy terminates TLS from the first byte (a client behind stunnel, say, speaks MySQL
+    inside it), with verify required, and tells hostgate with send-proxy-v2-ssl-cn: the CN
+    alone, so a SUBJECT of exactly '/CN=<cn>' matches."""
+
+    @classmethod
+    def setUpClass(cls):
+        from support.servers import HAProxy
+        db.execute("CREATE USER 'stunnel'@'127.0.0.5' IDENTIFIED BY 'secret'")
+        cls.hg = Hostgate(HOSTGATE, "'stunnel'@'127.0.0.5' REQUIRE SUBJECT '/CN=app'\n",
+                          backends=[{"name": "db1", "address": f"127.0.0.1:{db.port}", "tls": "off"}],
+                          server={"trusted_proxies": ["127.0.0.1"], "accept_proxy_tls": True}).start()
+        cert, key = self_signed_certificate(workdir, "haproxy")
+        pem = workdir / "haproxy.pem"
+        pem.write_text(pathlib.Path(cert).read_text() + pathlib.Path(key).read_text())
+        cls.haproxy = HAProxy(cls.hg.port, send_proxy="send-proxy-v2-ssl-cn",
+                              bind_options=f"ssl crt {pem} verify required ca-file {ca.cert}").start()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.haproxy.stop()
+        cls.hg.stop()
+
+    def test_a_verified_cn_meets_the_subject(self):
+        from support import raw_mysql
+        context = ssl.create_default_context()
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+        context.load_cert_chain(*map(str, certs["app"]))
+        plain = raw_mysql.open_from("127.0.0.5", self.haproxy.port)
+        with context.wrap_socket(plain) as s:
+            raw_mysql.login(s, "stunnel", "secret")
+            self.assertEqual(raw_mysql.query_one(s, "SELECT CURRENT_USER()"), "stunnel@127.0.0.5")
+        # Another subject's CN is refused.
+        context = ssl.create_default_context()
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+        context.load_cert_chain(*map(str, certs["other"]))
+        plain = raw_mysql.open_from("127.0.0.5", self.haproxy.port)
+        with context.wrap_socket(plain) as s:
+            with self.assertRaises(raw_mysql.MySQLError) as e:
+                raw_mysql.login(s, "stunnel", "secret")
+        self.assertEqual(e.exception.code, 1045)
 
 
 class CleartextPasswords(unittest.TestCase):

@@ -142,6 +142,8 @@ MALFORMED = [
     ("v2 Azure LinkID of 3 bytes", v2(tlvs=tlv(0xEE, b"\x01abc"))),
     ("v2 GCP connection ID of 7 bytes", v2(tlvs=tlv(0xE0, bytes(7)))),
     ("v2 two endpoints", v2(tlvs=tlv(0xE0, bytes(8)) + tlv(0xEA, b"\x01vpce-1"))),
+    ("v2 SSL TLV with a 4 KiB client certificate (over the cap)",
+     v2(tlvs=tlv(0x20, bytes([0x07]) + struct.pack("!I", 0) + tlv(0x28, b"\x30" * 4096)))),
     ("v2 over 4096 bytes", v2(tlvs=tlv(0x04, b"\0" * 4096))),
 ]
 

@@ -368,13 +368,14 @@ class HAProxy(ManagedServer):
     checked with GET /ready on its metrics port, a failed connection retried on another."""
 
     def __init__(self, server_port: int = None, send_proxy: str = "send-proxy-v2", check_user: str = None,
-                 fleet: list = None):
+                 fleet: list = None, bind_options: str = ""):
         self.dir = pathlib.Path(tempfile.mkdtemp(prefix="hostgate-haproxy-"))
         self.port = free_port()
         self.server_port = server_port
         self.send_proxy = send_proxy
         self.check_user = check_user
         self.fleet = fleet
+        self.bind_options = bind_options  # e.g. "ssl crt x.pem verify required ca-file ca.pem"
         self.process = None
 
     def backend_config(self) -> str:
@@ -403,7 +404,7 @@ class HAProxy(ManagedServer):
             "    timeout client 60s\n"
             "    timeout server 60s\n"
             "frontend fe_mysql\n"
-            f"    bind 127.0.0.1:{self.port}\n"
+            f"    bind 127.0.0.1:{self.port} {self.bind_options}\n"
             "    default_backend be_hostgate\n"
             "backend be_hostgate\n" + self.backend_config())
         self.process = started(subprocess.Popen(

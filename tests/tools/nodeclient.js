@@ -4,7 +4,8 @@
 // switch themselves.
 //
 //   node nodeclient.js [--driver mysql|mysql2] --port P [--host H] [--bind ADDR] --user U
-//                      [--password PW] [--database DB] [--ssl] STEP...
+//                      [--password PW] [--database DB] [--ssl [--ssl-cert PEM --ssl-key PEM]]
+//                      STEP...
 //   steps:  query SQL | change-user USER PASSWORD | ping
 //
 // Output as sqlclient's: "CONNECTED <thread id>", rows tab-separated with NULL as \N, "OK <n>"
@@ -21,7 +22,8 @@ const path = require('path');
 function parseArguments(argv) {
     const options = {host: '127.0.0.1', password: '', ssl: false};
     const valueOptions = {'--port': 'port', '--host': 'host', '--bind': 'bind', '--user': 'user',
-                          '--password': 'password', '--database': 'database', '--driver': 'driver'};
+                          '--password': 'password', '--database': 'database', '--driver': 'driver',
+                          '--ssl-cert': 'sslCert', '--ssl-key': 'sslKey'};
     let i = 0;
     for (; i < argv.length && argv[i].startsWith('--'); ++i) {
         if (argv[i] === '--ssl') {
@@ -128,7 +130,11 @@ const connection = mysql.createConnection({
     user: options.user,
     password: options.password,
     database: options.database,
-    ssl: options.ssl ? {rejectUnauthorized: false} : undefined,
+    ssl: options.ssl ? {
+        rejectUnauthorized: false,
+        cert: options.sslCert ? require('fs').readFileSync(options.sslCert) : undefined,
+        key: options.sslKey ? require('fs').readFileSync(options.sslKey) : undefined,
+    } : undefined,
     flags: options.driver === 'mysql2' ? undefined : ['MULTI_STATEMENTS'],
     multipleStatements: true,
     connectTimeout: 30000,
