@@ -61,6 +61,13 @@ class CheckConfig(unittest.TestCase):
             (BASE + 'source = "192.0.2.1"\n',
              "hostgate.toml: backend db1: source 192.0.2.1: Cannot assign requested address (not an "
              "address of this machine)"),
+            (BASE + 'proxy_protocol = "v1"\nproxy_protocol_tlvs = ["ssl"]\n',
+             "hostgate.toml:9: backend.proxy_protocol_tlvs: needs proxy_protocol = \"v2\": a v1 header cannot "
+             "carry TLVs"),
+            (BASE + 'proxy_protocol_tlvs = ["ssl", "sni"]\n',
+             "hostgate.toml:8: backend.proxy_protocol_tlvs: 'sni' is none of ssl, cn, client_cert, authority, "
+             "unique_id, endpoint"),
+            (BASE + '[tls]\nca = "ca.pem"\n', "hostgate.toml:9: tls.ca: needs tls.cert and tls.key"),
             ("[server\n", "hostgate.toml:1: "),
         ]
         for text, message in cases:
