@@ -1,5 +1,7 @@
 #include "protocol/mysql_resultset.h"
 
+#include <stdexcept>
+
 #include "protocol/mysql_frame.h"
 
 namespace hostgate::protocol::mysql {
@@ -71,6 +73,10 @@ void encode_text_row(const TextRow& row, Bytes& out) {
 std::uint8_t write_result_set(Bytes& out, std::uint8_t seq, std::uint32_t caps,
                               const std::vector<ColumnDefinition>& columns,
                               const std::vector<TextRow>& rows) {
+    for (const auto& row : rows)
+        if (row.size() != columns.size())
+            throw std::invalid_argument("a row of " + std::to_string(row.size()) + " values for " +
+                                        std::to_string(columns.size()) + " columns");
     const bool deprecate_eof = caps & cap::kDeprecateEof;
     auto eof = [&] {
         Bytes p;

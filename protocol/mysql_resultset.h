@@ -48,6 +48,8 @@ void encode_text_row(const TextRow& row, Bytes& out);
 
 // A whole result set as framed packets starting at `sequence_id` (1 for a COM_QUERY answer),
 // shaped by the client's capabilities (CLIENT_DEPRECATE_EOF). Returns the next sequence id.
+// A row whose width is not the number of columns is a programming error: std::invalid_argument,
+// before anything is written.
 std::uint8_t write_result_set(Bytes& out, std::uint8_t sequence_id,
                               std::uint32_t client_capabilities,
                               const std::vector<ColumnDefinition>& columns,

@@ -111,9 +111,19 @@ mysql::ColumnDefinition number_column(std::string name) {
 // strict clients can decode it and an operator's terminal shows it as it is.
 Answer table(std::initializer_list<mysql::ColumnDefinition> columns,
              std::vector<mysql::TextRow> rows) {
-    for (auto& row : rows)
+    for (auto& row : rows) {
+        if (row.size() != columns.size()) {  // a programming error: say so, send no shifted cells
+            spdlog::error("admin: a row of {} values for {} columns (first column {})", row.size(),
+                          columns.size(), columns.begin()->name);
+            Answer a;
+            a.error = mysql::server_error(ServerError::unknown_error,
+                                          "hostgate cannot answer this: a row does not fit its "
+                                          "columns (a bug; the log has it)");
+            return a;
+        }
         for (auto& cell : row)
             if (cell) *cell = text::display(*cell);
+    }
     return {std::vector<mysql::ColumnDefinition>(columns), std::move(rows), std::nullopt, "",
             false};
 }

@@ -14,25 +14,26 @@ using hostgate::test::to_hex;
 
 namespace {
 
-const Bytes kSelectOneColumn = hex(
-    "03 646566"   // catalog "def"
-    "00"          // schema
-    "00"          // table
-    "00"          // org_table
-    "01 31"       // name "1"
-    "00"          // org_name
-    "0c"          // length of the fixed fields
-    "3f00"        // binary
-    "01000000"    // column length 1
-    "03"          // LONG
-    "8100"        // NOT_NULL | BINARY
-    "00"          // decimals
-    "0000");      // filler
+const Bytes kSelectOneColumn =
+    hex("03 646566"  // catalog "def"
+        "00"         // schema
+        "00"         // table
+        "00"         // org_table
+        "01 31"      // name "1"
+        "00"         // org_name
+        "0c"         // length of the fixed fields
+        "3f00"       // binary
+        "01000000"   // column length 1
+        "03"         // LONG
+        "8100"       // NOT_NULL | BINARY
+        "00"         // decimals
+        "0000");     // filler
 
 }  // namespace
 
 TEST_CASE("mariadb_10_11_column_definition for SELECT 1") {
-    const ColumnDefinition expected{"def", "", "", "", "1", "", kBinary, 1, column_type::kLong, 0x81, 0};
+    const ColumnDefinition expected{"def", "", "", "", "1", "", kBinary, 1, column_type::kLong,
+                                    0x81,  0};
     auto c = decode_column_definition(kSelectOneColumn);
     REQUIRE(c.has_value());
     CHECK(*c == expected);
@@ -57,7 +58,8 @@ TEST_CASE("text rows with NULL") {
     REQUIRE(back.has_value());
     CHECK(*back == row);
     CHECK(to_hex(hex("01 31")) == "01 31");
-    CHECK(*decode_text_row(hex("01 31"), 1) == TextRow{std::string("1")});  // mariadb_10_11 SELECT 1 row
+    CHECK(*decode_text_row(hex("01 31"), 1) ==
+          TextRow{std::string("1")});  // mariadb_10_11 SELECT 1 row
     CHECK_FALSE(decode_text_row(hex("01 31"), 2).has_value());
 }
 
@@ -91,5 +93,19 @@ TEST_CASE("result sets in both EOF styles") {
             CHECK(to_hex(last) == "fe 00 00 02 00");  // as MariaDB writes it
             CHECK(to_hex(packets[3].payload) == "fe 00 00 02 00");
         }
+    }
+}
+
+TEST_CASE("a row that does not fit its columns is refused before anything is written") {
+    // SHOW BACKENDS once sent 8 values under 9 columns: every cell after the gap was shifted.
+    const std::vector<ColumnDefinition> columns{
+        {.name = "Name"}, {.name = "Up"}, {.name = "Version"}};
+    for (const TextRow& row :
+         {TextRow{std::string("db1"), std::string("Yes")},
+          TextRow{std::string("db1"), std::string("Yes"), std::nullopt, std::string("x")}}) {
+        Bytes out;
+        CHECK_THROWS_AS(write_result_set(out, 1, cap::kProtocol41, columns, {row}),
+                        std::invalid_argument);
+        CHECK(out.empty());
     }
 }
