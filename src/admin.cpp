@@ -15,6 +15,7 @@
 #include "src/native_password.h"
 #include "src/packet_channel.h"
 #include "src/runtime.h"
+#include "src/version.h"
 #include "src/watchdog.h"
 
 namespace hostgate {
@@ -372,7 +373,7 @@ class AdminSession {
     }
 
     Answer status() {
-        std::vector<mysql::TextRow> rows;
+        std::vector<mysql::TextRow> rows{{std::string("version"), std::string(HOSTGATE_VERSION)}};
         const std::string metrics = rt_.metrics.render(rt_);
         for (const std::string_view l : lines(metrics)) {
             if (l[0] == '#') continue;

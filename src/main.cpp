@@ -13,6 +13,7 @@
 #include "src/runtime.h"
 #include "src/server.h"
 #include "src/upgrade.h"
+#include "src/version.h"
 
 namespace {
 
@@ -74,6 +75,7 @@ int main(int argc, char** argv) {
                    "Validate a configuration file (and its grants) and exit");
     app.add_option("--log-level", log_level, "trace, debug, info, warn, error")
         ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error"}));
+    app.set_version_flag("--version", "hostgate " HOSTGATE_VERSION);
     bool reference = false;
     app.add_flag("--config-reference", reference,
                  "Print every configuration key with its default, as a Markdown table, and exit");
@@ -117,6 +119,7 @@ int main(int argc, char** argv) {
     setup_logging(log_level);
     // A peer that has gone shows up as EPIPE; splice(2) to a socket has no MSG_NOSIGNAL.
     std::signal(SIGPIPE, SIG_IGN);
+    spdlog::info("hostgate {} starting with {}", HOSTGATE_VERSION, config_path);
     auto runtime = load(config_path);
     if (!runtime) return 2;
     const int status = hostgate::run_server(*runtime, inherited, command);

@@ -4,6 +4,7 @@
 
 #include "src/admission.h"
 #include "src/runtime.h"
+#include "src/version.h"
 #include "src/watchdog.h"
 
 namespace hostgate {
@@ -100,6 +101,9 @@ std::string Metrics::render(Runtime& rt) const {
     for (Backend* b : rt.backends.all())
         line("hostgate_backend_connect_errors_total{backend=\"" + label_value(b->config().name) +
              "\"} " + std::to_string(b->connect_errors()));
+    line("# HELP hostgate_build_info The running hostgate's version.");
+    line("# TYPE hostgate_build_info gauge");
+    line("hostgate_build_info{version=\"" HOSTGATE_VERSION "\"} 1");
     line("# HELP hostgate_audit_dropped_total Audit events dropped because the queue was full.");
     line("# TYPE hostgate_audit_dropped_total counter");
     line("hostgate_audit_dropped_total " + std::to_string(rt.audit ? rt.audit->dropped() : 0));

@@ -1,6 +1,7 @@
 """`hostgate --check-config`: the example is valid; mistakes are named with key and line."""
 import os
 import pathlib
+import re
 import subprocess
 import tempfile
 import unittest
@@ -34,6 +35,19 @@ class CheckConfig(unittest.TestCase):
         r = subprocess.run([HOSTGATE, "--check-config", str(EXAMPLE)], capture_output=True, text=True, timeout=30)
         self.assertEqual(r.returncode, 0, r.stderr)
         self.assertIn("OK (9 grant rules, 2 backends)", r.stdout)
+
+    def test_version(self):
+        version = re.search(r"version : '([^']+)'", (README.parent / "meson.build").read_text()).group(1)
+        r = subprocess.run([HOSTGATE, "--version"], capture_output=True, text=True, timeout=30)
+        self.assertEqual((r.returncode, r.stdout), (0, f"hostgate {version}\n"))
+        with tempfile.TemporaryDirectory() as d:
+            (pathlib.Path(d) / "grants.conf").write_text("'app'@'%'\n")
+            # A source address this machine does not have: hostgate stops right after its first line.
+            (pathlib.Path(d) / "hostgate.toml").write_text(BASE + 'source = "192.0.2.1"\n')
+            r = subprocess.run([HOSTGATE, "--config", str(pathlib.Path(d) / "hostgate.toml")],
+                               capture_output=True, text=True, timeout=30)
+        self.assertEqual(r.returncode, 2, r.stdout + r.stderr)
+        self.assertRegex(r.stdout.splitlines()[0], rf" info hostgate {re.escape(version)} starting with ")
 
     def test_minimal_is_valid(self):
         self.assertEqual(check(BASE), (0, "hostgate.toml: OK (1 grant rules, 1 backends)\n"))

@@ -12,6 +12,9 @@ from support.servers import Hostgate, MariaDB, free_port, wait_until
 HOSTGATE = os.environ["HOSTGATE"]
 SQLCLIENT = os.environ["SQLCLIENT"]
 ADMIN_PASSWORD = "admin-secret"
+# meson.build's project() version, as `hostgate --version` prints it.
+VERSION = subprocess.run([HOSTGATE, "--version"], capture_output=True, text=True, timeout=30,
+                         check=True).stdout.split()[1]
 
 db = None
 hg = None
@@ -152,7 +155,10 @@ class Commands(unittest.TestCase):
         self.assertTrue(lines[0].startswith("deny: ERROR 1130 (HY000)"), lines)
 
     def test_status(self):
-        status = {r["Variable_name"]: r["Value"] for r in rows("SHOW STATUS")}
+        answer = rows("SHOW STATUS")
+        self.assertEqual(answer[0], {"Variable_name": "version", "Value": VERSION})
+        status = {r["Variable_name"]: r["Value"] for r in answer}
+        self.assertEqual(status[f'hostgate_build_info{{version="{VERSION}"}}'], "1")
         self.assertIn('hostgate_connections_total{outcome="auth_ok"}', status)
         self.assertIn("hostgate_active_sessions", status)
 
