@@ -1,7 +1,9 @@
 #include "src/client_tls.h"
 
+#include <openssl/objects.h>
 #include <openssl/x509.h>
 
+#include <array>
 #include <memory>
 
 namespace hostgate {
@@ -27,6 +29,23 @@ proxy::Tlv text_tlv(std::uint8_t type, std::string_view text) {
 
 }  // namespace
 
+void take_certificate(ClientTls& tls, const X509* certificate) {
+    const X509_NAME* subject = X509_get_subject_name(certificate);
+    tls.facts.subject = one_line(subject);
+    tls.facts.issuer = one_line(X509_get_issuer_name(certificate));
+    std::array<char, 256> cn{};
+    if (X509_NAME_get_text_by_NID(subject, NID_commonName, cn.data(), static_cast<int>(cn.size())) >
+        0)
+        tls.common_name = cn.data();
+    unsigned char* der = nullptr;
+    const int length = i2d_X509(certificate, &der);
+    if (length > 0) {
+        const auto* bytes = reinterpret_cast<const std::byte*>(der);
+        tls.certificate.assign(bytes, bytes + length);
+    }
+    OPENSSL_free(der);
+}
+
 ClientTls from_ssl_tlv(const proxy::SslTlv& ssl) {
     ClientTls tls;
     tls.facts.tls = (ssl.client & proxy::ssl_client::kSsl) != 0;
@@ -43,10 +62,7 @@ ClientTls from_ssl_tlv(const proxy::SslTlv& ssl) {
         const auto* der = reinterpret_cast<const unsigned char*>(tls.certificate.data());
         std::unique_ptr<X509, decltype(&X509_free)> x509(
             d2i_X509(nullptr, &der, static_cast<long>(tls.certificate.size())), X509_free);
-        if (x509) {
-            tls.facts.subject = one_line(X509_get_subject_name(x509.get()));
-            tls.facts.issuer = one_line(X509_get_issuer_name(x509.get()));
-        }
+        if (x509) take_certificate(tls, x509.get());
     }
     if (tls.facts.subject.empty() && !tls.common_name.empty())
         tls.facts.subject = "/CN=" + tls.common_name;

@@ -10,6 +10,8 @@
 #include "protocol/byte_io.h"
 #include "protocol/proxy_protocol.h"
 
+struct x509_st;  // OpenSSL's X509
+
 namespace hostgate {
 
 struct ClientTls {
@@ -19,6 +21,9 @@ struct ClientTls {
     std::string server_name;      // the SNI the client sent
     protocol::Bytes certificate;  // the client certificate, DER; empty if not known
 };
+
+// Fills in what the client certificate says: subject and issuer (one-line form), CN, DER.
+void take_certificate(ClientTls& tls, const x509_st* certificate);
 
 // What a PP2_TYPE_SSL TLV says: TLS if its client bit is set; a verified certificate if a
 // certificate bit is and verify is 0; subject and issuer from the certificate sub-TLV (DER), or

@@ -86,26 +86,8 @@ ClientTls Stream::client_tls() const {
     if (const char* sni = SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name)) tls.server_name = sni;
     X509* certificate = SSL_get0_peer_certificate(ssl);
     if (!certificate) return tls;
-    auto one_line = [](const X509_NAME* name) {
-        char* text = X509_NAME_oneline(name, nullptr, 0);
-        std::string out = text ? text : "";
-        OPENSSL_free(text);
-        return out;
-    };
     tls.facts.verified_certificate = SSL_get_verify_result(ssl) == X509_V_OK;
-    tls.facts.subject = one_line(X509_get_subject_name(certificate));
-    tls.facts.issuer = one_line(X509_get_issuer_name(certificate));
-    std::array<char, 256> cn{};
-    if (X509_NAME_get_text_by_NID(X509_get_subject_name(certificate), NID_commonName, cn.data(),
-                                  static_cast<int>(cn.size())) > 0)
-        tls.common_name = cn.data();
-    unsigned char* der = nullptr;
-    const int length = i2d_X509(certificate, &der);
-    if (length > 0) {
-        const auto* bytes = reinterpret_cast<const std::byte*>(der);
-        tls.certificate.assign(bytes, bytes + length);
-    }
-    OPENSSL_free(der);
+    take_certificate(tls, certificate);
     return tls;
 }
 

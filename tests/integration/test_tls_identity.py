@@ -65,16 +65,22 @@ def tearDownModule():
     shutil.rmtree(workdir, ignore_errors=True)
 
 
+def client_context(certificate=None):
+    """A client's TLS context that takes any server certificate, with this client certificate
+    (a key of `certs`) if one is named."""
+    context = ssl.create_default_context()
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE
+    if certificate:
+        context.load_cert_chain(*map(str, certs[certificate]))
+    return context
+
+
 def connect(user, certificate=None, tls=True):
     """PyMySQL from 127.0.0.5, over TLS (with a client certificate if named) or not."""
     options = {}
     if tls:
-        context = ssl.create_default_context()
-        context.check_hostname = False
-        context.verify_mode = ssl.CERT_NONE
-        if certificate:
-            context.load_cert_chain(*map(str, certs[certificate]))
-        options["ssl"] = context
+        options["ssl"] = client_context(certificate)
     return pymysql.connect(host="127.0.0.1", port=hg.port, user=user, password="secret",
                            bind_address="127.0.0.5", connect_timeout=30, **options)
 
@@ -205,10 +211,7 @@ class ChainOfHostgates(unittest.TestCase):
             hg_behind.stop()
 
     def through(self, front, user):
-        context = ssl.create_default_context()
-        context.check_hostname = False
-        context.verify_mode = ssl.CERT_NONE
-        context.load_cert_chain(*map(str, certs["app"]))
+        context = client_context("app")
         return pymysql.connect(host="127.0.0.1", port=front.port, user=user, password="secret",
                                bind_address="127.0.0.5", connect_timeout=30, ssl=context)
 
@@ -273,19 +276,13 @@ class BehindHAProxyTerminatingTls(unittest.TestCase):
 
     def test_a_verified_cn_meets_the_subject(self):
         from support import raw_mysql
-        context = ssl.create_default_context()
-        context.check_hostname = False
-        context.verify_mode = ssl.CERT_NONE
-        context.load_cert_chain(*map(str, certs["app"]))
+        context = client_context("app")
         plain = raw_mysql.open_from("127.0.0.5", self.haproxy.port)
         with context.wrap_socket(plain) as s:
             raw_mysql.login(s, "stunnel", "secret")
             self.assertEqual(raw_mysql.query_one(s, "SELECT CURRENT_USER()"), "stunnel@127.0.0.5")
         # Another subject's CN is refused.
-        context = ssl.create_default_context()
-        context.check_hostname = False
-        context.verify_mode = ssl.CERT_NONE
-        context.load_cert_chain(*map(str, certs["other"]))
+        context = client_context("other")
         plain = raw_mysql.open_from("127.0.0.5", self.haproxy.port)
         with context.wrap_socket(plain) as s:
             with self.assertRaises(raw_mysql.MySQLError) as e:
@@ -325,11 +322,7 @@ class CleartextPasswords(unittest.TestCase):
         cls.pam_file.unlink()
 
     def pam(self, source="127.0.0.5", tls=True):
-        context = None
-        if tls:
-            context = ssl.create_default_context()
-            context.check_hostname = False
-            context.verify_mode = ssl.CERT_NONE
+        context = client_context() if tls else None
         return pymysql.connect(host="127.0.0.1", port=self.hg.port, user="pam", password="anything",
                                bind_address=source, connect_timeout=30, ssl=context)
 
