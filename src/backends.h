@@ -34,6 +34,9 @@ class Backend {
     void learn(const protocol::mysql::HandshakeV10& greeting);
     std::optional<ServerTraits> traits() const;
 
+    // Sessions relayed to it now (past authentication): hostgate_backend_sessions.
+    std::atomic<unsigned> sessions{0};
+
     // Whether the last connection attempt succeeded, and how many have failed.
     bool up() const { return up_.load(); }
     std::uint64_t connect_errors() const { return connect_errors_.load(); }

@@ -96,6 +96,11 @@ std::string Metrics::render(Runtime& rt) const {
     for (Backend* b : rt.backends.all())
         line("hostgate_backend_up{backend=\"" + label_value(b->config().name) + "\"} " +
              (b->down_reason() ? "0" : "1"));
+    line("# HELP hostgate_backend_sessions Sessions relayed to the backend now.");
+    line("# TYPE hostgate_backend_sessions gauge");
+    for (Backend* b : rt.backends.all())
+        line("hostgate_backend_sessions{backend=\"" + label_value(b->config().name) + "\"} " +
+             std::to_string(b->sessions.load()));
     line("# HELP hostgate_backend_connect_errors_total Failed connections to the backend.");
     line("# TYPE hostgate_backend_connect_errors_total counter");
     for (Backend* b : rt.backends.all())

@@ -337,6 +337,7 @@ awaitable<Session::Ended> Session::relay(const mysql::HandshakeResponse41& login
     auto executor = co_await asio::this_coro::executor;
     auto stats = std::make_shared<SessionStats>();
     rt_.sessions.add(id_, registry_entry(stats, executor));
+    ++backend_info_->sessions;
     RelayContext relay{.runtime = rt_,
                        .session_id = id_,
                        .backend = backend_info_,
@@ -360,6 +361,7 @@ awaitable<Session::Ended> Session::relay(const mysql::HandshakeResponse41& login
     bytes_in_ = stats->bytes_in.load();
     bytes_out_ = stats->bytes_out.load();
     rt_.sessions.remove(id_);
+    --backend_info_->sessions;
     if (!end.error) co_return Ended{};
     co_return Ended{Refusal::answering(0, *end.error)};
 }

@@ -160,6 +160,20 @@ class Commands(unittest.TestCase):
         status = {r["Variable_name"]: r["Value"] for r in answer}
         self.assertEqual(status[f'hostgate_build_info{{version="{VERSION}"}}'], "1")
         self.assertIn('hostgate_connections_total{outcome="auth_ok"}', status)
+        self.assertEqual(status['hostgate_backend_sessions{backend="spare"}'], "0")
+
+        def sessions_on_db1():
+            return {r["Variable_name"]: r["Value"] for r in rows("SHOW STATUS")}[
+                'hostgate_backend_sessions{backend="db1"}']
+        # Sessions of earlier tests end on hostgate's own time, and a new one is counted once
+        # its relay starts, just after the client has its OK.
+        wait_until(lambda: sessions_on_db1() == "0", 30, "no session on db1")
+        held = client()
+        try:
+            wait_until(lambda: sessions_on_db1() == "1", 30, "one session on db1")
+        finally:
+            held.close()
+        wait_until(lambda: sessions_on_db1() == "0", 30, "the session to end")
         self.assertIn("hostgate_active_sessions", status)
 
     def test_reload_grants(self):
