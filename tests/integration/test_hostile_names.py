@@ -279,7 +279,9 @@ class HostileNames(unittest.TestCase):
         allowed_values = {"outcome": {"auth_ok", "auth_failed", "denied_host", "denied_user",
                                       "proxy_rejected", "too_many_connections", "change_user"},
                           "direction": {"client_to_backend", "backend_to_client"},
-                          "backend": {"db1"}, "result": {"ok", "failed"}}
+                          "backend": {"db1"}, "result": {"ok", "failed"},
+                          "version": {subprocess.run([HOSTGATE, "--version"], capture_output=True, text=True,
+                                                     timeout=30, check=True).stdout.split()[1]}}
         for key, value in labels:
             if key == "le":
                 float(value.replace("+Inf", "inf"))
