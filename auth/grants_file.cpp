@@ -119,9 +119,7 @@ class LineParser {
                 const std::size_t value_column = column();
                 auto value = endpoint_id();
                 if (!value) return value.error();
-                if (value->empty() || value->size() > protocol::proxy::kEndpointIdMaxLength ||
-                    !std::all_of(value->begin(), value->end(),
-                                 [](char c) { return c > ' ' && c < '\x7f'; }))
+                if (!protocol::proxy::valid_endpoint_id(*value))
                     return error(errc::bad_value, value_column,
                                  "ENDPOINT takes a quoted endpoint ID of 1 to " +
                                      std::to_string(protocol::proxy::kEndpointIdMaxLength) +
@@ -178,8 +176,7 @@ class LineParser {
                              "REQUIRE " + upper(part) + " given twice");
             skip_spaces();
             const std::size_t quoted_column = column();
-            const char quote = peek();
-            if (quote != '\'' && quote != '"' && quote != '`')
+            if (!at_quote())
                 return error(errc::bad_value, quoted_column,
                              "REQUIRE " + upper(part) + " takes a quoted value");
             const std::string what = "REQUIRE " + upper(part);
@@ -194,9 +191,7 @@ class LineParser {
 
     // A quoted string ('', "" or ``) or a bare identifier.
     Expected<std::string, Error> account_part(const char* what) {
-        const char quote = peek();
-        if (quote == '\'' || quote == '"' || quote == '`')
-            return quoted(what, what[0] == 'u' ? errc::bad_user : errc::bad_host);
+        if (at_quote()) return quoted(what, what[0] == 'u' ? errc::bad_user : errc::bad_host);
         const std::size_t start_column = column();
         const std::string_view bare = identifier();
         if (bare.empty())
@@ -238,9 +233,7 @@ class LineParser {
 
     // ENDPOINT's value: quoted, since an AWS ID has a '-'.
     Expected<std::string, Error> endpoint_id() {
-        const char quote = peek();
-        if (quote == '\'' || quote == '"' || quote == '`')
-            return quoted("ENDPOINT", errc::bad_value);
+        if (at_quote()) return quoted("ENDPOINT", errc::bad_value);
         return Unexpected(error(errc::bad_value, column(),
                                 "ENDPOINT takes a quoted endpoint ID, such as 'vpce-0a1b2c3d'"));
     }
@@ -276,6 +269,7 @@ class LineParser {
     bool at_end() const { return pos_ >= line_.size(); }
     bool at_end_or_comment() const { return at_end() || line_[pos_] == '#'; }
     char peek() const { return at_end() ? '\0' : line_[pos_]; }
+    bool at_quote() const { return peek() == '\'' || peek() == '"' || peek() == '`'; }
     std::size_t column() const { return pos_ + 1; }
 
     Error error(errc code, std::size_t col, std::string message) const {

@@ -1,6 +1,7 @@
 #include "auth/tls_requirement.h"
 
 #include "auth/grant_table.h"
+#include "protocol/untrusted_text.h"
 
 namespace hostgate::auth {
 
@@ -41,10 +42,13 @@ std::optional<std::string> unmet(const TlsRequirement& required, const TlsFacts&
     if (required.kind != Kind::specified) return std::nullopt;
     if (!required.cipher.empty() && required.cipher != facts.cipher)
         return requires_ + "; the cipher is " + facts.cipher;
+    // The certificate's names are the client's bytes: as log literals, like every name it chose.
     if (!required.issuer.empty() && required.issuer != facts.issuer)
-        return requires_ + "; the certificate's issuer is " + quote_account_part(facts.issuer);
+        return requires_ + "; the certificate's issuer is " +
+               protocol::text::log_literal(facts.issuer);
     if (!required.subject.empty() && required.subject != facts.subject)
-        return requires_ + "; the certificate's subject is " + quote_account_part(facts.subject);
+        return requires_ + "; the certificate's subject is " +
+               protocol::text::log_literal(facts.subject);
     return std::nullopt;
 }
 

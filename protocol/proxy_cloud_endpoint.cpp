@@ -17,18 +17,16 @@ std::uint8_t byte_at(ByteSpan b, std::size_t i) {
     return std::to_integer<std::uint8_t>(b[i]);
 }
 
-bool printable_ascii(ByteSpan b) {
-    return std::all_of(b.begin(), b.end(), [](std::byte c) {
-        const auto x = std::to_integer<unsigned>(c);
-        return x > 0x20 && x < 0x7F;
-    });
-}
-
 std::error_code fail(errc e) {
     return make_error_code(e);
 }
 
 }  // namespace
+
+bool valid_endpoint_id(std::string_view id) {
+    return !id.empty() && id.size() <= kEndpointIdMaxLength &&
+           std::all_of(id.begin(), id.end(), [](char c) { return c > ' ' && c < '\x7f'; });
+}
 
 std::string_view cloud_name(Cloud cloud) {
     switch (cloud) {
@@ -51,7 +49,7 @@ Expected<std::optional<CloudEndpoint>, std::error_code> decode_cloud_endpoint(co
             const ByteSpan id = v.subspan(1);
             if (id.empty() || id.size() > kEndpointIdMaxLength)
                 return Unexpected(fail(errc::tlv_bad_length));
-            if (!printable_ascii(id)) return Unexpected(fail(errc::tlv_bad_endpoint));
+            if (!valid_endpoint_id(as_chars(id))) return Unexpected(fail(errc::tlv_bad_endpoint));
             return std::optional{CloudEndpoint{Cloud::aws, std::string(as_chars(id))}};
         }
         case tlv_type::kAzure: {
@@ -75,12 +73,19 @@ Expected<std::optional<CloudEndpoint>, std::error_code> decode_cloud_endpoint(co
     }
 }
 
-std::optional<CloudEndpoint> Header::cloud_endpoint() const {
+const Tlv* Header::cloud_endpoint_tlv() const {
     for (const Tlv& t : tlvs) {
-        auto endpoint = decode_cloud_endpoint(t);
-        if (endpoint && *endpoint) return std::move(*endpoint);
+        const auto endpoint = decode_cloud_endpoint(t);
+        if (endpoint && *endpoint) return &t;
     }
-    return std::nullopt;
+    return nullptr;
+}
+
+std::optional<CloudEndpoint> Header::cloud_endpoint() const {
+    const Tlv* t = cloud_endpoint_tlv();
+    if (!t) return std::nullopt;
+    auto endpoint = decode_cloud_endpoint(*t);  // it decoded once already
+    return std::move(*endpoint);
 }
 
 }  // namespace hostgate::protocol::proxy

@@ -109,6 +109,10 @@ struct CloudEndpoint {
 // "aws", "azure", "gcp".
 std::string_view cloud_name(CloudEndpoint::Cloud cloud);
 
+// What an endpoint ID may be, wherever one comes from (a TLV, a grants file): 1 to
+// kEndpointIdMaxLength printable ASCII characters, no space.
+bool valid_endpoint_id(std::string_view id);
+
 // The endpoint a TLV names: nullopt for a TLV of another type or subtype; tlv_bad_length or
 // tlv_bad_endpoint when it breaks its cloud's format.
 //   AWS   0xEA: subtype 0x01, then the ID, printable ASCII, at most kEndpointIdMaxLength bytes
@@ -144,6 +148,8 @@ struct Header {
     // The cloud endpoint the header names, if any. parse() refuses a header with a malformed
     // endpoint TLV or with two of them, so one that parsed names at most one.
     std::optional<CloudEndpoint> cloud_endpoint() const;
+    // The TLV that names it, as received (to pass on to a backend), or nullptr.
+    const Tlv* cloud_endpoint_tlv() const;
 
     bool operator==(const Header&) const = default;
 };

@@ -20,6 +20,17 @@ void Backend::learn(const mysql::HandshakeV10& g) {
     traits_ = std::move(t);
 }
 
+void Backend::log_header_refusal(const std::string& why) const {
+    const auto now = std::chrono::steady_clock::now();
+    {
+        std::lock_guard lock(mutex_);
+        if (header_refusal_logged_ && now - *header_refusal_logged_ < std::chrono::minutes(1))
+            return;
+        header_refusal_logged_ = now;
+    }
+    spdlog::error("backend {} {}", describe(), why);
+}
+
 std::optional<ServerTraits> Backend::traits() const {
     std::lock_guard lock(mutex_);
     return traits_;
@@ -210,8 +221,7 @@ awaitable<void> probe_backend(Backend& backend, std::chrono::milliseconds timeou
     if (auto refusal = co_await refusal_after_greeting(*connection, ssl_request, timeout)) {
         const std::string why = proxy_header_refusal(refusal->error, refusal->from);
         backend.record_failure(why);
-        if (backend.header_refusal_log_due(std::chrono::steady_clock::now()))
-            spdlog::error("backend {} {}", backend.describe(), why);
+        backend.log_header_refusal(why);
     }
 }
 

@@ -71,14 +71,10 @@ class Backend {
         return std::nullopt;
     }
 
-    // Whether a refusal of hostgate's PROXY header is to be logged now: at most once a minute.
-    bool header_refusal_log_due(std::chrono::steady_clock::time_point now) const {
-        std::lock_guard lock(mutex_);
-        if (header_refusal_logged_ && now - *header_refusal_logged_ < std::chrono::minutes(1))
-            return false;
-        header_refusal_logged_ = now;
-        return true;
-    }
+    // It does not take hostgate's PROXY header (`why`, with the fix): a misconfiguration of the
+    // backend, logged at error level at most once a minute, whoever finds it (a session, the
+    // start-up probe).
+    void log_header_refusal(const std::string& why) const;
 
   private:
     BackendConfig config_;

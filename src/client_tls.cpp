@@ -64,9 +64,12 @@ ClientTls from_ssl_tlv(const proxy::SslTlv& ssl) {
             d2i_X509(nullptr, &der, static_cast<long>(tls.certificate.size())), X509_free);
         if (x509) take_certificate(tls, x509.get());
     }
-    if (tls.facts.subject.empty() && !tls.common_name.empty())
+    if (!certificate) {  // names without a certificate bit vouch for nothing
+        tls.facts.subject.clear();
+        tls.facts.issuer.clear();
+    } else if (tls.facts.subject.empty() && !tls.common_name.empty()) {
         tls.facts.subject = "/CN=" + tls.common_name;
-    if (!certificate) tls.facts.subject.clear(), tls.facts.issuer.clear();
+    }
     return tls;
 }
 

@@ -96,14 +96,12 @@ Session::Phase<> Session::take_proxy_header(bool greeted) {
         client_addr_.address = client_addr_.address.normalized();
         destination_ = header->destination;
     }
-    for (const proxy::Tlv& t : header->tlvs) {
-        if (auto endpoint = proxy::decode_cloud_endpoint(t); endpoint && *endpoint) {
-            endpoint_ = (*endpoint)->id;
-            endpoint_tlv_ = t;
-        }
-        if (t.type == proxy::tlv_type::kSsl)
-            if (auto ssl = proxy::decode_ssl_tlv(t.value)) proxy_tls_ = from_ssl_tlv(*ssl);
+    if (const proxy::Tlv* endpoint = header->cloud_endpoint_tlv()) {
+        endpoint_tlv_ = *endpoint;
+        endpoint_ = header->cloud_endpoint()->id;
     }
+    if (const proxy::Tlv* ssl = header->find(proxy::tlv_type::kSsl))
+        if (auto decoded = proxy::decode_ssl_tlv(ssl->value)) proxy_tls_ = from_ssl_tlv(*decoded);
     co_return proceed();
 }
 

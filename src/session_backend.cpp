@@ -30,7 +30,8 @@ Session::Phase<BackendConnection> Session::connect_to_backend(
     }
     // The first healthy backend of the group that answers.
     bool any_healthy = false;
-    std::optional<ConnectFailure> header_suspected;
+    Backend* header_suspected = nullptr;  // reached, then closed or silent after the header
+    std::string header_suspicion;
     for (Backend* b : candidates) {
         if (!b->healthy()) continue;
         any_healthy = true;
@@ -46,8 +47,8 @@ Session::Phase<BackendConnection> Session::connect_to_backend(
         if (!c) {
             spdlog::warn("{}: backend {}: {}", who(), b->describe(), c.error().what);
             if (c.error().header_suspected) {
-                header_suspected = std::move(c.error());
-                backend_info_ = b;
+                header_suspected = b;
+                header_suspicion = c.error().what;
             }
             continue;
         }
@@ -56,7 +57,7 @@ Session::Phase<BackendConnection> Session::connect_to_backend(
         backend_thread_ = c->greeting.connection_id;
         co_return std::move(*c);
     }
-    if (header_suspected) co_return header_not_accepted(header_suspected->what);
+    if (header_suspected) co_return header_not_accepted(*header_suspected, header_suspicion);
     report(spdlog::level::warn, SessionEvent::auth_failed,
            any_healthy ? "no backend of group '" + group + "' answers"
                        : "every backend of group '" + group + "' is down (health monitor)");
@@ -111,11 +112,7 @@ Session::Phase<> Session::start_backend_tls(const mysql::HandshakeResponse41& lo
                                  header_tlvs(backend_info_->config()));
             auto refusal = co_await ask_whether_header_refused(*backend_info_, header, ssl_request,
                                                                config_->connect_timeout);
-            if (refusal) {
-                const std::string why = proxy_header_refusal(refusal->error, refusal->from);
-                backend_info_->record_failure(why);  // SHOW BACKENDS and the metrics say why
-                co_return header_not_accepted(why);
-            }
+            if (refusal) co_return header_refused(*refusal);
         }
         backend_info_->record_failure("TLS failed: " + ec.message());
         report(spdlog::level::err, SessionEvent::auth_failed,
@@ -130,20 +127,18 @@ Session::Phase<> Session::start_backend_tls(const mysql::HandshakeResponse41& lo
 
 // The backend does not take hostgate's PROXY header: a misconfiguration on the backend, said at
 // error level once a minute with the fix, and in each session's auth_failed event.
-Unexpected<Session::Ended> Session::header_not_accepted(const std::string& why) {
-    const std::string what = "backend " + backend_info_->describe() + " " + why;
-    if (backend_info_->header_refusal_log_due(std::chrono::steady_clock::now()))
-        spdlog::error("{}", what);
-    report(spdlog::level::debug, SessionEvent::auth_failed, what);
+Unexpected<Session::Ended> Session::header_not_accepted(const Backend& backend,
+                                                        const std::string& why) {
+    backend.log_header_refusal(why);
+    report(spdlog::level::debug, SessionEvent::auth_failed,
+           "backend " + backend.describe() + " " + why);
     return refuse(proxy_header_refused_error());
 }
 
-Unexpected<Session::Ended> Session::header_refused(const mysql::ErrPacket& err) {
-    std::error_code ec;
-    const std::string from = to_endpoint(backend_->socket().local_endpoint(ec)).address.to_string();
-    const std::string why = proxy_header_refusal(err, from);
+Unexpected<Session::Ended> Session::header_refused(const HeaderRefusal& refusal) {
+    const std::string why = proxy_header_refusal(refusal.error, refusal.from);
     backend_info_->record_failure(why);  // SHOW BACKENDS and the metrics say why
-    return header_not_accepted(why);
+    return header_not_accepted(*backend_info_, why);
 }
 
 // The backend runs the authentication; it is relayed both ways until the backend's OK or ERR,
@@ -169,8 +164,13 @@ Session::Phase<> Session::relay_authentication(const mysql::HandshakeResponse41&
         }
         const auto& p = from_backend->payload;
         if (mysql::classify_auth_reply(p) == mysql::AuthReply::error) {
-            if (const auto err = mysql::decode_err(p); err && refuses_proxy_header(*err))
-                co_return header_refused(*err);
+            if (auto err = mysql::decode_err(p); err && refuses_proxy_header(*err)) {
+                std::error_code ec;
+                const HeaderRefusal refusal{
+                    std::move(*err),
+                    to_endpoint(backend_->socket().local_endpoint(ec)).address.to_string()};
+                co_return header_refused(refusal);
+            }
         }
         if (asks_for_cleartext_password(p, plugin) && plaintext_behind_tls) {
             report(spdlog::level::warn, SessionEvent::auth_failed,

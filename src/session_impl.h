@@ -91,9 +91,9 @@ class Session {
     Phase<> start_backend_tls(const Login& login, const protocol::mysql::HandshakeV10& greeting,
                               PacketChannel& backend_channel, std::uint8_t& backend_seq);
     // The backend does not take hostgate's PROXY header: `why` for the log, a clear ERR for the
-    // client. header_refused() for the backend's own ERR on this session's connection.
-    Unexpected<Ended> header_not_accepted(const std::string& why);
-    Unexpected<Ended> header_refused(const protocol::mysql::ErrPacket& err);
+    // client. header_refused(): the backend of this session said so, and it is recorded.
+    Unexpected<Ended> header_not_accepted(const Backend& backend, const std::string& why);
+    Unexpected<Ended> header_refused(const HeaderRefusal& refusal);
     Phase<> relay_authentication(const Login& login, const auth::Rule& rule,
                                  const protocol::mysql::HandshakeV10& greeting,
                                  PacketChannel& backend_channel, std::uint8_t backend_seq);

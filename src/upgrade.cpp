@@ -63,7 +63,8 @@ Inheritance Inheritance::from_environment() {
     const char* ready = std::getenv(std::string(kReadyVariable).c_str());
     const char* listeners = std::getenv(std::string(kListenersVariable).c_str());
     if (ready) inherited.ready_fd_ = descriptor(ready).value_or(-1);
-    std::string_view rest = listeners ? listeners : "";
+    // Listeners come only with the pipe that makes this an upgrade.
+    std::string_view rest = listeners && inherited.ready_fd_ >= 0 ? listeners : "";
     while (!rest.empty()) {
         const auto comma = rest.find(',');
         const std::string_view entry = rest.substr(0, comma);

@@ -209,3 +209,12 @@ TEST_CASE("REQUIRE is met as MySQL's acl_check_ssl meets it") {
           "requires CIPHER 'TLS_AES_128_GCM_SHA256'; the cipher is TLS_AES_256_GCM_SHA384");
     CHECK(unmet(cipher, plaintext));
 }
+
+TEST_CASE("a certificate's names reach the refusal's reason as log literals") {
+    // The subject is the client's bytes: a newline in it must not end the log line.
+    TlsFacts facts{.tls = true, .verified_certificate = true, .subject = "/CN=app\nforged line"};
+    const auto why = unmet({TlsRequirement::Kind::specified, "", "/CN=app", ""}, facts);
+    REQUIRE(why);
+    CHECK(why->find('\n') == std::string::npos);
+    CHECK(why->ends_with("the certificate's subject is '/CN=app\\nforged line'"));
+}
