@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "auth/host_pattern.h"
+#include "src/event_loop.h"
 #include "src/net.h"
 
 namespace hostgate {
@@ -63,7 +64,7 @@ class SessionRegistry {
     void terminate(std::uint32_t id) {
         const auto entry = find(id);
         if (!entry) return;
-        asio::post(entry->executor, [this, id] {
+        post_and_wake(entry->executor, [this, id] {
             // On the session's thread: it cannot end while this runs.
             std::function<void()> terminate;
             {

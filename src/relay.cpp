@@ -246,8 +246,8 @@ awaitable<std::optional<RelayEnd>> splice_unseen(RelayState& relay, Stream& back
     if (!pipe.acquire()) co_return std::nullopt;
     // The descriptors are asked for at each call, never kept: a session can be closed (KILL,
     // shutdown) while the pump waits, and a number kept could by then name another connection.
-    const auto from = [&] { return backend.socket().native_handle(); };  // -1 once closed
-    const auto to = [&] { return client.socket().native_handle(); };
+    const auto from = [&] { return backend.native_handle(); };  // -1 once closed
+    const auto to = [&] { return client.native_handle(); };
     constexpr unsigned kFlags = SPLICE_F_MOVE | SPLICE_F_NONBLOCK;
     for (;;) {
         const std::size_t left = relay.responses.skippable();
@@ -264,6 +264,7 @@ awaitable<std::optional<RelayEnd>> splice_unseen(RelayState& relay, Stream& back
             co_return RelayEnd{};
         } else {
             turns.waited();
+            backend.drained();
             if (co_await backend.wait_readable()) co_return RelayEnd{};
             continue;
         }
@@ -278,6 +279,7 @@ awaitable<std::optional<RelayEnd>> splice_unseen(RelayState& relay, Stream& back
                 if (turns.moved(n)) co_await give_others_a_turn();
             } else if (errno == EAGAIN) {
                 turns.waited();
+                client.full();
                 if (co_await client.wait_writable()) co_return RelayEnd{};
             } else if (errno != EINTR) {
                 co_return RelayEnd{};  // the client closed or failed

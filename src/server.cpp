@@ -16,7 +16,7 @@
 namespace hostgate {
 namespace {
 
-using Loops = std::vector<std::unique_ptr<asio::io_context>>;
+using Loops = std::vector<std::unique_ptr<EventLoop>>;
 // A client listener: the address it serves (as an upgrade names it) and its acceptor.
 struct ClientAcceptor {
     std::string address;
@@ -81,13 +81,13 @@ Acceptors listen(const Config& config, Loops& loops, Inheritance& inherited) {
         const auto endpoint = to_asio(address);
         try {
             const std::vector<int> handed = inherited.take(Listener::Kind::client, address);
-            if (handed.empty()) bound(*loops.front(), endpoint, false);
+            if (handed.empty()) bound(loops.front()->io(), endpoint, false);
             for (std::size_t i = 0; i < handed.size(); ++i)
                 acceptors.push_back({address.to_string(), std::make_unique<tcp::acceptor>(
-                                                              *loops[i % loops.size()],
+                                                              loops[i % loops.size()]->io(),
                                                               endpoint.protocol(), handed[i])});
             for (std::size_t i = handed.size(); i < loops.size(); ++i) {
-                acceptors.push_back({address.to_string(), bound(*loops[i], endpoint, true)});
+                acceptors.push_back({address.to_string(), bound(loops[i]->io(), endpoint, true)});
                 acceptors.back().acceptor->listen(asio::socket_base::max_listen_connections);
             }
         } catch (const std::system_error& e) {
@@ -126,7 +126,7 @@ awaitable<void> shut_down(Runtime& rt, std::vector<tcp::acceptor*> to_close, Loo
     // connections waiting in their backlogs, stay with the new process.
     auto open = std::make_shared<std::atomic<std::size_t>>(to_close.size());
     for (tcp::acceptor* acceptor : to_close)
-        asio::post(acceptor->get_executor(), [a = acceptor, open] {
+        post_and_wake(acceptor->get_executor(), [a = acceptor, open] {
             std::error_code ignored;
             a->close(ignored);
             --*open;
@@ -223,7 +223,7 @@ int run_server(Runtime& rt, Inheritance& inherited, const Command& command) {
     const unsigned threads =
         config->threads ? config->threads : std::max(1u, std::thread::hardware_concurrency());
     Loops loops;
-    for (unsigned i = 0; i < threads; ++i) loops.push_back(std::make_unique<asio::io_context>(1));
+    for (unsigned i = 0; i < threads; ++i) loops.push_back(std::make_unique<EventLoop>());
 
     Acceptors acceptors;
     std::unique_ptr<tcp::acceptor> metrics_acceptor, admin_acceptor;
@@ -231,12 +231,12 @@ int run_server(Runtime& rt, Inheritance& inherited, const Command& command) {
         if (!config->audit_file.empty()) rt.audit = std::make_unique<AuditLog>(config->audit_file);
         acceptors = listen(*config, loops, inherited);
         if (config->admin_listen) {
-            admin_acceptor = single_listener(*loops.front(), Listener::Kind::admin,
+            admin_acceptor = single_listener(loops.front()->io(), Listener::Kind::admin,
                                              *config->admin_listen, inherited);
             spdlog::info("admin port on {}", config->admin_listen->to_string());
         }
         if (config->metrics_listen) {
-            metrics_acceptor = single_listener(*loops.front(), Listener::Kind::metrics,
+            metrics_acceptor = single_listener(loops.front()->io(), Listener::Kind::metrics,
                                                *config->metrics_listen, inherited);
             spdlog::info("metrics on http://{}/metrics", config->metrics_listen->to_string());
         }
@@ -248,16 +248,16 @@ int run_server(Runtime& rt, Inheritance& inherited, const Command& command) {
     for (auto& [address, acceptor] : acceptors)
         asio::co_spawn(acceptor->get_executor(), serve_clients(rt, *acceptor), asio::detached);
     if (metrics_acceptor)
-        asio::co_spawn(*loops.front(), serve_metrics(rt, *metrics_acceptor), asio::detached);
+        asio::co_spawn(loops.front()->io(), serve_metrics(rt, *metrics_acceptor), asio::detached);
     if (admin_acceptor)
-        asio::co_spawn(*loops.front(), serve_admin(rt, *admin_acceptor), asio::detached);
+        asio::co_spawn(loops.front()->io(), serve_admin(rt, *admin_acceptor), asio::detached);
 
-    asio::co_spawn(*loops.front(), run_monitor(rt), asio::detached);
+    asio::co_spawn(loops.front()->io(), run_monitor(rt), asio::detached);
     // Learn the backends' greetings before the first client arrives; the monitor's first round
     // does that when it runs (and, logging in, leaves no aborted connection on the backend).
     if (!config->monitor_enabled)
         for (Backend* b : rt.backends.all())
-            asio::co_spawn(*loops.front(), probe_backend(*b, config->connect_timeout),
+            asio::co_spawn(loops.front()->io(), probe_backend(*b, config->connect_timeout),
                            asio::detached);
 
     for (const std::string& gone : inherited.close_untaken())
@@ -287,15 +287,15 @@ int run_server(Runtime& rt, Inheritance& inherited, const Command& command) {
         notify_systemd("READY=1");
     }
 
-    asio::signal_set stop_signals(*loops.front(), SIGTERM, SIGINT);
+    asio::signal_set stop_signals(loops.front()->io(), SIGTERM, SIGINT);
     on_every(stop_signals, [&](int signal) {
         spdlog::info("signal {}: shutting down", signal);
-        asio::co_spawn(*loops.front(), shut_down(rt, client_acceptors, loops, false),
+        asio::co_spawn(loops.front()->io(), shut_down(rt, client_acceptors, loops, false),
                        asio::detached);
     });
     // SIGUSR2: a new process of the binary at its path takes the listeners over.
     bool upgrading = false;  // on loops.front() only
-    asio::signal_set upgrade_signal(*loops.front(), SIGUSR2);
+    asio::signal_set upgrade_signal(loops.front()->io(), SIGUSR2);
     on_every(upgrade_signal, [&](int) {
         if (upgrading || rt.draining) {
             spdlog::warn("SIGUSR2: an upgrade or a shutdown is under way; ignored");
@@ -311,7 +311,7 @@ int run_server(Runtime& rt, Inheritance& inherited, const Command& command) {
                      successor->pid);
         spdlog::default_logger()->flush();
         asio::co_spawn(
-            *loops.front(),
+            loops.front()->io(),
             [&rt, &loops, &upgrading, &all_acceptors, successor = *successor]() -> awaitable<void> {
                 if (!co_await successor_ready(successor)) {
                     upgrading = false;
@@ -326,7 +326,7 @@ int run_server(Runtime& rt, Inheritance& inherited, const Command& command) {
             },
             asio::detached);
     });
-    asio::signal_set reload_signal(*loops.front(), SIGHUP);
+    asio::signal_set reload_signal(loops.front()->io(), SIGHUP);
     on_every(reload_signal, [&](int) {
         auto result = rt.reload();
         rt.metrics.count_reload(result.has_value());
@@ -338,7 +338,7 @@ int run_server(Runtime& rt, Inheritance& inherited, const Command& command) {
         }
         spdlog::default_logger()->flush();
     });
-    asio::signal_set reopen_signal(*loops.front(), SIGUSR1);
+    asio::signal_set reopen_signal(loops.front()->io(), SIGUSR1);
     on_every(reopen_signal, [&](int) {
         if (rt.audit) rt.audit->reopen();
     });

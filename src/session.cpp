@@ -354,6 +354,9 @@ awaitable<Session::Ended> Session::relay(const mysql::HandshakeResponse41& login
         const std::string reason = e.reason;
         report(spdlog::level::debug, event, reason, std::move(e));
     };
+    // Plain TCP legs are relayed on the thread's event loop (src/event_loop.h).
+    client_.move_to_event_loop();
+    backend_->move_to_event_loop();
     const RelayEnd end =
         co_await run_relay(relay, client_, client_channel_.take_buffered(), *backend_);
     bytes_in_ = stats->bytes_in.load();

@@ -9,9 +9,20 @@
 
 namespace hostgate {
 
+class Watch;
+
 class Stream {
   public:
     explicit Stream(tcp::socket socket) : plain_(std::move(socket)) {}
+    ~Stream();
+    Stream(const Stream&) = delete;
+    Stream& operator=(const Stream&) = delete;
+
+    // Hands a plain TCP connection from asio's reactor to this thread's event loop, where it is
+    // watched edge-triggered for the rest of its life (src/event_loop.h); what follows reads and
+    // writes on the spot and waits only when the socket says it must. False, and nothing changes,
+    // on TLS or where no event loop watches sockets. socket() is not to be used after.
+    bool move_to_event_loop();
 
     // Server side TLS on this connection (after the client's SSLRequest).
     awaitable<std::error_code> start_tls_server(asio::ssl::context& context);
@@ -32,6 +43,12 @@ class Stream {
     awaitable<std::error_code> write(asio::const_buffer buffer);
 
     tcp::socket& socket() { return tls_ ? tls_->next_layer() : plain_; }
+    // The descriptor, for system calls of the caller's own (splice); -1 once closed.
+    int native_handle();
+    // After such a call of the caller's own found nothing to read (EAGAIN), or no room to write:
+    // the next wait_readable() (wait_writable()) waits for the socket to say otherwise.
+    void drained();
+    void full();
     bool tls() const { return tls_ != nullptr; }
     // The negotiated protocol and cipher, "TLSv1.3 TLS_AES_256_GCM_SHA384"; empty without TLS.
     std::string tls_description() const;
@@ -43,8 +60,13 @@ class Stream {
     void close();
 
   private:
+    awaitable<std::pair<std::error_code, std::size_t>> read_watched(asio::mutable_buffer buffer);
+    awaitable<std::error_code> write_watched(asio::const_buffer buffer);
+
     tcp::socket plain_;
     std::unique_ptr<asio::ssl::stream<tcp::socket>> tls_;
+    bool watched_ = false;    // moved to the event loop
+    Watch* watch_ = nullptr;  // while watched and open
 };
 
 }  // namespace hostgate

@@ -54,8 +54,36 @@ def sysbench(port, test, threads, seconds, extra=()):
     queries = float(re.search(r"queries:\s+(\d+)", r.stdout).group(1))
     qps = float(re.search(r"queries:\s+\d+\s+\(([\d.]+) per sec", r.stdout).group(1))
     events = float(re.search(r"transactions:\s+\d+\s+\(([\d.]+) per sec", r.stdout).group(1))
+    total_events = float(re.search(r"transactions:\s+(\d+)", r.stdout).group(1))
     p95 = float(re.search(r"95th percentile:\s+([\d.]+)", r.stdout).group(1))
-    return {"queries": queries, "qps": qps, "eps": events, "p95_ms": p95}
+    return {"queries": queries, "events": total_events, "qps": qps, "eps": events, "p95_ms": p95}
+
+
+class SyscallCount:
+    """Counts the system calls a process (all its threads) makes while the block runs, with
+    `perf stat -e raw_syscalls:sys_enter`: a counter in the kernel, which slows the process far
+    less than strace would. `count` is None where perf cannot count (no permission)."""
+
+    def __init__(self, pid):
+        self.pid, self.count, self.perf = pid, None, None
+
+    def __enter__(self):
+        if self.pid:
+            self.perf = subprocess.Popen(["perf", "stat", "-x,", "-e", "raw_syscalls:sys_enter",
+                                          "-p", str(self.pid)], stdout=subprocess.DEVNULL,
+                                         stderr=subprocess.PIPE, text=True)
+            time.sleep(0.3)  # perf attaches
+        return self
+
+    def __exit__(self, *exc):
+        if not self.perf:
+            return
+        self.perf.send_signal(2)
+        _, err = self.perf.communicate(timeout=30)
+        for line in err.splitlines():
+            fields = line.split(",")
+            if len(fields) > 2 and fields[2] == "raw_syscalls:sys_enter" and fields[0].isdigit():
+                self.count = int(fields[0])
 
 
 def resident_kib(pid):
@@ -141,11 +169,16 @@ def main():
                 for name, (port, pid) in order:
                     script = str(HERE / "connect.lua") if test == "connect" else test
                     before = cpu_seconds(pid)
-                    r = sysbench(port, script, n, args.seconds, extra)
+                    with SyscallCount(pid) as calls:
+                        r = sysbench(port, script, n, args.seconds, extra)
                     r["cpu_per_100k"] = (cpu_seconds(pid) - before) / max(r["queries"], 1) * 1e5 if pid else None
+                    # Per query, or per connection in the connect test.
+                    per = r["queries"] if test != "connect" else r["events"]
+                    r["syscalls"] = calls.count / max(per, 1) if calls.count is not None else None
                     results.setdefault((test, n, name), []).append(r)
+                    calls = f" {r['syscalls']:.2f} syscalls" if r["syscalls"] is not None else ""
                     print(f"round {round_no + 1} {test} {n:>2} threads {name:>8}: {r['qps']:10.0f} qps "
-                          f"{r['eps']:9.0f} events/s p95 {r['p95_ms']:.2f} ms", flush=True)
+                          f"{r['eps']:9.0f} events/s p95 {r['p95_ms']:.2f} ms{calls}", flush=True)
             if args.bulk_mib:
                 for row_kib in BULK_ROWS_KIB:
                     for name, (port, pid) in targets.items():
@@ -192,16 +225,23 @@ def report(results, tests, args):
           f"{os.cpu_count()} cores; {time.strftime('%Y-%m-%d')}")
     print()
     print("| test | threads | direct | HAProxy | hostgate | hostgate/direct | hostgate/HAProxy "
-          "| p95 ms direct / HAProxy / hostgate | CPU s per 100k queries HAProxy / hostgate |")
-    print("|---|---|---|---|---|---|---|---|---|")
+          "| p95 ms direct / HAProxy / hostgate | CPU s per 100k queries HAProxy / hostgate "
+          "| system calls per query (per connection) HAProxy / hostgate |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
+
+    def number(value, digits=2):
+        return "n/a" if value is None else f"{value:.{digits}f}"
+
     for test, n, _ in tests:
         key = "eps" if test == "connect" else "qps"
         d, h, g = (med(test, n, t, key) for t in ("direct", "haproxy", "hostgate"))
         p = [med(test, n, t, "p95_ms") for t in ("direct", "haproxy", "hostgate")]
         c = [med(test, n, t, "cpu_per_100k") for t in ("haproxy", "hostgate")]
+        calls = [med(test, n, t, "syscalls") for t in ("haproxy", "hostgate")]
         unit = "conn/s" if test == "connect" else "qps"
         print(f"| {test} | {n} | {d:.0f} {unit} | {h:.0f} | {g:.0f} | {g / d:.2f} | {g / h:.2f} "
-              f"| {p[0]:.2f} / {p[1]:.2f} / {p[2]:.2f} | {c[0]:.2f} / {c[1]:.2f} |")
+              f"| {p[0]:.2f} / {p[1]:.2f} / {p[2]:.2f} | {c[0]:.2f} / {c[1]:.2f} "
+              f"| {number(calls[0], 1)} / {number(calls[1], 1)} |")
     if args.bulk_mib:
         print()
         for row_kib in BULK_ROWS_KIB:
