@@ -116,19 +116,16 @@ awaitable<Expected<BackendConnection, ConnectFailure>> open_backend_connection(
     auto fail = [&](const std::string& what, std::error_code ec) {
         return Unexpected(failure(what, ec));
     };
-    if (const auto& source = backend.config().source) {
-        std::error_code ec;
-        const tcp::endpoint from = to_asio({*source, 0});
-        stream->socket().open(from.protocol(), ec);
-        if (!ec) stream->socket().bind(from, ec);
-        if (ec) co_return fail("binding source " + source->to_string(), ec);
+    std::optional<tcp::endpoint> from_source;
+    if (const auto& source = backend.config().source) from_source = to_asio({*source, 0});
+    if (auto ec = co_await stream->connect(to_asio(backend.config().address), from_source)) {
+        if (from_source && ec == std::errc::address_not_available)
+            co_return fail("binding source " + backend.config().source->to_string(), ec);
+        co_return fail("connect", ec);
     }
-    auto [connect_error] =
-        co_await stream->socket().async_connect(to_asio(backend.config().address), use_nothrow);
-    if (connect_error) co_return fail("connect", connect_error);
-    stream->socket().set_option(tcp::no_delay(true));
-    std::error_code unknown;
-    const auto from = to_endpoint(stream->socket().local_endpoint(unknown)).address.to_string();
+    // Our address toward the backend, for the advice when it refuses the header (asked now: the
+    // watchdog may close the socket).
+    const auto from = stream->local_endpoint().address.to_string();
     if (!opening.empty()) {
         if (auto ec = co_await stream->write(asio::buffer(opening)))
             co_return fail("first write", ec);
@@ -172,13 +169,12 @@ awaitable<std::optional<HeaderRefusal>> refusal_after_greeting(BackendConnection
                                                                std::chrono::milliseconds timeout) {
     Stream& stream = *connection.stream;
     Watchdog deadline(co_await asio::this_coro::executor, timeout, [&stream] { stream.close(); });
-    std::error_code ec;
-    const std::string from = to_endpoint(stream.socket().local_endpoint(ec)).address.to_string();
+    const std::string from = stream.local_endpoint().address.to_string();
     PacketChannel channel(stream, 1 << 16, std::move(connection.received));
     // A backend that read the header with the greeting may have answered already, and closed: the
     // write can fail while its ERR waits to be read.
     if (channel.buffered().empty() && !co_await channel.write_packet(1, first_packet))
-        stream.socket().shutdown(tcp::socket::shutdown_send, ec);
+        stream.shutdown_send();
     auto answer = co_await channel.read_packet();
     stream.close();
     if (!answer) co_return std::nullopt;

@@ -133,16 +133,20 @@ void Watch::on_events(std::uint32_t events) {
 }
 
 void Watch::close() {
-    if (fd_ < 0) return;
-    // Out of the set first: a copy of the descriptor (in a child being forked for an upgrade)
-    // would keep the socket in it, and its events would name a freed watch.
-    ::epoll_ctl(loop_.epoll_fd_, EPOLL_CTL_DEL, fd_, nullptr);
-    ::close(fd_);
-    fd_ = -1;
+    if (const int fd = release(); fd >= 0) ::close(fd);
+}
+
+int Watch::release() {
+    const int fd = std::exchange(fd_, -1);
+    if (fd < 0) return fd;
+    // Out of the set explicitly: a copy of the descriptor (in a child being forked for an
+    // upgrade) would keep the socket in it past close(), and its events would name a freed watch.
+    ::epoll_ctl(loop_.epoll_fd_, EPOLL_CTL_DEL, fd, nullptr);
     complete(Side::read, asio::error::operation_aborted, Completion::posted);
     complete(Side::write, asio::error::operation_aborted, Completion::posted);
     work_.reset();
     loop_.retire(this);
+    return fd;
 }
 
 EventLoop::EventLoop() {

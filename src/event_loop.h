@@ -61,6 +61,9 @@ class Watch {
 
     // Closes the socket; waiters complete with operation_aborted.
     void close();
+    // Takes the socket out of the loop's set, open, for the caller to own (and asio to watch);
+    // waiters complete with operation_aborted.
+    int release();
 
     Watch(EventLoop& loop, int fd);
     ~Watch();

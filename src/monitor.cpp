@@ -38,9 +38,7 @@ awaitable<std::string> check_backend(Runtime& rt, Backend& backend) {
     auto header_refused = [&](protocol::ByteSpan payload) -> std::optional<std::string> {
         const auto err = mysql::decode_err(payload);
         if (!err || !refuses_proxy_header(*err)) return std::nullopt;
-        std::error_code ec;
-        return proxy_header_refusal(
-            *err, to_endpoint(stream.socket().local_endpoint(ec)).address.to_string());
+        return proxy_header_refusal(*err, stream.local_endpoint().address.to_string());
     };
     if (!channel.buffered().empty()) {
         auto early = co_await channel.read_packet();

@@ -64,7 +64,7 @@ Session::Phase<> Session::recover_client_address() {
     destination_ = local_;  // and client_addr_ is the peer, until a header says otherwise
     if (!config_->trusted_proxies.contains(peer_.address)) co_return proceed();
     via_ = peer_;
-    if (client_.socket().available() == 0) {
+    if (client_.available() == 0) {
         // Nothing waiting: greet at once, as a MySQL server speaks first. A balancer that sends its
         // header together with the client's first bytes (AWS NLB's default placement) sends it
         // after the greeting; sniff_late_proxy_header() reads it there.
@@ -354,9 +354,6 @@ awaitable<Session::Ended> Session::relay(const mysql::HandshakeResponse41& login
         const std::string reason = e.reason;
         report(spdlog::level::debug, event, reason, std::move(e));
     };
-    // Plain TCP legs are relayed on the thread's event loop (src/event_loop.h).
-    client_.move_to_event_loop();
-    backend_->move_to_event_loop();
     const RelayEnd end =
         co_await run_relay(relay, client_, client_channel_.take_buffered(), *backend_);
     bytes_in_ = stats->bytes_in.load();
@@ -414,6 +411,8 @@ awaitable<void> Session::run() {
     if (ec) co_return;
     peer_.address = peer_.address.normalized();
     client_.socket().set_option(tcp::no_delay(true), ec);
+    // Plain TCP is served on the thread's event loop (src/event_loop.h) from here on.
+    client_.move_to_event_loop();
 
     client_addr_ = peer_;  // until a PROXY header says otherwise
     Slot handshake_slot(rt_.handshakes_in_flight, config_->max_handshakes);

@@ -165,10 +165,8 @@ Session::Phase<> Session::relay_authentication(const mysql::HandshakeResponse41&
         const auto& p = from_backend->payload;
         if (mysql::classify_auth_reply(p) == mysql::AuthReply::error) {
             if (auto err = mysql::decode_err(p); err && refuses_proxy_header(*err)) {
-                std::error_code ec;
-                const HeaderRefusal refusal{
-                    std::move(*err),
-                    to_endpoint(backend_->socket().local_endpoint(ec)).address.to_string()};
+                const HeaderRefusal refusal{std::move(*err),
+                                            backend_->local_endpoint().address.to_string()};
                 co_return header_refused(refusal);
             }
         }

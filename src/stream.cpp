@@ -1,6 +1,10 @@
 #include "src/stream.h"
 
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include <cerrno>
 
@@ -12,13 +16,29 @@ Stream::~Stream() {
     close();
 }
 
+std::error_code Stream::back_to_asio() {
+    if (!watched_) return {};
+    watched_ = false;
+    if (!watch_) return asio::error::bad_descriptor;
+    const int fd = std::exchange(watch_, nullptr)->release();
+    int family = AF_INET;
+    socklen_t length = sizeof family;
+    ::getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &family, &length);
+    std::error_code ec;
+    plain_.assign(family == AF_INET6 ? tcp::v6() : tcp::v4(), fd, ec);
+    if (ec) ::close(fd);
+    return ec;
+}
+
 awaitable<std::error_code> Stream::start_tls_server(asio::ssl::context& context) {
+    if (auto ec = back_to_asio()) co_return ec;
     tls_ = std::make_unique<asio::ssl::stream<tcp::socket>>(std::move(plain_), context);
     auto [ec] = co_await tls_->async_handshake(asio::ssl::stream_base::server, use_nothrow);
     co_return ec;
 }
 
 awaitable<std::error_code> Stream::start_tls_client(asio::ssl::context& context) {
+    if (auto ec = back_to_asio()) co_return ec;
     tls_ = std::make_unique<asio::ssl::stream<tcp::socket>>(std::move(plain_), context);
     auto [ec] = co_await tls_->async_handshake(asio::ssl::stream_base::client, use_nothrow);
     co_return ec;
@@ -27,6 +47,10 @@ awaitable<std::error_code> Stream::start_tls_client(asio::ssl::context& context)
 // On plain TCP, reads and writes are first tried on the spot: when the socket is ready (as it is
 // after wait_readable, and for most writes) that saves a trip through the event loop.
 namespace {
+
+std::error_code last_error() {
+    return {errno, std::system_category()};
+}
 
 bool make_non_blocking(tcp::socket& socket) {
     std::error_code ec;
@@ -47,6 +71,72 @@ bool Stream::move_to_event_loop() {
     return true;
 }
 
+awaitable<std::error_code> Stream::connect(const tcp::endpoint& to,
+                                           const std::optional<tcp::endpoint>& from) {
+    EventLoop* loop = EventLoop::current();
+    if (!loop) {
+        std::error_code ec;
+        if (from) {
+            plain_.open(from->protocol(), ec);
+            if (!ec) plain_.bind(*from, ec);
+            if (ec) co_return ec;
+        }
+        auto [connect_error] = co_await plain_.async_connect(to, use_nothrow);
+        if (!connect_error) plain_.set_option(tcp::no_delay(true), ec);
+        co_return connect_error;
+    }
+    // socket, connect, and into the loop's set once the connection is under way: added before,
+    // an unconnected socket would show as hung up.
+    const int fd = ::socket(to.protocol().family(), SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0) co_return last_error();
+    const int one = 1;
+    if ((from && ::bind(fd, from->data(), static_cast<socklen_t>(from->size())) != 0) ||
+        ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one) != 0 ||
+        (::connect(fd, to.data(), static_cast<socklen_t>(to.size())) != 0 &&
+         errno != EINPROGRESS)) {
+        const auto ec = last_error();
+        ::close(fd);
+        co_return ec;
+    }
+    watched_ = true;
+    watch_ = loop->watch(fd);
+    if (!watch_) co_return asio::error::bad_descriptor;
+    watch_->full();  // until the connection is made
+    watch_->drained();
+    if (auto ec = co_await watch_->wait(Watch::Side::write)) co_return ec;
+    int error = 0;
+    socklen_t length = sizeof error;
+    if (::getsockopt(watch_->fd(), SOL_SOCKET, SO_ERROR, &error, &length) != 0) error = errno;
+    co_return std::error_code(error, std::system_category());
+}
+
+namespace {
+
+template <class Name>
+protocol::Endpoint endpoint_of(int fd, Name name) {
+    tcp::endpoint e;
+    socklen_t length = static_cast<socklen_t>(e.capacity());
+    if (fd < 0 || name(fd, e.data(), &length) != 0) return {};
+    e.resize(length);
+    return to_endpoint(e);
+}
+
+}  // namespace
+
+protocol::Endpoint Stream::local_endpoint() {
+    return endpoint_of(native_handle(), ::getsockname);
+}
+
+protocol::Endpoint Stream::remote_endpoint() {
+    return endpoint_of(native_handle(), ::getpeername);
+}
+
+std::size_t Stream::available() {
+    if (tls_) return 0;
+    int n = 0;
+    return ::ioctl(native_handle(), FIONREAD, &n) == 0 && n > 0 ? static_cast<std::size_t>(n) : 0;
+}
+
 int Stream::native_handle() {
     if (watched_) return watch_ ? watch_->fd() : -1;
     return socket().native_handle();
@@ -59,14 +149,6 @@ void Stream::drained() {
 void Stream::full() {
     if (watch_) watch_->full();
 }
-
-namespace {
-
-std::error_code last_error() {
-    return {errno, std::system_category()};
-}
-
-}  // namespace
 
 // On the event loop a read that comes back short has drained the socket: the next one waits for
 // an edge instead of finding EAGAIN. A write that leaves bytes over waits for room at once.
@@ -180,6 +262,10 @@ ClientTls Stream::client_tls() const {
     tls.facts.verified_certificate = SSL_get_verify_result(ssl) == X509_V_OK;
     take_certificate(tls, certificate);
     return tls;
+}
+
+void Stream::shutdown_send() {
+    if (const int fd = native_handle(); fd >= 0) ::shutdown(fd, SHUT_WR);
 }
 
 void Stream::close() {

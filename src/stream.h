@@ -2,6 +2,7 @@
 // A TCP connection that may switch to TLS part way, as MySQL connections do after an SSLRequest.
 
 #include <memory>
+#include <optional>
 #include <system_error>
 
 #include "src/client_tls.h"
@@ -24,6 +25,11 @@ class Stream {
     // on TLS or where no event loop watches sockets. socket() is not to be used after.
     bool move_to_event_loop();
 
+    // Connects to `to`, from `from` if set. On an event loop the socket is made non-blocking and
+    // watched there from the start (move_to_event_loop()); elsewhere asio connects it.
+    awaitable<std::error_code> connect(const tcp::endpoint& to,
+                                       const std::optional<tcp::endpoint>& from);
+
     // Server side TLS on this connection (after the client's SSLRequest).
     awaitable<std::error_code> start_tls_server(asio::ssl::context& context);
     // Client side TLS (after our SSLRequest to a backend).
@@ -45,6 +51,11 @@ class Stream {
     tcp::socket& socket() { return tls_ ? tls_->next_layer() : plain_; }
     // The descriptor, for system calls of the caller's own (splice); -1 once closed.
     int native_handle();
+    // Our end and the peer's, as the socket has them (the default endpoint on an error).
+    protocol::Endpoint local_endpoint();
+    protocol::Endpoint remote_endpoint();
+    // Bytes that can be read now without waiting (FIONREAD); 0 on TLS, or on an error.
+    std::size_t available();
     // After such a call of the caller's own found nothing to read (EAGAIN), or no room to write:
     // the next wait_readable() (wait_writable()) waits for the socket to say otherwise.
     void drained();
@@ -56,10 +67,14 @@ class Stream {
     // verified or not, its subject and issuer in OpenSSL's one-line form, the cipher suite), the
     // protocol version, the certificate's CN and DER, the SNI.
     ClientTls client_tls() const;
+    // Ends our side of the TCP connection (shutdown(SHUT_WR)); reads go on.
+    void shutdown_send();
     // Closes the TCP connection; pending operations finish with operation_aborted.
     void close();
 
   private:
+    // A watched socket goes back to asio, which TLS works on.
+    std::error_code back_to_asio();
     awaitable<std::pair<std::error_code, std::size_t>> read_watched(asio::mutable_buffer buffer);
     awaitable<std::error_code> write_watched(asio::const_buffer buffer);
 
