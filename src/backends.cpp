@@ -119,7 +119,7 @@ awaitable<Expected<BackendConnection, ConnectFailure>> open_backend_connection(
     std::optional<tcp::endpoint> from_source;
     if (const auto& source = backend.config().source) from_source = to_asio({*source, 0});
     if (auto ec = co_await stream->connect(to_asio(backend.config().address), from_source)) {
-        if (from_source && ec == std::errc::address_not_available)
+        if (from_source && ec.value() == EADDRNOTAVAIL)
             co_return fail("binding source " + backend.config().source->to_string(), ec);
         co_return fail("connect", ec);
     }

@@ -50,7 +50,8 @@ bool add(int epoll_fd, int fd, std::uint32_t events, std::uint64_t tag) {
 class WatchWaiter {
   public:
     virtual ~WatchWaiter() = default;
-    virtual void finish(std::error_code ec) = 0;  // invokes the handler
+    // Destroys this object, then runs the handler: here, or through the io_context if given.
+    virtual void finish(std::error_code ec, asio::io_context* post_to) = 0;
     asio::cancellation_slot slot;
 };
 
@@ -60,7 +61,16 @@ template <class Handler>
 class WaiterFor final : public WatchWaiter {
   public:
     explicit WaiterFor(Handler handler) : handler_(std::move(handler)) {}
-    void finish(std::error_code ec) override { std::move(handler_)(ec); }
+    void finish(std::error_code ec, asio::io_context* post_to) override {
+        Handler handler = std::move(handler_);
+        this->~WaiterFor();  // the place is free for the next wait the handler may start
+        if (post_to) {
+            asio::post(*post_to,
+                       [handler = std::move(handler), ec]() mutable { std::move(handler)(ec); });
+        } else {
+            std::move(handler)(ec);
+        }
+    }
     Handler& handler() { return handler_; }
 
   private:
@@ -80,44 +90,49 @@ struct WaitCancellation {
 
 Watch::Watch(EventLoop& loop, int fd) : loop_(loop), fd_(fd), work_(loop.io().get_executor()) {}
 
-Watch::~Watch() = default;
+Watch::~Watch() {
+    for (WatchWaiter* waiter : waiters_)
+        if (waiter) waiter->~WatchWaiter();
+}
 
-awaitable<std::error_code> Watch::wait(Side side) {
-    if (fd_ < 0) co_return asio::error::operation_aborted;
-    if (side == Side::read ? readable_ : writable_) co_return std::error_code{};
-    auto [ec] = co_await asio::async_initiate<decltype(use_nothrow), void(std::error_code)>(
+awaitable<std::tuple<std::error_code>> Watch::wait(Side side) {
+    return asio::async_initiate<decltype(use_nothrow), void(std::error_code)>(
         [this, side](auto handler) { start_wait(side, std::move(handler)); }, use_nothrow);
-    co_return ec;
 }
 
 template <class Handler>
 void Watch::start_wait(Side side, Handler handler) {
-    auto waiter = std::make_unique<WaiterFor<Handler>>(std::move(handler));
+    const int i = static_cast<int>(side);
+    if (waiters_[i]) complete(side, asio::error::operation_aborted, Completion::posted);  // never
+    static_assert(sizeof(WaiterFor<Handler>) <= kWaiterBytes);
+    auto* waiter = new (waiter_storage_[i]) WaiterFor<Handler>(std::move(handler));
+    waiters_[i] = waiter;
+    ++loop_.waiting_;
+    if (fd_ < 0 || (side == Side::read ? readable_ : writable_)) {
+        complete(side, fd_ < 0 ? asio::error::operation_aborted : std::error_code{},
+                 Completion::posted);
+        return;
+    }
     auto slot = asio::get_associated_cancellation_slot(waiter->handler());
     if (slot.is_connected()) {
         waiter->slot = slot;
         slot.template emplace<WaitCancellation>(WaitCancellation{this, side});
     }
-    auto& place = waiters_[static_cast<int>(side)];
-    if (place)
-        complete(side, asio::error::operation_aborted, Completion::posted);  // never: one each
-    place = std::move(waiter);
-    ++loop_.waiting_;
 }
 
 void Watch::complete(Side side, std::error_code ec, Completion how) {
-    std::unique_ptr<WatchWaiter> waiter = std::move(waiters_[static_cast<int>(side)]);
+    WatchWaiter* waiter = std::exchange(waiters_[static_cast<int>(side)], nullptr);
     if (!waiter) return;
     // A cancellation handler is not cleared from within itself; the handler clears its slot when
     // it runs.
     if (how != Completion::cancelled && waiter->slot.is_connected()) waiter->slot.clear();
     if (how == Completion::now) {
         ++loop_.resumed_;
-        waiter->finish(ec);
+        waiter->finish(ec, nullptr);
         return;
     }
     loop_.posted_ = true;
-    asio::post(loop_.io(), [waiter = std::move(waiter), ec] { waiter->finish(ec); });
+    waiter->finish(ec, &loop_.io());
 }
 
 void Watch::on_events(std::uint32_t events) {
@@ -232,6 +247,14 @@ void EventLoop::run() {
         return;
     }
     running = this;
+    // asio recycles the memory of coroutine frames and handlers through a cache it finds on the
+    // thread's call stack, which io_context::run() sets up. The coroutines the loop resumes run
+    // outside that: this gives them a cache of their own, under a key that is not the
+    // io_context's (asio does not take them for handlers of its own, and posts go to its queue).
+    asio::detail::thread_context key;
+    asio::detail::thread_info_base memory;
+    const asio::detail::call_stack<asio::detail::thread_context,
+                                   asio::detail::thread_info_base>::context recycled(&key, memory);
     std::array<epoll_event, kEventsPerRound> events;
     io_->poll();  // what was posted before the loop ran
     while (!io_->stopped()) {

@@ -54,10 +54,11 @@ class Watch {
     void drained() { readable_ = false; }  // a read came back short, or with EAGAIN
     void full() { writable_ = false; }     // a write was partial, or EAGAIN
 
-    // Until the side is ready (at once if it is known to be), or the watch is closed
-    // (operation_aborted). One waiter per side; cancellation (as `||` does to the losing branch)
-    // completes it with operation_aborted.
-    awaitable<std::error_code> wait(Side side);
+    // Until the next edge on that side, or the watch is closed (operation_aborted). Callers look
+    // at readable() or writable() first: a side known ready completes through the io_context,
+    // later. One waiter per side; cancellation (as `||` does to the losing branch) completes it
+    // with operation_aborted.
+    awaitable<std::tuple<std::error_code>> wait(Side side);
 
     // Closes the socket; waiters complete with operation_aborted.
     void close();
@@ -66,7 +67,7 @@ class Watch {
     int release();
 
     Watch(EventLoop& loop, int fd);
-    ~Watch();
+    ~Watch();  // a waiter still there is destroyed, not run
     Watch(const Watch&) = delete;
     Watch& operator=(const Watch&) = delete;
 
@@ -84,7 +85,10 @@ class Watch {
     int fd_;
     bool readable_ = true;  // until a read says otherwise: bytes may be waiting already
     bool writable_ = true;
-    std::unique_ptr<WatchWaiter> waiters_[2];
+    // The waiters, in storage of the watch's own (no allocation per wait).
+    static constexpr std::size_t kWaiterBytes = 64;
+    WatchWaiter* waiters_[2] = {nullptr, nullptr};
+    alignas(std::max_align_t) std::byte waiter_storage_[2][kWaiterBytes];
     asio::executor_work_guard<asio::io_context::executor_type> work_;  // the loop runs meanwhile
 };
 

@@ -25,22 +25,22 @@ struct ClientAcceptor {
 using Acceptors = std::vector<ClientAcceptor>;
 
 // Over max_connections: ERR 1040 in place of the greeting, and closed.
-awaitable<void> refuse_over_limit(Runtime& rt, tcp::socket socket, std::uint32_t id,
-                                  unsigned limit) {
+awaitable<void> refuse_over_limit(Runtime& rt, Stream client, std::uint32_t id, unsigned limit) {
     spdlog::warn("session {}: refused: max_connections ({}) reached", id, limit);
     rt.metrics.count_event(SessionEvent::too_many_connections);
     const auto error =
         protocol::mysql::server_error(protocol::mysql::ServerError::too_many_connections);
-    co_await refuse_before_greeting(socket, error);
+    const protocol::Bytes framed = protocol::mysql::Refusal::before_greeting(error).wire();
+    co_await client.write(asio::buffer(framed));
 }
 
 awaitable<void> serve_clients(Runtime& rt, tcp::acceptor& acceptor) {
-    co_await accept_each(acceptor, [&rt](tcp::socket socket) {
+    co_await accept_streams(acceptor, [&rt](Stream client) {
         const std::uint32_t id = rt.next_session_id();
         const unsigned limit = rt.config()->max_connections;
         if (rt.active_sessions.load() >= limit)
-            return refuse_over_limit(rt, std::move(socket), id, limit);
-        return run_session(rt, std::move(socket), id);
+            return refuse_over_limit(rt, std::move(client), id, limit);
+        return run_session(rt, std::move(client), id);
     });
 }
 

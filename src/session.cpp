@@ -405,14 +405,13 @@ Session::Phase<> Session::authorize_and_authenticate(const mysql::HandshakeRespo
 }
 
 awaitable<void> Session::run() {
-    std::error_code ec;
-    peer_ = to_endpoint(client_.socket().remote_endpoint(ec));
-    local_ = to_endpoint(client_.socket().local_endpoint(ec));
-    if (ec) co_return;
-    peer_.address = peer_.address.normalized();
-    client_.socket().set_option(tcp::no_delay(true), ec);
-    // Plain TCP is served on the thread's event loop (src/event_loop.h) from here on.
+    // Plain TCP is served on the thread's event loop (src/event_loop.h), where there is one.
     client_.move_to_event_loop();
+    peer_ = client_.remote_endpoint();
+    local_ = client_.local_endpoint();
+    if (peer_.port == 0) co_return;  // gone already
+    peer_.address = peer_.address.normalized();
+    client_.set_no_delay();
 
     client_addr_ = peer_;  // until a PROXY header says otherwise
     Slot handshake_slot(rt_.handshakes_in_flight, config_->max_handshakes);
@@ -455,10 +454,10 @@ Session::~Session() {
     if (counted_rule_) rt_.rule_counters.release(*counted_rule_);
 }
 
-awaitable<void> run_session(Runtime& runtime, tcp::socket socket, std::uint32_t id) {
+awaitable<void> run_session(Runtime& runtime, Stream client, std::uint32_t id) {
     ++runtime.active_sessions;
     try {
-        Session session(runtime, std::move(socket), id);
+        Session session(runtime, std::move(client), id);
         co_await session.run();
     } catch (const std::exception& e) {
         spdlog::error("session {}: {}", id, e.what());

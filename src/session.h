@@ -6,10 +6,11 @@
 
 #include "src/net.h"
 #include "src/runtime.h"
+#include "src/stream.h"
 
 namespace hostgate {
 
 // Runs the session to its end; never throws.
-awaitable<void> run_session(Runtime& runtime, tcp::socket socket, std::uint32_t id);
+awaitable<void> run_session(Runtime& runtime, Stream client, std::uint32_t id);
 
 }  // namespace hostgate

@@ -30,11 +30,11 @@ namespace hostgate {
 
 class Session {
   public:
-    Session(Runtime& runtime, tcp::socket socket, std::uint32_t id)
+    Session(Runtime& runtime, Stream client, std::uint32_t id)
         : rt_(runtime),
           config_(runtime.config()),
           id_(id),
-          client_(std::move(socket)),
+          client_(std::move(client)),
           client_channel_(client_, kMaxLoginPacket) {}
 
     ~Session();

@@ -49,7 +49,7 @@ awaitable<std::error_code> Stream::start_tls_client(asio::ssl::context& context)
 namespace {
 
 std::error_code last_error() {
-    return {errno, std::system_category()};
+    return {errno, asio::error::get_system_category()};  // as asio's own errors
 }
 
 bool make_non_blocking(tcp::socket& socket) {
@@ -103,11 +103,11 @@ awaitable<std::error_code> Stream::connect(const tcp::endpoint& to,
     if (!watch_) co_return asio::error::bad_descriptor;
     watch_->full();  // until the connection is made
     watch_->drained();
-    if (auto ec = co_await watch_->wait(Watch::Side::write)) co_return ec;
+    if (auto [ec] = co_await watch_->wait(Watch::Side::write); ec) co_return ec;
     int error = 0;
     socklen_t length = sizeof error;
     if (::getsockopt(watch_->fd(), SOL_SOCKET, SO_ERROR, &error, &length) != 0) error = errno;
-    co_return std::error_code(error, std::system_category());
+    co_return std::error_code(error, asio::error::get_system_category());
 }
 
 namespace {
@@ -131,6 +131,11 @@ protocol::Endpoint Stream::remote_endpoint() {
     return endpoint_of(native_handle(), ::getpeername);
 }
 
+void Stream::set_no_delay() {
+    const int one = 1;
+    ::setsockopt(native_handle(), IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+}
+
 std::size_t Stream::available() {
     if (tls_) return 0;
     int n = 0;
@@ -150,46 +155,43 @@ void Stream::full() {
     if (watch_) watch_->full();
 }
 
-// On the event loop a read that comes back short has drained the socket: the next one waits for
-// an edge instead of finding EAGAIN. A write that leaves bytes over waits for room at once.
-awaitable<std::pair<std::error_code, std::size_t>> Stream::read_watched(
+std::optional<std::pair<std::error_code, std::size_t>> Stream::recv_now(
     asio::mutable_buffer buffer) {
     for (;;) {
-        if (!watch_) co_return std::pair{std::error_code(asio::error::operation_aborted), 0};
+        if (!watch_) return std::pair{std::error_code(asio::error::operation_aborted), 0};
         const ssize_t n = ::recv(watch_->fd(), buffer.data(), buffer.size(), 0);
         if (n > 0) {
             const auto read = static_cast<std::size_t>(n);
             if (read < buffer.size()) watch_->drained();
-            co_return std::pair{std::error_code{}, read};
+            return std::pair{std::error_code{}, read};
         }
-        if (n == 0) co_return std::pair{std::error_code(asio::error::eof), 0};
+        if (n == 0) return std::pair{std::error_code(asio::error::eof), 0};
         if (errno == EINTR) continue;
-        if (errno != EAGAIN) co_return std::pair{last_error(), 0};
+        if (errno != EAGAIN) return std::pair{last_error(), 0};
         watch_->drained();
-        if (auto ec = co_await watch_->wait(Watch::Side::read)) co_return std::pair{ec, 0};
+        return std::nullopt;
     }
 }
 
-awaitable<std::error_code> Stream::write_watched(asio::const_buffer buffer) {
+std::error_code Stream::send_now(asio::const_buffer& buffer) {
     while (buffer.size() > 0) {
-        if (!watch_) co_return asio::error::operation_aborted;
+        if (!watch_) return asio::error::operation_aborted;
         const ssize_t n = ::send(watch_->fd(), buffer.data(), buffer.size(), MSG_NOSIGNAL);
         if (n >= 0) {
             buffer += static_cast<std::size_t>(n);
-            if (buffer.size() == 0) break;
-        } else if (errno == EINTR) {
-            continue;
-        } else if (errno != EAGAIN) {
-            co_return last_error();
+            if (buffer.size() > 0) watch_->full();
+            break;
         }
+        if (errno == EINTR) continue;
+        if (errno != EAGAIN) return last_error();
         watch_->full();
-        if (auto ec = co_await watch_->wait(Watch::Side::write)) co_return ec;
+        break;
     }
-    co_return std::error_code{};
+    return {};
 }
 
 awaitable<std::pair<std::error_code, std::size_t>> Stream::read_some(asio::mutable_buffer buffer) {
-    if (watched_) co_return co_await read_watched(buffer);
+    if (watched_) co_return co_await read_ready(buffer);
     if (tls_) {
         auto [ec, n] = co_await tls_->async_read_some(buffer, use_nothrow);
         co_return std::pair{ec, n};
@@ -199,7 +201,13 @@ awaitable<std::pair<std::error_code, std::size_t>> Stream::read_some(asio::mutab
 }
 
 awaitable<std::pair<std::error_code, std::size_t>> Stream::read_ready(asio::mutable_buffer buffer) {
-    if (watched_) co_return co_await read_watched(buffer);
+    // On the event loop: a read that comes back short has drained the socket, and the next one
+    // waits for an edge instead of finding EAGAIN.
+    while (watched_) {
+        if (auto read = recv_now(buffer)) co_return *read;
+        auto [ec] = co_await watch_->wait(Watch::Side::read);
+        if (ec) co_return std::pair{ec, 0};
+    }
     if (!tls_ && make_non_blocking(plain_)) {
         std::error_code ec;
         const std::size_t n = plain_.read_some(buffer, ec);
@@ -211,7 +219,9 @@ awaitable<std::pair<std::error_code, std::size_t>> Stream::read_ready(asio::muta
 awaitable<std::error_code> Stream::wait_readable() {
     if (watched_) {
         if (!watch_) co_return asio::error::operation_aborted;
-        co_return co_await watch_->wait(Watch::Side::read);
+        if (watch_->readable()) co_return std::error_code{};
+        auto [ec] = co_await watch_->wait(Watch::Side::read);
+        co_return ec;
     }
     if (tls_) co_return std::error_code{};
     auto [ec] = co_await plain_.async_wait(tcp::socket::wait_read, use_nothrow);
@@ -221,7 +231,9 @@ awaitable<std::error_code> Stream::wait_readable() {
 awaitable<std::error_code> Stream::wait_writable() {
     if (watched_) {
         if (!watch_) co_return asio::error::operation_aborted;
-        co_return co_await watch_->wait(Watch::Side::write);
+        if (watch_->writable()) co_return std::error_code{};
+        auto [ec] = co_await watch_->wait(Watch::Side::write);
+        co_return ec;
     }
     if (tls_) co_return std::error_code{};
     auto [ec] = co_await plain_.async_wait(tcp::socket::wait_write, use_nothrow);
@@ -229,7 +241,13 @@ awaitable<std::error_code> Stream::wait_writable() {
 }
 
 awaitable<std::error_code> Stream::write(asio::const_buffer buffer) {
-    if (watched_) co_return co_await write_watched(buffer);
+    // On the event loop: a write that leaves bytes over waits for room at once.
+    while (watched_) {
+        if (auto ec = send_now(buffer)) co_return ec;
+        if (buffer.size() == 0) co_return std::error_code{};
+        auto [ec] = co_await watch_->wait(Watch::Side::write);
+        if (ec) co_return ec;
+    }
     if (tls_) {
         auto [ec, n] = co_await asio::async_write(*tls_, buffer, use_nothrow);
         co_return ec;
@@ -275,6 +293,37 @@ void Stream::close() {
     }
     std::error_code ignored;
     socket().close(ignored);
+}
+
+awaitable<void> accept_streams(tcp::acceptor& acceptor,
+                               std::function<awaitable<void>(Stream)> serve) {
+    EventLoop* loop = EventLoop::current();
+    if (!loop) {
+        co_await accept_each(
+            acceptor, [&serve](tcp::socket socket) { return serve(Stream(std::move(socket))); });
+        co_return;
+    }
+    // The listener stays with asio, which closes it (shutdown, upgrade); each wait re-arms it
+    // once, for as many connections as are waiting then.
+    constexpr int kAcceptsPerWait = 16;  // then the loop's sessions get a turn
+    AcceptFailures failures(acceptor);
+    const auto executor = acceptor.get_executor();
+    for (;;) {
+        auto [ec] = co_await acceptor.async_wait(tcp::acceptor::wait_read, use_nothrow);
+        if (ec == asio::error::operation_aborted || !acceptor.is_open()) co_return;
+        for (int i = 0; !ec && i < kAcceptsPerWait; ++i) {
+            const int fd =
+                ::accept4(acceptor.native_handle(), nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+            if (fd < 0) {
+                if (errno == EAGAIN) break;
+                if (errno != EINTR && errno != ECONNABORTED) ec = last_error();
+                continue;
+            }
+            if (Watch* watch = loop->watch(fd))
+                asio::co_spawn(executor, serve(Stream(executor, watch)), asio::detached);
+        }
+        if (ec) co_await failures.after(acceptor, ec);
+    }
 }
 
 }  // namespace hostgate

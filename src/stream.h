@@ -1,6 +1,7 @@
 #pragma once
 // A TCP connection that may switch to TLS part way, as MySQL connections do after an SSLRequest.
 
+#include <functional>
 #include <memory>
 #include <optional>
 #include <system_error>
@@ -15,9 +16,16 @@ class Watch;
 class Stream {
   public:
     explicit Stream(tcp::socket socket) : plain_(std::move(socket)) {}
+    // A connection already on the executor's event loop (see accept_streams()).
+    Stream(const asio::any_io_executor& executor, Watch* watch)
+        : plain_(executor), watched_(true), watch_(watch) {}
+    Stream(Stream&& other) noexcept
+        : plain_(std::move(other.plain_)),
+          tls_(std::move(other.tls_)),
+          watched_(other.watched_),
+          watch_(std::exchange(other.watch_, nullptr)) {}
+    Stream& operator=(Stream&&) = delete;
     ~Stream();
-    Stream(const Stream&) = delete;
-    Stream& operator=(const Stream&) = delete;
 
     // Hands a plain TCP connection from asio's reactor to this thread's event loop, where it is
     // watched edge-triggered for the rest of its life (src/event_loop.h); what follows reads and
@@ -54,6 +62,8 @@ class Stream {
     // Our end and the peer's, as the socket has them (the default endpoint on an error).
     protocol::Endpoint local_endpoint();
     protocol::Endpoint remote_endpoint();
+    // Turns Nagle's algorithm off (TCP_NODELAY): MySQL packets go out as written.
+    void set_no_delay();
     // Bytes that can be read now without waiting (FIONREAD); 0 on TLS, or on an error.
     std::size_t available();
     // After such a call of the caller's own found nothing to read (EAGAIN), or no room to write:
@@ -75,13 +85,23 @@ class Stream {
   private:
     // A watched socket goes back to asio, which TLS works on.
     std::error_code back_to_asio();
-    awaitable<std::pair<std::error_code, std::size_t>> read_watched(asio::mutable_buffer buffer);
-    awaitable<std::error_code> write_watched(asio::const_buffer buffer);
+    // On the event loop: one read, or nullopt when it would block (the socket is then known
+    // drained); writes until done or it would block, leaving `buffer` what is left (the socket is
+    // then known full).
+    std::optional<std::pair<std::error_code, std::size_t>> recv_now(asio::mutable_buffer buffer);
+    std::error_code send_now(asio::const_buffer& buffer);
 
     tcp::socket plain_;
     std::unique_ptr<asio::ssl::stream<tcp::socket>> tls_;
     bool watched_ = false;    // moved to the event loop
     Watch* watch_ = nullptr;  // while watched and open
 };
+
+// Accepts connections until the acceptor is closed, spawning `serve(stream)` for each on the
+// acceptor's executor. On an event loop each is taken with accept4 (non-blocking from the start)
+// straight into the loop's set: it is never registered with asio's reactor, nor handed over
+// later. Elsewhere asio accepts (accept_each()).
+awaitable<void> accept_streams(tcp::acceptor& acceptor,
+                               std::function<awaitable<void>(Stream)> serve);
 
 }  // namespace hostgate

@@ -64,7 +64,7 @@ TEST_CASE("a waiter wakes on an edge, and waits again after the socket is draine
         later.async_wait([peer](std::error_code) { REQUIRE(::write(peer, "ab", 2) == 2); });
         watch->drained();  // as after a short read
         CHECK(!watch->readable());
-        if (!co_await watch->wait(Watch::Side::read)) seen += "woken;";
+        if (auto [ec] = co_await watch->wait(Watch::Side::read); !ec) seen += "woken;";
         char buffer[16];
         const auto n = ::read(watch->fd(), buffer, sizeof buffer);
         seen += std::string(buffer, static_cast<std::size_t>(n)) + ";";
@@ -72,7 +72,7 @@ TEST_CASE("a waiter wakes on an edge, and waits again after the socket is draine
         // Nothing more comes: the next wait lasts until the watch is closed.
         asio::steady_timer closing(executor, 20ms);
         closing.async_wait([watch](std::error_code) { watch->close(); });
-        const auto ec = co_await watch->wait(Watch::Side::read);
+        const auto [ec] = co_await watch->wait(Watch::Side::read);
         seen += ec == asio::error::operation_aborted ? "aborted" : "woken again: " + ec.message();
         co_return seen;
     }());
@@ -94,7 +94,7 @@ TEST_CASE("a wait cancelled by || ends, and the watch can be waited on again") {
             co_await (watch->wait(Watch::Side::read) || timer.async_wait(asio::use_awaitable));
         const int winner = static_cast<int>(first.index());  // 1: the timer
         REQUIRE(::write(peer, "x", 1) == 1);
-        const auto ec = co_await watch->wait(Watch::Side::read);
+        const auto [ec] = co_await watch->wait(Watch::Side::read);
         watch->close();
         co_return ec ? -1 : winner;
     }());
