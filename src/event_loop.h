@@ -86,7 +86,7 @@ class Watch {
     bool readable_ = true;  // until a read says otherwise: bytes may be waiting already
     bool writable_ = true;
     // The waiters, in storage of the watch's own (no allocation per wait).
-    static constexpr std::size_t kWaiterBytes = 64;
+    static constexpr std::size_t kWaiterBytes = 32;
     WatchWaiter* waiters_[2] = {nullptr, nullptr};
     alignas(std::max_align_t) std::byte waiter_storage_[2][kWaiterBytes];
     asio::executor_work_guard<asio::io_context::executor_type> work_;  // the loop runs meanwhile
