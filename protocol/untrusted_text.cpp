@@ -1,5 +1,6 @@
 #include "protocol/untrusted_text.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 
@@ -26,15 +27,26 @@ enum class Form { literal, display };
 // `limit` bytes. Returns how many bytes of `bytes` it wrote.
 std::size_t append_escaped(std::string& out, std::string_view bytes, Form form, std::size_t limit) {
     const std::size_t start = out.size();
+    const auto plain = [form](unsigned char c) {
+        return plain_ascii(c) && !(form == Form::literal && (c == '\\' || c == '\''));
+    };
     std::string piece;
     std::size_t i = 0;
     while (i < bytes.size()) {
+        // A run of characters that stand for themselves goes in whole.
+        std::size_t run = 0;
+        while (i + run < bytes.size() && plain(static_cast<unsigned char>(bytes[i + run]))) ++run;
+        if (run > 0) {
+            const std::size_t take = std::min(run, limit - (out.size() - start));
+            out.append(bytes.substr(i, take));
+            i += take;
+            if (take < run) break;
+            continue;
+        }
         const auto c = static_cast<unsigned char>(bytes[i]);
         std::size_t length = 1;
         piece.clear();
-        if (plain_ascii(c) && !(form == Form::literal && (c == '\\' || c == '\''))) {
-            piece += static_cast<char>(c);
-        } else if (c == '\\' || c == '\'') {
+        if (c == '\\' || c == '\'') {
             piece = {'\\', static_cast<char>(c)};
         } else if (c == '\n') {
             piece = "\\n";

@@ -107,7 +107,13 @@ awaitable<Expected<BackendConnection, ConnectFailure>> open_backend_connection(
     auto executor = co_await asio::this_coro::executor;
     auto stream = std::make_unique<Stream>(tcp::socket(executor));
     Stream* raw = stream.get();
-    Watchdog deadline(executor, timeout, [raw] { raw->close(); });
+    // Our address toward the backend, for the advice when it refuses the header: asked when
+    // that advice is given, or before the watchdog closes the socket.
+    std::string from_before_timeout;
+    Watchdog deadline(executor, timeout, [raw, &from_before_timeout] {
+        from_before_timeout = raw->local_endpoint().address.to_string();
+        raw->close();
+    });
 
     auto failure = [&](const std::string& what, std::error_code ec) {
         return ConnectFailure{what + ": " +
@@ -123,16 +129,17 @@ awaitable<Expected<BackendConnection, ConnectFailure>> open_backend_connection(
             co_return fail("binding source " + backend.config().source->to_string(), ec);
         co_return fail("connect", ec);
     }
-    // Our address toward the backend, for the advice when it refuses the header (asked now: the
-    // watchdog may close the socket).
-    const auto from = stream->local_endpoint().address.to_string();
     if (!opening.empty()) {
         if (auto ec = co_await stream->write(asio::buffer(opening)))
             co_return fail("first write", ec);
     }
     PacketChannel channel(*stream, max_packet);
     auto packet = co_await channel.read_packet();
-    if (!packet) co_return Unexpected(no_greeting(backend, packet.error(), deadline.fired(), from));
+    if (!packet) {
+        const std::string from =
+            deadline.fired() ? from_before_timeout : stream->local_endpoint().address.to_string();
+        co_return Unexpected(no_greeting(backend, packet.error(), deadline.fired(), from));
+    }
     auto greeting = mysql::decode_handshake_v10(packet->payload);
     if (!greeting) {
         if (auto err = mysql::decode_err(packet->payload))

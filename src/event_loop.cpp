@@ -9,11 +9,16 @@
 #include <filesystem>
 #include <mutex>
 #include <set>
+#include <shared_mutex>
 
 namespace hostgate {
 namespace {
 
 thread_local EventLoop* running = nullptr;
+
+// Forks so far, and the fence between a fork and closes (ForkFence).
+std::shared_mutex fork_fence;
+std::atomic<unsigned> forks{0};
 
 // Every loop made, for post_and_wake(); loops are made at start-up and live until the end.
 std::mutex loops_mutex;
@@ -88,7 +93,8 @@ struct WaitCancellation {
     }
 };
 
-Watch::Watch(EventLoop& loop, int fd) : loop_(loop), fd_(fd), work_(loop.io().get_executor()) {}
+Watch::Watch(EventLoop& loop, int fd)
+    : loop_(loop), fd_(fd), work_(loop.io().get_executor()), forks_(forks.load()) {}
 
 Watch::~Watch() {
     for (WatchWaiter* waiter : waiters_)
@@ -147,21 +153,40 @@ void Watch::on_events(std::uint32_t events) {
     }
 }
 
+ForkFence::ForkFence() {
+    fork_fence.lock();
+    ++forks;
+}
+
+ForkFence::~ForkFence() {
+    fork_fence.unlock();
+}
+
 void Watch::close() {
-    if (const int fd = release(); fd >= 0) ::close(fd);
+    if (fd_ < 0) return;
+    {
+        std::shared_lock fence(fork_fence);
+        // A copy of the descriptor in a forked child would keep the socket in the set.
+        if (forks.load() != forks_) ::epoll_ctl(loop_.epoll_fd_, EPOLL_CTL_DEL, fd_, nullptr);
+        ::close(fd_);  // and out of the set with it
+    }
+    fd_ = -1;
+    finish_all();
 }
 
 int Watch::release() {
     const int fd = std::exchange(fd_, -1);
     if (fd < 0) return fd;
-    // Out of the set explicitly: a copy of the descriptor (in a child being forked for an
-    // upgrade) would keep the socket in it past close(), and its events would name a freed watch.
-    ::epoll_ctl(loop_.epoll_fd_, EPOLL_CTL_DEL, fd, nullptr);
+    ::epoll_ctl(loop_.epoll_fd_, EPOLL_CTL_DEL, fd, nullptr);  // it stays open
+    finish_all();
+    return fd;
+}
+
+void Watch::finish_all() {
     complete(Side::read, asio::error::operation_aborted, Completion::posted);
     complete(Side::write, asio::error::operation_aborted, Completion::posted);
     work_.reset();
     loop_.retire(this);
-    return fd;
 }
 
 EventLoop::EventLoop() {

@@ -79,17 +79,20 @@ class Watch {
     template <class Handler>
     void start_wait(Side side, Handler handler);
     void on_events(std::uint32_t events);
+    void finish_all();  // after close or release: waiters aborted, the watch retired
     void complete(Side side, std::error_code ec, Completion how);
 
     EventLoop& loop_;
     int fd_;
-    bool readable_ = true;  // until a read says otherwise: bytes may be waiting already
+    // Bytes already waiting when the socket is added make an edge at once, which sets readable_.
+    bool readable_ = false;
     bool writable_ = true;
     // The waiters, in storage of the watch's own (no allocation per wait).
     static constexpr std::size_t kWaiterBytes = 32;
     WatchWaiter* waiters_[2] = {nullptr, nullptr};
     alignas(std::max_align_t) std::byte waiter_storage_[2][kWaiterBytes];
     asio::executor_work_guard<asio::io_context::executor_type> work_;  // the loop runs meanwhile
+    unsigned forks_ = 0;  // forks before the socket was added (see ForkFence)
 };
 
 class EventLoop {
@@ -129,6 +132,18 @@ class EventLoop {
     std::uint64_t resumed_ = 0;                    // waiters invoked by the loop
     std::uint64_t waiting_ = 0;                    // waits started
     bool posted_ = false;  // a waiter completion was posted to the io_context
+};
+
+// Held around fork() (an upgrade's). A socket open when a child is forked lives on in the child
+// for a moment, and with it its place in the loop's epoll set: such a socket leaves the set
+// explicitly before it is closed, since its events would otherwise name a freed watch. Other
+// sockets need not (a system call less each); the fence keeps a close from slipping past a fork.
+class ForkFence {
+  public:
+    ForkFence();
+    ~ForkFence();
+    ForkFence(const ForkFence&) = delete;
+    ForkFence& operator=(const ForkFence&) = delete;
 };
 
 // asio::post to an executor that may belong to another thread's event loop, and wakes that loop.

@@ -102,7 +102,6 @@ awaitable<std::error_code> Stream::connect(const tcp::endpoint& to,
     watch_ = loop->watch(fd);
     if (!watch_) co_return asio::error::bad_descriptor;
     watch_->full();  // until the connection is made
-    watch_->drained();
     if (auto [ec] = co_await watch_->wait(Watch::Side::write); ec) co_return ec;
     int error = 0;
     socklen_t length = sizeof error;
@@ -128,6 +127,7 @@ protocol::Endpoint Stream::local_endpoint() {
 }
 
 protocol::Endpoint Stream::remote_endpoint() {
+    if (peer_) return *peer_;
     return endpoint_of(native_handle(), ::getpeername);
 }
 
@@ -204,7 +204,9 @@ awaitable<std::pair<std::error_code, std::size_t>> Stream::read_ready(asio::muta
     // On the event loop: a read that comes back short has drained the socket, and the next one
     // waits for an edge instead of finding EAGAIN.
     while (watched_) {
-        if (auto read = recv_now(buffer)) co_return *read;
+        if (!watch_) co_return std::pair{std::error_code(asio::error::operation_aborted), 0};
+        if (watch_->readable())
+            if (auto read = recv_now(buffer)) co_return *read;
         auto [ec] = co_await watch_->wait(Watch::Side::read);
         if (ec) co_return std::pair{ec, 0};
     }
@@ -243,8 +245,11 @@ awaitable<std::error_code> Stream::wait_writable() {
 awaitable<std::error_code> Stream::write(asio::const_buffer buffer) {
     // On the event loop: a write that leaves bytes over waits for room at once.
     while (watched_) {
-        if (auto ec = send_now(buffer)) co_return ec;
-        if (buffer.size() == 0) co_return std::error_code{};
+        if (!watch_) co_return asio::error::operation_aborted;
+        if (watch_->writable()) {
+            if (auto ec = send_now(buffer)) co_return ec;
+            if (buffer.size() == 0) co_return std::error_code{};
+        }
         auto [ec] = co_await watch_->wait(Watch::Side::write);
         if (ec) co_return ec;
     }
@@ -312,15 +317,19 @@ awaitable<void> accept_streams(tcp::acceptor& acceptor,
         auto [ec] = co_await acceptor.async_wait(tcp::acceptor::wait_read, use_nothrow);
         if (ec == asio::error::operation_aborted || !acceptor.is_open()) co_return;
         for (int i = 0; !ec && i < kAcceptsPerWait; ++i) {
-            const int fd =
-                ::accept4(acceptor.native_handle(), nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+            tcp::endpoint peer;
+            socklen_t length = static_cast<socklen_t>(peer.capacity());
+            const int fd = ::accept4(acceptor.native_handle(), peer.data(), &length,
+                                     SOCK_NONBLOCK | SOCK_CLOEXEC);
             if (fd < 0) {
                 if (errno == EAGAIN) break;
                 if (errno != EINTR && errno != ECONNABORTED) ec = last_error();
                 continue;
             }
+            peer.resize(length);
             if (Watch* watch = loop->watch(fd))
-                asio::co_spawn(executor, serve(Stream(executor, watch)), asio::detached);
+                asio::co_spawn(executor, serve(Stream(executor, watch, to_endpoint(peer))),
+                               asio::detached);
         }
         if (ec) co_await failures.after(acceptor, ec);
     }

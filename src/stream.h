@@ -16,14 +16,15 @@ class Watch;
 class Stream {
   public:
     explicit Stream(tcp::socket socket) : plain_(std::move(socket)) {}
-    // A connection already on the executor's event loop (see accept_streams()).
-    Stream(const asio::any_io_executor& executor, Watch* watch)
-        : plain_(executor), watched_(true), watch_(watch) {}
+    // A connection already on the executor's event loop, from `peer` (see accept_streams()).
+    Stream(const asio::any_io_executor& executor, Watch* watch, protocol::Endpoint peer)
+        : plain_(executor), watched_(true), watch_(watch), peer_(peer) {}
     Stream(Stream&& other) noexcept
         : plain_(std::move(other.plain_)),
           tls_(std::move(other.tls_)),
           watched_(other.watched_),
-          watch_(std::exchange(other.watch_, nullptr)) {}
+          watch_(std::exchange(other.watch_, nullptr)),
+          peer_(other.peer_) {}
     Stream& operator=(Stream&&) = delete;
     ~Stream();
 
@@ -93,8 +94,9 @@ class Stream {
 
     tcp::socket plain_;
     std::unique_ptr<asio::ssl::stream<tcp::socket>> tls_;
-    bool watched_ = false;    // moved to the event loop
-    Watch* watch_ = nullptr;  // while watched and open
+    bool watched_ = false;                    // moved to the event loop
+    Watch* watch_ = nullptr;                  // while watched and open
+    std::optional<protocol::Endpoint> peer_;  // as accept4 gave it
 };
 
 // Accepts connections until the acceptor is closed, spawning `serve(stream)` for each on the

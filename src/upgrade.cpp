@@ -15,6 +15,8 @@
 #include <filesystem>
 #include <string_view>
 
+#include "src/event_loop.h"
+
 extern char** environ;
 
 namespace hostgate {
@@ -173,7 +175,11 @@ Expected<Successor, std::string> start_successor(const Command& command,
     for (auto& a : args) argv.push_back(a.data());
     argv.push_back(nullptr);
 
-    const pid_t pid = ::fork();
+    pid_t pid;
+    {
+        const ForkFence fence;  // the loops' sockets open now are copied into the child
+        pid = ::fork();
+    }
     if (pid == 0) {
         for (int i = 0; i < count; ++i)
             if (::dup2(copies[i], kFirstHandedFd + i) < 0) ::_exit(127);  // clears FD_CLOEXEC
