@@ -226,6 +226,14 @@ EventLoop::~EventLoop() {
         std::lock_guard lock(loops_mutex);
         std::erase(all_loops, this);
     }
+    // Coroutines still waiting on a watch are destroyed with their waiters, as asio destroys
+    // the operations it holds; their streams close their watches meanwhile.
+    std::vector<Watch*> open;
+    for (Watch* w = open_; w; w = w->open_next_) open.push_back(w);
+    for (Watch* w : open) {
+        for (WatchWaiter*& waiter : w->waiters_)
+            if (WatchWaiter* destroyed = std::exchange(waiter, nullptr)) destroyed->~WatchWaiter();
+    }
     io_.reset();  // what it still holds may close watches
     retired_.clear();
     if (epoll_fd_ >= 0) ::close(epoll_fd_);
@@ -263,7 +271,18 @@ Watch* EventLoop::watch(int fd) {
         ::close(fd);
         return nullptr;
     }
+    watch->open_next_ = open_;
+    if (open_) open_->open_prev_ = watch.get();
+    open_ = watch.get();
     return watch.release();
+}
+
+void EventLoop::retire(Watch* watch) {
+    if (watch->open_prev_) watch->open_prev_->open_next_ = watch->open_next_;
+    if (watch->open_next_) watch->open_next_->open_prev_ = watch->open_prev_;
+    if (open_ == watch) open_ = watch->open_next_;
+    watch->open_prev_ = watch->open_next_ = nullptr;
+    retired_.emplace_back(watch);
 }
 
 void EventLoop::run() {

@@ -93,6 +93,8 @@ class Watch {
     alignas(std::max_align_t) std::byte waiter_storage_[2][kWaiterBytes];
     asio::executor_work_guard<asio::io_context::executor_type> work_;  // the loop runs meanwhile
     unsigned forks_ = 0;  // forks before the socket was added (see ForkFence)
+    Watch* open_prev_ = nullptr;
+    Watch* open_next_ = nullptr;
 };
 
 class EventLoop {
@@ -122,16 +124,19 @@ class EventLoop {
 
   private:
     friend class Watch;
-    void retire(Watch* watch) { retired_.emplace_back(watch); }
+    void retire(Watch* watch);
 
     std::unique_ptr<asio::io_context> io_;
     int epoll_fd_ = -1;                            // ours; -1 when sockets stay with asio
     int reactor_fd_ = -1;                          // asio's, nested in ours
     int wake_fd_ = -1;                             // an eventfd
     std::vector<std::unique_ptr<Watch>> retired_;  // closed, freed once the round's events are done
-    std::uint64_t resumed_ = 0;                    // waiters invoked by the loop
-    std::uint64_t waiting_ = 0;                    // waits started
-    bool posted_ = false;  // a waiter completion was posted to the io_context
+    // Open watches, linked through Watch::open_prev_/open_next_: what a loop destroyed before its
+    // sockets were closed still holds (a waiter owns its coroutine, whose stream owns the watch).
+    Watch* open_ = nullptr;
+    std::uint64_t resumed_ = 0;  // waiters invoked by the loop
+    std::uint64_t waiting_ = 0;  // waits started
+    bool posted_ = false;        // a waiter completion was posted to the io_context
 };
 
 // Held around fork() (an upgrade's). A socket open when a child is forked lives on in the child
