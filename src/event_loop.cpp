@@ -143,6 +143,8 @@ void Watch::complete(Side side, std::error_code ec, Completion how) {
 
 void Watch::on_events(std::uint32_t events) {
     const bool failed = (events & (EPOLLERR | EPOLLHUP)) != 0;
+    failed_ = failed_ || failed;
+    ended_ = ended_ || failed || (events & EPOLLRDHUP) != 0;
     if (fd_ >= 0 && (failed || (events & (EPOLLIN | EPOLLRDHUP)))) {
         readable_ = true;
         complete(Side::read, {}, Completion::now);

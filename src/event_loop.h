@@ -51,8 +51,12 @@ class Watch {
     // Known to have bytes (or an end) waiting: set by an edge, cleared by drained().
     bool readable() const { return readable_; }
     bool writable() const { return writable_; }
-    void drained() { readable_ = false; }  // a read came back short, or with EAGAIN
-    void full() { writable_ = false; }     // a write was partial, or EAGAIN
+    // A read came back short, or with EAGAIN. Once the peer has ended its side (or the socket
+    // failed) the socket stays readable: the end comes with the edge of the last bytes, and the
+    // next read returns it, with no edge of its own.
+    void drained() { readable_ = ended_; }
+    // A write was partial, or EAGAIN; a failed socket stays writable (the write returns the error).
+    void full() { writable_ = failed_; }
 
     // Until the next edge on that side, or the watch is closed (operation_aborted). Callers look
     // at readable() or writable() first: a side known ready completes through the io_context,
@@ -87,6 +91,8 @@ class Watch {
     // Bytes already waiting when the socket is added make an edge at once, which sets readable_.
     bool readable_ = false;
     bool writable_ = true;
+    bool ended_ = false;   // EPOLLRDHUP, EPOLLHUP or EPOLLERR seen
+    bool failed_ = false;  // EPOLLHUP or EPOLLERR seen
     // The waiters, in storage of the watch's own (no allocation per wait).
     static constexpr std::size_t kWaiterBytes = 32;
     WatchWaiter* waiters_[2] = {nullptr, nullptr};

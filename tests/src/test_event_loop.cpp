@@ -80,6 +80,27 @@ TEST_CASE("a waiter wakes on an edge, and waits again after the socket is draine
     ::close(peer);
 }
 
+TEST_CASE("an end that came with the last bytes is read without another edge") {
+    EventLoop loop;
+    auto [ours, peer] = socket_pair();
+    REQUIRE(::write(peer, "ab", 2) == 2);
+    REQUIRE(::shutdown(peer, SHUT_WR) == 0);  // the end comes with the bytes, one edge for both
+    Watch* watch = loop.watch(ours);
+    REQUIRE(watch);
+    const auto read_after_end = run_on(loop, [&]() -> hostgate::awaitable<long> {
+        if (auto [ec] = co_await watch->wait(Watch::Side::read); ec) co_return -2;
+        char buffer[16];
+        CHECK(::read(watch->fd(), buffer, sizeof buffer) == 2);
+        watch->drained();                      // a short read: no bytes left, but the end is
+        if (!watch->readable()) co_return -1;  // a wait now would never end
+        const long n = ::read(watch->fd(), buffer, sizeof buffer);
+        watch->close();
+        co_return n;
+    }());
+    CHECK(read_after_end == 0);
+    ::close(peer);
+}
+
 TEST_CASE("a wait cancelled by || ends, and the watch can be waited on again") {
     EventLoop loop;
     auto [ours, peer] = socket_pair();
