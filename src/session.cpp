@@ -405,8 +405,6 @@ Session::Phase<> Session::authorize_and_authenticate(const mysql::HandshakeRespo
 }
 
 awaitable<void> Session::run() {
-    // Plain TCP is served on the thread's event loop (src/event_loop.h), where there is one.
-    client_.move_to_event_loop();
     peer_ = client_.remote_endpoint();
     local_ = client_.local_endpoint();
     if (peer_.port == 0) co_return;  // gone already

@@ -60,17 +60,6 @@ bool make_non_blocking(tcp::socket& socket) {
 
 }  // namespace
 
-bool Stream::move_to_event_loop() {
-    EventLoop* loop = EventLoop::current();
-    if (!loop || tls_ || watched_ || !plain_.is_open() || !make_non_blocking(plain_)) return false;
-    std::error_code ec;
-    const int fd = plain_.release(ec);
-    if (ec) return false;
-    watched_ = true;
-    watch_ = loop->watch(fd);  // on failure the stream is closed, as after an error
-    return true;
-}
-
 awaitable<std::error_code> Stream::connect(const tcp::endpoint& to,
                                            const std::optional<tcp::endpoint>& from) {
     EventLoop* loop = EventLoop::current();
@@ -218,25 +207,24 @@ awaitable<std::pair<std::error_code, std::size_t>> Stream::read_ready(asio::muta
     co_return co_await read_some(buffer);
 }
 
+awaitable<std::error_code> Stream::wait_watched(int side) {
+    if (!watch_) co_return asio::error::operation_aborted;
+    const auto s = static_cast<Watch::Side>(side);
+    if (s == Watch::Side::read ? watch_->readable() : watch_->writable())
+        co_return std::error_code{};
+    auto [ec] = co_await watch_->wait(s);
+    co_return ec;
+}
+
 awaitable<std::error_code> Stream::wait_readable() {
-    if (watched_) {
-        if (!watch_) co_return asio::error::operation_aborted;
-        if (watch_->readable()) co_return std::error_code{};
-        auto [ec] = co_await watch_->wait(Watch::Side::read);
-        co_return ec;
-    }
+    if (watched_) co_return co_await wait_watched(static_cast<int>(Watch::Side::read));
     if (tls_) co_return std::error_code{};
     auto [ec] = co_await plain_.async_wait(tcp::socket::wait_read, use_nothrow);
     co_return ec;
 }
 
 awaitable<std::error_code> Stream::wait_writable() {
-    if (watched_) {
-        if (!watch_) co_return asio::error::operation_aborted;
-        if (watch_->writable()) co_return std::error_code{};
-        auto [ec] = co_await watch_->wait(Watch::Side::write);
-        co_return ec;
-    }
+    if (watched_) co_return co_await wait_watched(static_cast<int>(Watch::Side::write));
     if (tls_) co_return std::error_code{};
     auto [ec] = co_await plain_.async_wait(tcp::socket::wait_write, use_nothrow);
     co_return ec;

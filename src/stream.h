@@ -28,14 +28,8 @@ class Stream {
     Stream& operator=(Stream&&) = delete;
     ~Stream();
 
-    // Hands a plain TCP connection from asio's reactor to this thread's event loop, where it is
-    // watched edge-triggered for the rest of its life (src/event_loop.h); what follows reads and
-    // writes on the spot and waits only when the socket says it must. False, and nothing changes,
-    // on TLS or where no event loop watches sockets. socket() is not to be used after.
-    bool move_to_event_loop();
-
     // Connects to `to`, from `from` if set. On an event loop the socket is made non-blocking and
-    // watched there from the start (move_to_event_loop()); elsewhere asio connects it.
+    // watched there from the start (src/event_loop.h); elsewhere asio connects it.
     awaitable<std::error_code> connect(const tcp::endpoint& to,
                                        const std::optional<tcp::endpoint>& from);
 
@@ -91,6 +85,8 @@ class Stream {
     // then known full).
     std::optional<std::pair<std::error_code, std::size_t>> recv_now(asio::mutable_buffer buffer);
     std::error_code send_now(asio::const_buffer& buffer);
+    // On the event loop: until the side is ready.
+    awaitable<std::error_code> wait_watched(int side);
 
     tcp::socket plain_;
     std::unique_ptr<asio::ssl::stream<tcp::socket>> tls_;
