@@ -7,12 +7,12 @@
 #include <csignal>
 #include <iostream>
 
-#include "src/explain_command.h"
-#include "src/log_format.h"
-#include "src/net.h"
-#include "src/runtime.h"
-#include "src/server.h"
-#include "src/upgrade.h"
+#include "src/io/net.h"
+#include "src/operations/explain_command.h"
+#include "src/operations/log_format.h"
+#include "src/runtime/runtime.h"
+#include "src/runtime/server.h"
+#include "src/runtime/upgrade.h"
 #include "src/version.h"
 
 namespace {
@@ -65,7 +65,7 @@ std::unique_ptr<hostgate::Runtime> load(const std::string& path) {
 }  // namespace
 
 int main(int argc, char** argv) {
-    // Listeners handed over by an upgrade (src/upgrade.h); nothing when started otherwise.
+    // Listeners handed over by an upgrade (src/runtime/upgrade.h); nothing when started otherwise.
     hostgate::Inheritance inherited = hostgate::Inheritance::from_environment();
     const hostgate::Command command = hostgate::this_command(argc, argv);
     CLI::App app{"hostgate: a MySQL-protocol-aware proxy with client-IP grants"};
