@@ -15,6 +15,7 @@ namespace hostgate::protocol::mysql {
 
 namespace column_type {
 inline constexpr std::uint8_t kLong = 0x03;
+inline constexpr std::uint8_t kDouble = 0x05;
 inline constexpr std::uint8_t kLongLong = 0x08;
 inline constexpr std::uint8_t kVarString = 0xFD;
 }  // namespace column_type

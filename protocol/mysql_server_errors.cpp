@@ -42,6 +42,10 @@ Entry entry(ServerError e) {
             return {1226, "42000", ""};
         case ServerError::not_supported_auth_mode:
             return {1251, "08004", ""};
+        case ServerError::read_only:
+            return {1290, "HY000", ""};
+        case ServerError::query_interrupted:
+            return {1317, "70100", "Query execution was interrupted"};
         case ServerError::cannot_connect:
             return {1105, "08S01", "Can't connect to MySQL server"};
         case ServerError::lost_connection:

@@ -31,6 +31,8 @@ enum class ServerError : std::uint8_t {
     packets_out_of_order,     // 1156 ER_NET_PACKETS_OUT_OF_ORDER
     user_limit_reached,       // 1226 ER_USER_LIMIT_REACHED: auth::max_user_connections_message()
     not_supported_auth_mode,  // 1251 ER_NOT_SUPPORTED_AUTH_MODE: names the client's kind
+    read_only,                // 1290 ER_OPTION_PREVENTS_STATEMENT: a write where only reads go
+    query_interrupted,        // 1317 ER_QUERY_INTERRUPTED: "Query execution was interrupted"
     // What a client library would say itself (CR_CONN_HOST_ERROR, CR_SERVER_LOST,
     // CR_SSL_CONNECTION_ERROR), as 1105 with SQLSTATE 08S01 (communication failure), naming no
     // backend: hostgate has not reached one, lost it during the login, or failed TLS with it.

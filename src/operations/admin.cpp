@@ -11,6 +11,8 @@
 #include "protocol/mysql_server_errors.h"
 #include "protocol/untrusted_text.h"
 #include "src/io/packet_channel.h"
+#include "src/operations/admin_sql.h"
+#include "src/operations/admin_tables.h"
 #include "src/runtime/runtime.h"
 #include "src/session/admission.h"
 #include "src/session/kill_statement.h"
@@ -52,43 +54,6 @@ std::string upper_trimmed(std::string_view sql) {
     return out;
 }
 
-// The non-empty lines of a text.
-std::vector<std::string_view> lines(std::string_view text) {
-    std::vector<std::string_view> out;
-    while (!text.empty()) {
-        const auto end = text.find('\n');
-        if (end != 0) out.push_back(text.substr(0, end));
-        if (end == std::string_view::npos) break;
-        text.remove_prefix(end + 1);
-    }
-    return out;
-}
-
-std::string command_name(std::uint8_t c) {
-    switch (c) {
-        case mysql::command::kQuery:
-            return "Query";
-        case mysql::command::kInitDb:
-            return "Init DB";
-        case mysql::command::kPing:
-            return "Ping";
-        case mysql::command::kChangeUser:
-            return "Change user";
-        case mysql::command::kResetConnection:
-            return "Reset connection";
-        case 0x16:
-            return "Prepare";
-        case 0x17:
-            return "Execute";
-        case 0x19:
-            return "Close stmt";
-        case 0:
-            return "Sleep";
-        default:
-            return "Command " + std::to_string(c);
-    }
-}
-
 struct Answer {
     std::vector<mysql::ColumnDefinition> columns;  // empty: an OK packet
     std::vector<mysql::TextRow> rows;
@@ -97,36 +62,9 @@ struct Answer {
     bool quit = false;
 };
 
-// Text cells are UTF-8 and say so; table() makes them so.
-mysql::ColumnDefinition text_column(std::string name) {
-    return {.name = std::move(name), .character_set = mysql::kUtf8mb4GeneralCi};
-}
-mysql::ColumnDefinition number_column(std::string name) {
-    return {.name = std::move(name),
-            .character_set = mysql::kBinary,
-            .type = mysql::column_type::kLongLong};
-}
-
-// A result set. Cells may hold bytes a client chose (user and database names): every text cell
-// is written in display form, valid UTF-8 with control and invisible characters escaped, so that
-// strict clients can decode it and an operator's terminal shows it as it is.
-Answer table(std::initializer_list<mysql::ColumnDefinition> columns,
-             std::vector<mysql::TextRow> rows) {
-    for (auto& row : rows) {
-        if (row.size() != columns.size()) {  // a programming error: say so, send no shifted cells
-            spdlog::error("admin: a row of {} values for {} columns (first column {})", row.size(),
-                          columns.size(), columns.begin()->name);
-            Answer a;
-            a.error = mysql::server_error(ServerError::unknown_error,
-                                          "hostgate cannot answer this: a row does not fit its "
-                                          "columns (a bug; the log has it)");
-            return a;
-        }
-        for (auto& cell : row)
-            if (cell) *cell = text::display(*cell);
-    }
-    return {std::vector<mysql::ColumnDefinition>(columns), std::move(rows), std::nullopt, "",
-            false};
+// A table as an answer.
+Answer shown(AdminTable table) {
+    return {std::move(table.columns), std::move(table.rows), std::nullopt, "", false};
 }
 
 Answer error(ServerError e, std::string message) {
@@ -249,12 +187,10 @@ class AdminSession {
                                               LoginThrottle::kLockoutFailures,
                                               LoginThrottle::kLockout.count())
                                 : "");
-            if (rt_.audit)
-                rt_.audit->record(
-                    {.event = SessionEvent::admin_denied,
-                     .client = peer_.to_string(),
-                     .user = user_,
-                     .reason = locked ? "wrong password; locked out" : "wrong password"});
+            rt_.record({.event = SessionEvent::admin_denied,
+                        .client = peer_.to_string(),
+                        .user = user_,
+                        .reason = locked ? "wrong password; locked out" : "wrong password"});
             // Each failure from this address makes its next refusal wait longer.
             asio::steady_timer wait(co_await asio::this_coro::executor, delay);
             co_await wait.async_wait(use_nothrow);
@@ -277,110 +213,58 @@ class AdminSession {
     }
 
     Answer query(const std::string& sql) {
+        try {
+            return run(sql);
+        } catch (const std::invalid_argument& e) {  // a row that does not fit its columns
+            spdlog::error("admin: {} (a bug)", e.what());
+            return error(ServerError::unknown_error,
+                         "hostgate cannot answer this: a row does not fit its columns (a bug; "
+                         "the log has it)");
+        }
+    }
+
+    Answer run(const std::string& sql) {
         const std::string q = upper_trimmed(sql);
-        if (q == "SHOW PROCESSLIST" || q == "SHOW FULL PROCESSLIST") return processlist();
-        if (q == "SHOW GRANTS") return grants();
-        if (q == "SHOW BACKENDS") return backends();
-        if (q == "SHOW STATUS") return status();
+        if (q == "SHOW PROCESSLIST" || q == "SHOW FULL PROCESSLIST")
+            return shown(processlist_table(rt_));
+        if (q == "SHOW GRANTS") return shown(grants_table(rt_));
+        if (q == "SHOW BACKENDS") return shown(backends_table(rt_));
+        if (q == "SHOW STATUS") return shown(status_table(rt_));
+        if (q == "SHOW TABLES") {
+            std::vector<mysql::TextRow> rows;
+            for (const auto name : kAdminTables) rows.push_back({std::string(name)});
+            return {{text_column("Tables_in_hostgate")}, std::move(rows), std::nullopt, "", false};
+        }
         if (q == "RELOAD GRANTS") return reload();
         if (q.starts_with("EXPLAIN ")) return explain(sql);
         if (q.starts_with("KILL ")) return kill(sql);
         if (q.starts_with("SET ")) return {};  // session settings clients send on connect
         if (q == "SELECT @@VERSION_COMMENT LIMIT 1")
-            return table({text_column("@@version_comment")}, {{std::string("hostgate admin")}});
-        return error(ServerError::parse_error,
-                     "Unknown admin command '" + text::display(sql) +
-                         "'; try SHOW PROCESSLIST, SHOW FULL PROCESSLIST, SHOW GRANTS, SHOW "
-                         "BACKENDS, SHOW STATUS, "
-                         "KILL <id>, RELOAD GRANTS, EXPLAIN 'user'@'address' [ENDPOINT 'id']");
+            return {{text_column("@@version_comment")},
+                    {{std::string("hostgate admin")}},
+                    std::nullopt,
+                    "",
+                    false};
+        return select(sql);
     }
 
-    Answer processlist() {
-        std::vector<mysql::TextRow> rows;
-        auto sessions = rt_.sessions.snapshot();
-        std::sort(sessions.begin(), sessions.end(),
-                  [](const auto& a, const auto& b) { return a.first < b.first; });
-        const auto now = std::chrono::steady_clock::now();
-        const auto now_ns =
-            std::chrono::duration_cast<std::chrono::nanoseconds>(now.time_since_epoch()).count();
-        for (const auto& [id, e] : sessions) {
-            const auto& s = *e.stats;
-            const std::int64_t started = s.command_started_ns.load(),
-                               active = s.backend_active_ns.load();
-            // A command is running while the backend has sent nothing since it started.
-            const bool running = s.command.load() != 0 && started > active;
-            const std::int64_t since = running ? started : std::max(active, started);
-            const auto seconds =
-                since ? (now_ns - since) / 1000000000
-                      : std::chrono::duration_cast<std::chrono::seconds>(now - e.connected).count();
-            rows.push_back(
-                {std::to_string(id), e.user,
-                 protocol::Endpoint{e.client.address, e.client_port}.to_string(), e.via,
-                 e.client.endpoint.empty() ? std::nullopt : std::optional(e.client.endpoint),
-                 e.backend_name, std::to_string(e.backend_thread),
-                 e.db.empty() ? std::nullopt : std::optional(e.db),
-                 running ? command_name(s.command.load()) : std::string("Sleep"),
-                 std::to_string(seconds), std::string(), e.tls.tls ? "Yes" : "No",
-                 e.tls.subject.empty() ? std::nullopt : std::optional(e.tls.subject),
-                 std::to_string(s.bytes_in.load()), std::to_string(s.bytes_out.load())});
+    // SQL over the admin tables, on a snapshot of those it names.
+    Answer select(const std::string& sql) {
+        std::vector<AdminTable> snapshot;
+        for (const auto name : tables_named_in(sql)) snapshot.push_back(admin_table(rt_, name));
+        auto result = run_admin_sql(sql, snapshot, {.time = rt_.config()->admin_query_time});
+        if (!result) {
+            Answer a;
+            a.error = std::move(result).error();
+            if (a.error->message.find("syntax error") != std::string::npos)
+                a.error->message +=
+                    "; the admin port takes SELECT over " + admin_tables_in_words() +
+                    " (SQLite's SQL), and SHOW PROCESSLIST, SHOW FULL PROCESSLIST, SHOW GRANTS, "
+                    "SHOW BACKENDS, SHOW STATUS, SHOW TABLES, KILL <id>, RELOAD GRANTS, EXPLAIN "
+                    "'user'@'address' [ENDPOINT 'id']";
+            return a;
         }
-        return table(
-            {number_column("Id"), text_column("User"), text_column("Host"), text_column("Via"),
-             text_column("Endpoint"), text_column("Backend"), number_column("Backend_id"),
-             text_column("db"), text_column("Command"), number_column("Time"), text_column("State"),
-             text_column("TLS"), text_column("TLS_subject"), number_column("Bytes_in"),
-             number_column("Bytes_out")},
-            std::move(rows));
-    }
-
-    Answer grants() {
-        std::vector<mysql::TextRow> rows;
-        const auto g = rt_.grants();
-        std::size_t order = 0;
-        for (const auth::Rule& r : g->rules())
-            rows.push_back({std::to_string(++order), r.account(), auth::format_options(r.options),
-                            r.host.describe(),
-                            r.origin.empty()
-                                ? rt_.config()->grants_file.string() + ":" + std::to_string(r.line)
-                                : r.origin});
-        return table({number_column("Order"), text_column("Account"), text_column("Options"),
-                      text_column("Host"), text_column("Source")},
-                     std::move(rows));
-    }
-
-    Answer backends() {
-        std::vector<mysql::TextRow> rows;
-        for (Backend* b : rt_.backends.all()) {
-            const auto& c = b->config();
-            const auto traits = b->traits();
-            const char* pp = c.proxy_protocol == BackendProxyProtocol::v1   ? "v1"
-                             : c.proxy_protocol == BackendProxyProtocol::v2 ? "v2"
-                                                                            : "off";
-            const char* tls = c.tls == BackendTls::off      ? "off"
-                              : c.tls == BackendTls::mirror ? "mirror"
-                                                            : "required";
-            auto down = b->down_reason();
-            rows.push_back({c.name, c.address.to_string(), c.group, std::string(pp),
-                            std::string(tls), down ? "No" : "Yes", std::move(down),
-                            std::to_string(b->connect_errors()),
-                            traits ? std::optional(traits->server_version) : std::nullopt});
-        }
-        return table(
-            {text_column("Name"), text_column("Address"), text_column("Group"),
-             text_column("Proxy_protocol"), text_column("TLS"), text_column("Up"),
-             text_column("Down_reason"), number_column("Connect_errors"), text_column("Version")},
-            std::move(rows));
-    }
-
-    Answer status() {
-        std::vector<mysql::TextRow> rows{{std::string("version"), std::string(HOSTGATE_VERSION)}};
-        const std::string metrics = rt_.metrics.render(rt_);
-        for (const std::string_view l : lines(metrics)) {
-            if (l[0] == '#') continue;
-            const auto space = l.rfind(' ');
-            rows.push_back({std::string(l.substr(0, space)), std::string(l.substr(space + 1))});
-        }
-        return table({text_column("Variable_name"), text_column("Value")}, std::move(rows));
+        return {std::move(result->columns), std::move(result->rows), std::nullopt, "", false};
     }
 
     Answer reload() {
@@ -413,7 +297,6 @@ class AdminSession {
             return error(ServerError::parse_error,
                          "EXPLAIN takes 'user'@'address' with an IPv4 or IPv6 address, and "
                          "optionally ENDPOINT 'id'");
-        std::vector<mysql::TextRow> rows;
         // ENDPOINT 'id' after the account: as if the client had come through that endpoint.
         const auth::Rule& asked = (*parsed)[0];
         if (asked.options != auth::RuleOptions{.endpoint = asked.options.endpoint})
@@ -421,8 +304,7 @@ class AdminSession {
                          "EXPLAIN takes no option but ENDPOINT: the rules give the others");
         const std::string text = auth::explain(*rt_.grants(), asked.user,
                                                {*address, std::nullopt, asked.options.endpoint});
-        for (const std::string_view l : lines(text)) rows.push_back({std::string(l)});
-        return table({text_column("Explain")}, std::move(rows));
+        return shown(lines_table("explain", "Explain", text));
     }
 
     Answer kill(const std::string& sql) {

@@ -12,7 +12,7 @@ namespace hostgate {
 
 namespace text = protocol::text;
 
-std::string AuditEvent::to_json(std::chrono::system_clock::time_point time) const {
+std::string rfc3339_micros(std::chrono::system_clock::time_point time) {
     const auto micros =
         std::chrono::duration_cast<std::chrono::microseconds>(time.time_since_epoch()).count();
     const std::time_t seconds = static_cast<std::time_t>(micros / 1000000);
@@ -22,9 +22,12 @@ std::string AuditEvent::to_json(std::chrono::system_clock::time_point time) cons
     std::snprintf(stamp, sizeof stamp, "%04d-%02d-%02dT%02d:%02d:%02d.%06lldZ", utc.tm_year + 1900,
                   utc.tm_mon + 1, utc.tm_mday, utc.tm_hour, utc.tm_min, utc.tm_sec,
                   static_cast<long long>(micros % 1000000));
+    return stamp;
+}
 
+std::string AuditEvent::to_json(std::chrono::system_clock::time_point time) const {
     text::JsonObject o;
-    o.text("time", stamp);
+    o.text("time", rfc3339_micros(time));
     o.text("event", name(event));
     o.unsigned_number("session", session);
     auto text = [&](const char* key, const std::string& value) {
@@ -70,8 +73,8 @@ AuditLog::~AuditLog() {
     if (file_) std::fclose(file_);
 }
 
-void AuditLog::record(const AuditEvent& event) {
-    std::string line = event.to_json(std::chrono::system_clock::now());
+void AuditLog::record(const AuditEvent& event, std::chrono::system_clock::time_point time) {
+    std::string line = event.to_json(time);
     {
         std::lock_guard lock(mutex_);
         if (queue_.size() >= kMaxQueued) {

@@ -44,6 +44,10 @@ struct AuditEvent {
     std::string to_json(std::chrono::system_clock::time_point time) const;
 };
 
+// RFC 3339 UTC with microseconds, "2026-12-02T19:31:16.123456Z": the audit's and the events
+// table's time, which sorts as text in time order.
+std::string rfc3339_micros(std::chrono::system_clock::time_point time);
+
 class AuditLog {
   public:
     // Opens (appends to) the file; throws std::system_error when it cannot.
@@ -54,7 +58,7 @@ class AuditLog {
 
     // Queues the event's line; drops it, and counts it, when kMaxQueued lines wait already (the
     // disk is slower than the events), so that a flood of refused logins cannot fill memory.
-    void record(const AuditEvent& event);
+    void record(const AuditEvent& event, std::chrono::system_clock::time_point time);
     // Events dropped so far.
     std::uint64_t dropped() const { return dropped_.load(std::memory_order_relaxed); }
 

@@ -371,6 +371,12 @@ std::vector<Key> operator_keys() {
     v.push_back(number("admin", "max_connections", &Config::admin_max_connections, 1, 10000, true,
                        "admin connections open at once; more get `ERROR 1040` in place of "
                        "the greeting"));
+    v.push_back(number("admin", "events_kept", &Config::admin_events_kept, 0, 1000000, false,
+                       "the last session events kept in memory for the admin port's `events` "
+                       "table, whether or not `audit.file` is set; 0 keeps none"));
+    v.push_back(number("admin", "query_time_limit_ms", &Config::admin_query_time, 1, 3600000, true,
+                       "how long one SQL query on the admin port may run; past it, "
+                       "`ERROR 1317`"));
     v.push_back(address("metrics", "listen", &Config::metrics_listen, false,
                         "`\"ip:port\"` to serve Prometheus metrics at "
                         "`http://ip:port/metrics`"));

@@ -75,6 +75,8 @@ struct Config {
     std::string admin_user = "admin";
     std::array<std::uint8_t, 20> admin_password_stage2{};  // SHA1(SHA1(password)), from "*HEX"
     unsigned admin_max_connections = 16;                   // open at once; more get ERR 1040
+    unsigned admin_events_kept = 10000;  // the last session events, for the admin port's `events`
+    std::chrono::milliseconds admin_query_time{5000};  // an admin SQL query's time limit
 
     // [monitor]: health checks that log in to every backend
     bool monitor_enabled = false;

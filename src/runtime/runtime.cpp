@@ -80,6 +80,7 @@ void ask_for_client_certificates(asio::ssl::context& tls, const Config& config) 
 
 Runtime::Runtime(Config c, std::shared_ptr<const auth::GrantTable> g)
     : backends(c.backends),
+      events(c.admin_events_kept),
       config_(std::make_shared<const Config>(std::move(c))),
       grants_(std::move(g)) {
     if (config_->tls_enabled()) {
@@ -94,6 +95,12 @@ Runtime::Runtime(Config c, std::shared_ptr<const auth::GrantTable> g)
     // Backends are reached on addresses from our own configuration; like the mysql client's
     // default (--ssl without --ssl-verify-server-cert), the certificate is not verified.
     backend_tls.set_verify_mode(asio::ssl::verify_none);
+}
+
+void Runtime::record(AuditEvent event) {
+    const auto now = std::chrono::system_clock::now();
+    if (audit) audit->record(event, now);
+    events.record(std::move(event), now);
 }
 
 Expected<std::string, std::string> Runtime::reload() {

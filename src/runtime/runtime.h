@@ -12,6 +12,7 @@
 #include "src/backends/backends.h"
 #include "src/io/net.h"
 #include "src/operations/audit.h"
+#include "src/operations/event_history.h"
 #include "src/operations/metrics.h"
 #include "src/runtime/config.h"
 #include "src/runtime/registry.h"
@@ -56,6 +57,9 @@ class Runtime {
     SessionRegistry sessions;  // authenticated sessions, for KILL and reloads
     RuleCounters rule_counters;
     std::unique_ptr<AuditLog> audit;  // when [audit] file is set; opened by the server
+    EventHistory events;              // the last admin.events_kept events
+    // A session event: into `events`, and into the audit log when it is on.
+    void record(AuditEvent event);
     Metrics metrics;
     std::atomic<unsigned> active_sessions{0};
     std::atomic<unsigned> handshakes_in_flight{0};

@@ -225,14 +225,17 @@ int run_server(Runtime& rt, Inheritance& inherited, const Command& command) {
     Loops loops;
     for (unsigned i = 0; i < threads; ++i) loops.push_back(std::make_unique<EventLoop>());
 
+    // The admin port has a thread of its own: its SQL may take a while (admin_sql.h bounds it)
+    // and must not hold up the sessions of an event loop.
+    asio::io_context admin_io;
     Acceptors acceptors;
     std::unique_ptr<tcp::acceptor> metrics_acceptor, admin_acceptor;
     try {
         if (!config->audit_file.empty()) rt.audit = std::make_unique<AuditLog>(config->audit_file);
         acceptors = listen(*config, loops, inherited);
         if (config->admin_listen) {
-            admin_acceptor = single_listener(loops.front()->io(), Listener::Kind::admin,
-                                             *config->admin_listen, inherited);
+            admin_acceptor =
+                single_listener(admin_io, Listener::Kind::admin, *config->admin_listen, inherited);
             spdlog::info("admin port on {}", config->admin_listen->to_string());
         }
         if (config->metrics_listen) {
@@ -249,8 +252,7 @@ int run_server(Runtime& rt, Inheritance& inherited, const Command& command) {
         asio::co_spawn(acceptor->get_executor(), serve_clients(rt, *acceptor), asio::detached);
     if (metrics_acceptor)
         asio::co_spawn(loops.front()->io(), serve_metrics(rt, *metrics_acceptor), asio::detached);
-    if (admin_acceptor)
-        asio::co_spawn(loops.front()->io(), serve_admin(rt, *admin_acceptor), asio::detached);
+    if (admin_acceptor) asio::co_spawn(admin_io, serve_admin(rt, *admin_acceptor), asio::detached);
 
     asio::co_spawn(loops.front()->io(), run_monitor(rt), asio::detached);
     // Learn the backends' greetings before the first client arrives; the monitor's first round
@@ -345,9 +347,14 @@ int run_server(Runtime& rt, Inheritance& inherited, const Command& command) {
 
     std::vector<std::thread> workers;
     for (unsigned i = 1; i < threads; ++i) workers.emplace_back([&, i] { loops[i]->run(); });
+    auto admin_work = asio::make_work_guard(admin_io);
+    std::thread admin_thread;
+    if (admin_acceptor) admin_thread = std::thread([&] { admin_io.run(); });
     loops.front()->run();
     for (auto& loop : loops) loop->stop();
     for (auto& w : workers) w.join();
+    admin_io.stop();
+    if (admin_thread.joinable()) admin_thread.join();
     rt.audit.reset();  // writes what is queued
     return 0;
 }

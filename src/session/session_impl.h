@@ -109,7 +109,8 @@ class Session {
     // build their errors in co_return statements, never inside a co_await.
     awaitable<void> end(const Ended& ended);
     std::string who() const;
-    // One connection event: a log line "<who>: <reason>" and, with [audit], a JSON line.
+    // One connection event: a log line "<who>: <reason>", an entry of the admin port's events
+    // table and, with [audit], a JSON line.
     void report(spdlog::level::level_enum level, SessionEvent event, const std::string& reason,
                 AuditEvent details = {});
     // The session's own fields (session, client, via, user, db) added to an event.

@@ -490,7 +490,8 @@ TEST_CASE("a refusal in place of the greeting has no SQL state; one answering a 
     for (const ServerError e :
          {ServerError::bad_handshake, ServerError::packet_too_large,
           ServerError::packets_out_of_order, ServerError::cannot_connect,
-          ServerError::lost_connection, ServerError::tls_error, ServerError::unknown_command}) {
+          ServerError::lost_connection, ServerError::tls_error, ServerError::unknown_command,
+          ServerError::query_interrupted}) {
         const ErrPacket err = server_error(e);
         CHECK(err.error_code == error_number(e));
         CHECK((err.error_code >= 1000 && err.error_code < 2000));  // never a client's number
@@ -499,4 +500,8 @@ TEST_CASE("a refusal in place of the greeting has no SQL state; one answering a 
     }
     CHECK(server_error(ServerError::access_denied, "Access denied for user 'a'@'b'").sql_state ==
           "28000");
+    // As MariaDB numbers them.
+    CHECK(error_number(ServerError::read_only) == 1290);
+    CHECK(server_error(ServerError::query_interrupted) ==
+          ErrPacket{1317, "70100", "Query execution was interrupted"});
 }

@@ -26,7 +26,8 @@ TEST_CASE("a writer that cannot keep up drops events and counts them") {
         const hostgate::AuditEvent event{.event = hostgate::SessionEvent::denied_user,
                                          .user = std::string(200, 'u')};
         constexpr std::size_t kEvents = 40000;
-        for (std::size_t i = 0; i < kEvents; ++i) log.record(event);
+        for (std::size_t i = 0; i < kEvents; ++i)
+            log.record(event, std::chrono::system_clock::now());
         dropped = log.dropped();
         // At most kMaxQueued wait in the queue, and one batch of as many is with the writer.
         CHECK(dropped >= kEvents - 2 * hostgate::AuditLog::kMaxQueued - 1000);
