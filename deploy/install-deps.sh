@@ -7,7 +7,7 @@ packages=(
   # build
   meson ninja-build g++ pkg-config
   libasio-dev libssl-dev libfmt-dev libspdlog-dev libtomlplusplus-dev libcli11-dev
-  default-libmysqlclient-dev
+  default-libmysqlclient-dev libsqlite3-dev
   # tests
   catch2 python3 python3-pymysql python3-nacl mariadb-server mariadb-client haproxy sysbench openssl curl
   nodejs node-mysql php-cli php-mysql

@@ -349,7 +349,11 @@ int run_server(Runtime& rt, Inheritance& inherited, const Command& command) {
     for (unsigned i = 1; i < threads; ++i) workers.emplace_back([&, i] { loops[i]->run(); });
     auto admin_work = asio::make_work_guard(admin_io);
     std::thread admin_thread;
-    if (admin_acceptor) admin_thread = std::thread([&] { admin_io.run(); });
+    if (admin_acceptor)
+        admin_thread = std::thread([&] {
+            ::pthread_setname_np(::pthread_self(), "hostgate-admin");  // as top -H shows it
+            admin_io.run();
+        });
     loops.front()->run();
     for (auto& loop : loops) loop->stop();
     for (auto& w : workers) w.join();

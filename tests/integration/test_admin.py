@@ -3,6 +3,7 @@ import os
 import socket
 import subprocess
 import unittest
+from pathlib import Path
 
 import pymysql
 
@@ -18,22 +19,24 @@ VERSION = subprocess.run([HOSTGATE, "--version"], capture_output=True, text=True
 
 db = None
 hg = None
+spare_port = None
 
 
 def setUpModule():
-    global db, hg
+    global db, hg, spare_port
     db = MariaDB().start()
     for host in ("127.0.0.5", "127.0.0.7"):
         db.execute(f"CREATE USER 'app'@'{host}' IDENTIFIED BY 'app-secret'")
     password_hash = db.execute(f"SELECT PASSWORD('{ADMIN_PASSWORD}')")[0][0]
     admin_port = free_port()
+    spare_port = free_port()  # nothing listens on it: a backend that is down
     hg = Hostgate(HOSTGATE, "'app'@'127.0.0.5'\n'app'@'127.0.0.0/255.255.255.0'  MAX_USER_CONNECTIONS 5\n",
                   backends=[{"name": "db1", "address": f"127.0.0.1:{db.port}"},
-                            {"name": "spare", "address": f"127.0.0.1:{free_port()}", "group": "spare",
+                            {"name": "spare", "address": f"127.0.0.1:{spare_port}", "group": "spare",
                              "tls": "required"}],
                   server={"trusted_proxies": ["127.0.0.2"]},
                   extra_config=f'[admin]\nlisten = "127.0.0.1:{admin_port}"\nuser = "ops"\n'
-                               f'password_hash = "{password_hash}"\n').start()
+                               f'password_hash = "{password_hash}"\nquery_time_limit_ms = 20000\n').start()
     hg.admin_port = admin_port
 
 
@@ -100,18 +103,41 @@ class Processlist(unittest.TestCase):
     def test_mariadb_cli_and_libmysqlclient_read_the_result_sets(self):
         held = client()
         self.addCleanup(held.close)
+        host = f"127.0.0.5:{held._sock.getsockname()[1]}"
+        wait_until(lambda: [r for r in rows("SHOW PROCESSLIST") if r["Host"] == host], 30,
+                   "the session in the process list")
         r = subprocess.run(["mariadb", "--no-defaults", "-h127.0.0.1", f"-P{hg.admin_port}", "-uops",
-                            f"-p{ADMIN_PASSWORD}", "--ssl=0", "-e", "SHOW PROCESSLIST; SHOW BACKENDS"],
+                            f"-p{ADMIN_PASSWORD}", "--ssl=0", "--batch", "-e", "SHOW PROCESSLIST; SHOW BACKENDS"],
                            capture_output=True, text=True, timeout=60)
         self.assertEqual(r.returncode, 0, r.stderr)
-        self.assertIn("Id\tUser\tHost\tVia\tEndpoint\tBackend", r.stdout)
-        self.assertIn("db1\t127.0.0.1:", r.stdout)
+        lines = [line.split("\t") for line in r.stdout.splitlines()]
+        processlist_header = ["Id", "User", "Host", "Via", "Endpoint", "Backend", "Backend_id", "db", "Command",
+                              "Time", "State", "TLS", "TLS_subject", "Bytes_in", "Bytes_out"]
+        self.assertEqual(lines[0], processlist_header)
+        mine = [line for line in lines if len(line) == 15 and line[2] == host]
+        self.assertEqual(len(mine), 1)
+        row = dict(zip(processlist_header, mine[0]))
+        self.assertEqual({k: row[k] for k in ("User", "Via", "Endpoint", "Backend", "db", "Command", "State",
+                                              "TLS", "TLS_subject")},
+                         {"User": "app", "Via": "", "Endpoint": "NULL", "Backend": "db1", "db": "NULL",
+                          "Command": "Sleep", "State": "", "TLS": "No", "TLS_subject": "NULL"})
+        for number in ("Id", "Backend_id", "Time", "Bytes_in", "Bytes_out"):
+            self.assertRegex(row[number], r"^\d+$")
+        backends_at = lines.index(["Name", "Address", "Group", "Proxy_protocol", "TLS", "Up", "Down_reason",
+                                   "Connect_errors", "Version"])
+        self.assertEqual(lines[backends_at + 1][:8], ["db1", f"127.0.0.1:{db.port}", "default", "v2", "mirror",
+                                                      "Yes", "NULL", "0"])
+        self.assertEqual(lines[backends_at + 2][:8], ["spare", f"127.0.0.1:{spare_port}", "spare", "v2",
+                                                      "required", "No", "connect: Connection refused", "1"])
         r = subprocess.run([SQLCLIENT, "--port", str(hg.admin_port), "--user", "ops", "--password", ADMIN_PASSWORD,
                             "query", "SHOW GRANTS"], capture_output=True, text=True, timeout=60)
         self.assertEqual(r.returncode, 0, r.stdout)
-        lines = r.stdout.splitlines()
-        self.assertTrue(lines[1].startswith("1\t'app'@'127.0.0.5'\t\tIPv4 address 127.0.0.5\t"), lines)
-        self.assertTrue(lines[2].startswith("2\t'app'@'127.0.0.0/255.255.255.0'\tMAX_USER_CONNECTIONS 5\t"), lines)
+        lines = [line.split("\t") for line in r.stdout.splitlines()]
+        grants = str(hg.dir / "grants.conf")
+        self.assertEqual(lines[1:3], [
+            ["1", "'app'@'127.0.0.5'", "", "IPv4 address 127.0.0.5", f"{grants}:1"],
+            ["2", "'app'@'127.0.0.0/255.255.255.0'", "MAX_USER_CONNECTIONS 5",
+             "IPv4 network 127.0.0.0/24 (netmask form)", f"{grants}:2"]])
 
 
 class Backends(unittest.TestCase):
@@ -192,14 +218,166 @@ class Commands(unittest.TestCase):
         conn.close()
         self.assertEqual(len(rows("SHOW GRANTS")), 3)
 
-    def test_unknown_command(self):
+    def test_show_tables(self):
+        self.assertEqual(rows("SHOW TABLES"), [{"Tables_in_hostgate": t} for t in
+                                               ("backends", "events", "grants", "processlist", "status")])
+
+
+TABLES = "backends, events, grants, processlist, status"
+
+
+def refused(sql):
+    """The (errno, message) a strict client raises for `sql`."""
+    conn = admin()
+    try:
+        with conn.cursor() as cur:
+            try:
+                cur.execute(sql)
+            except (pymysql.err.ProgrammingError, pymysql.err.OperationalError,
+                    pymysql.err.InternalError) as e:
+                return e.args
+            raise AssertionError(f"{sql!r} was answered")
+    finally:
+        conn.close()
+
+
+def admin_thread_state():
+    """The state letter of hostgate's admin thread (R while it runs a query), from /proc."""
+    for task in (Path("/proc") / str(hg.process.pid) / "task").iterdir():
+        if (task / "comm").read_text().strip() == "hostgate-admin":
+            return (task / "stat").read_text().rsplit(")", 1)[1].split()[0]
+    raise AssertionError("no hostgate-admin thread")
+
+
+class Sql(unittest.TestCase):
+    """SQL on the admin port, read by PyMySQL, which converts each cell by its column's type."""
+
+    def test_processlist_where_user(self):
+        held = client()
+        self.addCleanup(held.close)
+        port = held._sock.getsockname()[1]
+        host = f"127.0.0.5:{port}"
+        shown = wait_until(lambda: [r for r in rows("SHOW PROCESSLIST") if r["Host"] == host], 30,
+                           "the session in the process list")
+        selected = rows(f"SELECT * FROM processlist WHERE user = 'app' AND Host = '{host}'")
+        # The same row, cell by cell, with the same types; Time may have ticked.
+        for row in shown + selected:
+            row.pop("Time")
+        self.assertEqual(selected, shown)
+        self.assertIsInstance(selected[0]["Id"], int)
+
+    def test_join_group_by_order_by_limit(self):
+        held = [client(), client("127.0.0.7")]
+        for c in held:
+            self.addCleanup(c.close)
+        query = ("SELECT b.Name, b.Up, COUNT(p.Id) AS sessions FROM backends b "
+                 "LEFT JOIN processlist p ON p.Backend = b.Name AND p.Host LIKE '127.0.0._:%' "
+                 "GROUP BY b.Name ORDER BY b.Name DESC LIMIT 5")
+        # Both sessions are listed once their relays start; those of earlier tests may linger.
+        answer = wait_until(lambda: (lambda a: a if a[1]["sessions"] >= 2 else None)(rows(query)), 30,
+                            "both sessions in the process list", interval=0.2)
+        self.assertEqual(answer[0], {"Name": "spare", "Up": "No", "sessions": 0})
+        self.assertEqual(answer[1]["Name"], "db1")
+        self.assertEqual(answer[1]["Up"], "Yes")
+        self.assertGreaterEqual(answer[1]["sessions"], 2)
+
+    def test_grants_like_and_order(self):
+        self.assertEqual(rows("SELECT \"Order\", Account, Options FROM grants WHERE Account LIKE '%/%' "
+                              "ORDER BY \"Order\" DESC LIMIT 1"),
+                         [{"Order": 2, "Account": "'app'@'127.0.0.0/255.255.255.0'",
+                           "Options": "MAX_USER_CONNECTIONS 5"}])
+
+    def test_status_version(self):
+        self.assertEqual(rows("SELECT Value FROM status WHERE Variable_name = 'version'"), [{"Value": VERSION}])
+
+    def test_events_of_refused_logins(self):
+        """The issue's own query: who was refused lately, and why. The audit file is off here."""
+        for user in ("mallory", "eve\x07"):
+            with self.assertRaises(pymysql.err.OperationalError):
+                pymysql.connect(host="127.0.0.1", port=hg.port, user=user, password="x",
+                                bind_address="127.0.0.5", connect_timeout=30)
+        with self.assertRaises(pymysql.err.OperationalError):
+            pymysql.connect(host="127.0.0.1", port=hg.port, user="app", password="app-secret",
+                            bind_address="127.0.1.9", connect_timeout=30)
+        answer = rows("SELECT client, user, reason FROM events WHERE event LIKE 'denied%' "
+                      "ORDER BY time DESC LIMIT 3")
+        for row in answer:
+            self.assertRegex(row.pop("client"), r"^127\.0\.[01]\.[59]:\d+$")
+        self.assertEqual(answer, [
+            {"user": None, "reason": "refused before the greeting: no rule for this host"},
+            {"user": "eve\\x07", "reason": "no rule for this user from this address"},
+            {"user": "mallory", "reason": "no rule for this user from this address"}])
+        # Every field of the audit, typed: numbers are numbers, time sorts as text.
         conn = admin()
         with conn.cursor() as cur:
-            with self.assertRaises(pymysql.err.ProgrammingError) as e:
-                cur.execute("DROP TABLE x")
+            cur.execute("SELECT * FROM events ORDER BY time DESC LIMIT 1")
+            names = [d[0] for d in cur.description]
+            row = cur.fetchone()
         conn.close()
-        self.assertEqual(e.exception.args[0], 1064)
-        self.assertIn("try SHOW PROCESSLIST", e.exception.args[1])
+        self.assertEqual(names, ["time", "event", "session", "client", "via", "endpoint", "user", "db", "rule",
+                                 "backend", "backend_id", "tls", "tls_subject", "proxy_tls", "reason",
+                                 "bytes_in", "bytes_out", "duration_s"])
+        self.assertRegex(row[0], r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$")
+        self.assertEqual(row[1], "denied_host")
+        self.assertIsInstance(row[2], int)
+        counts = rows("SELECT event, COUNT(*) AS n FROM events WHERE event IN ('auth_ok', 'disconnect') "
+                      "GROUP BY event ORDER BY event")
+        self.assertEqual([r["event"] for r in counts], ["auth_ok", "disconnect"])
+        self.assertTrue(all(isinstance(r["n"], int) and r["n"] > 0 for r in counts), counts)
+
+    def test_writes_are_refused(self):
+        for sql, what in (("DELETE FROM processlist", "DELETE"), ("DROP TABLE grants", "DROP TABLE"),
+                          ("UPDATE backends SET Up = 'Yes'", "UPDATE"),
+                          (f"ATTACH DATABASE '{hg.dir}/x.db' AS x", "ATTACH")):
+            with self.subTest(sql=sql):
+                self.assertEqual(refused(sql), (1290, f"The admin port is read-only: {what} is refused; "
+                                                      f"SELECT reads {TABLES}"))
+        self.assertFalse((hg.dir / "x.db").exists())
+
+    def test_bad_sql_gets_1064_with_sqlites_message(self):
+        self.assertEqual(refused("SELECT nope FROM processlist"), (1064, "no such column: nope"))
+        self.assertEqual(refused("SELECT * FROM users"),
+                         (1064, f"no such table: users; the admin tables are {TABLES}"))
+        code, message = refused("SELEC 1")
+        self.assertEqual(code, 1064)
+        self.assertTrue(message.startswith('near "SELEC": syntax error; the admin port takes SELECT over '
+                                           f"{TABLES} (SQLite's SQL), and SHOW PROCESSLIST"), message)
+
+    def test_a_long_query_is_interrupted_and_holds_up_no_session(self):
+        """The query runs on the admin port's thread: a client's session goes on meanwhile."""
+        import threading
+        result = {}
+
+        def long_query():
+            result["error"] = refused("WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c) "
+                                      "SELECT count(*) FROM c")
+        t = threading.Thread(target=long_query)
+        t.start()
+        wait_until(lambda: admin_thread_state() == "R", 60, "the admin thread to run the query")
+        conn = client()
+        with conn.cursor() as cur:
+            cur.execute("SELECT 1")
+            self.assertEqual(cur.fetchone(), (1,))
+        conn.close()
+        self.assertTrue(t.is_alive(), "the query ended before a session could run: the limit is too short here")
+        t.join(timeout=120)
+        self.assertEqual(result["error"], (1317, "Query execution was interrupted: the admin port gives a "
+                                                 "query 20000 ms"))
+
+    def test_mariadb_cli_and_libmysqlclient_read_sql_answers(self):
+        sql = "SELECT Name, Up, Connect_errors FROM backends ORDER BY Name"
+        r = subprocess.run(["mariadb", "--no-defaults", "-h127.0.0.1", f"-P{hg.admin_port}", "-uops",
+                            f"-p{ADMIN_PASSWORD}", "--ssl=0", "--batch", "-e", sql],
+                           capture_output=True, text=True, timeout=60)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual([line.split("\t") for line in r.stdout.splitlines()],
+                         [["Name", "Up", "Connect_errors"], ["db1", "Yes", "0"], ["spare", "No", "1"]])
+        r = subprocess.run([SQLCLIENT, "--port", str(hg.admin_port), "--user", "ops", "--password", ADMIN_PASSWORD,
+                            "query", sql], capture_output=True, text=True, timeout=60)
+        self.assertEqual(r.returncode, 0, r.stdout)
+        # The tool prints the session's id, then the rows.
+        self.assertEqual([line.split("\t") for line in r.stdout.splitlines()],
+                         [["CONNECTED 0"], ["db1", "Yes", "0"], ["spare", "No", "1"]])
 
 
 class Login(unittest.TestCase):
