@@ -3,6 +3,7 @@
 // rule for this user from this client, and its REQUIRE (auth/tls_requirement.h). What holds places
 // (MAX_USER_CONNECTIONS) and where the session may go (BACKEND) are the caller's.
 
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -22,6 +23,13 @@ struct AccountRequest {
 };
 
 struct AccountDenial {
+    enum class Kind : std::uint8_t {
+        user_name_too_long,    // over max_user_name_length
+        no_rule_for_user,      // no rule for this user from this client
+        require_not_met,       // the rule's REQUIRE, against the client's TLS
+        max_user_connections,  // the rule's MAX_USER_CONNECTIONS places are taken
+    };
+    Kind kind;
     std::string reason;                // for the log and the audit
     protocol::mysql::ErrPacket error;  // for the client: 1045, as MySQL sends it
     std::optional<Rule> rule;          // the rule that matched, if one did (its REQUIRE)

@@ -10,7 +10,10 @@ packages=(
   default-libmysqlclient-dev libsqlite3-dev
   # tests
   catch2 python3 python3-pymysql python3-nacl mariadb-server mariadb-client haproxy sysbench openssl curl
+  prometheus  # promtool checks the metrics
   nodejs node-mysql php-cli php-mysql
+  # the Debian package (deploy/package.sh)
+  debhelper dpkg-dev lintian
   # fuzz targets (built with clang's libFuzzer)
   clang libclang-rt-14-dev
 )

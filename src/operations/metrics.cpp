@@ -32,6 +32,10 @@ void Metrics::count_event(SessionEvent event) {
     ++events_[static_cast<std::size_t>(event)];
 }
 
+void Metrics::count_refusal(RefusalReason reason) {
+    ++refusals_[static_cast<std::size_t>(reason)];
+}
+
 void Metrics::add_bytes(std::uint64_t in, std::uint64_t out) {
     bytes_in_ += in;
     bytes_out_ += out;
@@ -60,6 +64,11 @@ std::string Metrics::render(Runtime& rt) const {
         if (e.outcome)
             line("hostgate_connections_total{outcome=\"" + std::string(e.name) + "\"} " +
                  std::to_string(events_[static_cast<std::size_t>(e.event)].load()));
+    line("# HELP hostgate_refusals_total Client connections refused, by reason.");
+    line("# TYPE hostgate_refusals_total counter");
+    for (const RefusalReasonInfo& r : kRefusalReasons)
+        line("hostgate_refusals_total{reason=\"" + std::string(r.name) + "\"} " +
+             std::to_string(refusals_[static_cast<std::size_t>(r.reason)].load()));
     line("# HELP hostgate_active_sessions Client connections open now.");
     line("# TYPE hostgate_active_sessions gauge");
     line("hostgate_active_sessions " + std::to_string(rt.active_sessions.load()));

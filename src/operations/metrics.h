@@ -19,6 +19,8 @@ class Metrics {
   public:
     // Counts a session event (the audit log's names); unknown names are ignored.
     void count_event(SessionEvent event);
+    // Counts a refusal by its reason (its event is counted apart, with count_event).
+    void count_refusal(RefusalReason reason);
     void add_bytes(std::uint64_t in, std::uint64_t out);
     // Backend-to-client bytes moved with splice(2), never copied to user space.
     void add_spliced(std::uint64_t n) { spliced_.fetch_add(n, std::memory_order_relaxed); }
@@ -34,6 +36,7 @@ class Metrics {
 
   private:
     std::array<std::atomic<std::uint64_t>, kSessionEvents.size()> events_{};
+    std::array<std::atomic<std::uint64_t>, kRefusalReasons.size()> refusals_{};
     std::atomic<std::uint64_t> bytes_in_{0}, bytes_out_{0}, spliced_{0};
     std::array<std::atomic<std::uint64_t>, kBuckets.size() + 1> handshake_buckets_{};  // last: +Inf
     std::atomic<std::uint64_t> handshake_count_{0};

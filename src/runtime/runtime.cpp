@@ -26,6 +26,7 @@ std::optional<auth::AccountDenial> RuleCounters::take(const auth::Rule& rule,
     unsigned current = 0;
     if (acquire(rule.key(), rule.options.max_user_connections, current)) return std::nullopt;
     return auth::AccountDenial{
+        auth::AccountDenial::Kind::max_user_connections,
         rule.key() + " has " + std::to_string(current) + " sessions, its MAX_USER_CONNECTIONS",
         protocol::mysql::server_error(protocol::mysql::ServerError::user_limit_reached,
                                       auth::max_user_connections_message(user, current)),

@@ -28,6 +28,7 @@ using Acceptors = std::vector<ClientAcceptor>;
 awaitable<void> refuse_over_limit(Runtime& rt, Stream client, std::uint32_t id, unsigned limit) {
     spdlog::warn("session {}: refused: max_connections ({}) reached", id, limit);
     rt.metrics.count_event(SessionEvent::too_many_connections);
+    rt.metrics.count_refusal(RefusalReason::max_connections);
     const auto error =
         protocol::mysql::server_error(protocol::mysql::ServerError::too_many_connections);
     const protocol::Bytes framed = protocol::mysql::Refusal::before_greeting(error).wire();

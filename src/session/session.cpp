@@ -50,6 +50,30 @@ void Session::report(spdlog::level::level_enum level, SessionEvent event, const 
     rt_.record(with_session_fields(std::move(details)));
 }
 
+namespace {
+
+RefusalReason refusal_reason(auth::AccountDenial::Kind kind) {
+    switch (kind) {
+        case auth::AccountDenial::Kind::user_name_too_long:
+            return RefusalReason::user_name_too_long;
+        case auth::AccountDenial::Kind::no_rule_for_user:
+            return RefusalReason::no_rule_for_user;
+        case auth::AccountDenial::Kind::require_not_met:
+            return RefusalReason::require_not_met;
+        case auth::AccountDenial::Kind::max_user_connections:
+            return RefusalReason::max_user_connections;
+    }
+    return RefusalReason::no_rule_for_user;
+}
+
+}  // namespace
+
+void Session::report(spdlog::level::level_enum level, RefusalReason why, const std::string& reason,
+                     AuditEvent details) {
+    rt_.metrics.count_refusal(why);
+    report(level, info(why).event, reason, std::move(details));
+}
+
 awaitable<void> Session::end(const Ended& ended) {
     if (ended.refusal) {
         const protocol::Bytes wire = ended.refusal->wire();
@@ -78,11 +102,11 @@ Session::Phase<> Session::take_proxy_header(bool greeted) {
     auto header = co_await client_channel_.read_proxy_header({}, first_packet_read_ahead());
     if (!header) {
         if (header.error().category() != proxy::error_category()) {
-            report(spdlog::level::info, SessionEvent::proxy_rejected,
+            report(spdlog::level::info, RefusalReason::proxy_header_missing,
                    "no PROXY header: " + header.error().message());
             co_return end_quietly();
         }
-        report(spdlog::level::warn, SessionEvent::proxy_rejected,
+        report(spdlog::level::warn, RefusalReason::proxy_header_malformed,
                "malformed PROXY header: " + header.error().message());
         auto error =
             mysql::server_error(ServerError::unknown_error, "Failed to parse proxy header");
@@ -119,13 +143,13 @@ Session::Phase<> Session::sniff_late_proxy_header() {
     }
     if (!first) {
         if (owed)
-            report(spdlog::level::info, SessionEvent::proxy_rejected,
+            report(spdlog::level::info, RefusalReason::proxy_header_missing,
                    "no PROXY header: " + first.error().message());
         co_return end_quietly();
     }
     if (kind == proxy::Detected::none) {
         if (!owed) co_return proceed();
-        report(spdlog::level::warn, SessionEvent::proxy_rejected,
+        report(spdlog::level::warn, RefusalReason::proxy_header_missing,
                "no PROXY header before the login from a trusted peer (proxy_protocol = "
                "\"required\")");
         // What came is the client's login (sequence id 1): the refusal answers it.
@@ -135,7 +159,7 @@ Session::Phase<> Session::sniff_late_proxy_header() {
     }
 
     if (!via_ || header_seen_) {
-        report(spdlog::level::warn, SessionEvent::proxy_rejected,
+        report(spdlog::level::warn, RefusalReason::proxy_header_untrusted,
                "PROXY header from a peer not in trusted_proxies");
         co_return end_with(Refusal::answering(
             0,
@@ -150,14 +174,14 @@ Session::Phase<mysql::Packet> Session::read_handshake_packet(std::uint8_t expect
     auto packet = co_await client_channel_.read_packet(read_ahead);
     if (!packet) {
         if (packet.error() != mysql::errc::packet_too_large) co_return end_quietly();
-        report(spdlog::level::warn, SessionEvent::bad_handshake,
+        report(spdlog::level::warn, RefusalReason::bad_handshake,
                fmt::format("a login packet over {} bytes", kMaxLoginPacket));
         co_return end_with(Refusal::answering(expected_sequence,
                                               mysql::server_error(ServerError::packet_too_large)));
     }
     client_seq_ = packet->last_sequence_id;
     if (packet->sequence_id != expected_sequence) {
-        report(spdlog::level::warn, SessionEvent::bad_handshake,
+        report(spdlog::level::warn, RefusalReason::bad_handshake,
                fmt::format("a login packet with sequence id {}, not {}", packet->sequence_id,
                            expected_sequence));
         co_return refuse(mysql::server_error(ServerError::packets_out_of_order));
@@ -175,7 +199,7 @@ Session::Phase<mysql::HandshakeResponse41> Session::read_login() {
         if (!client_channel_.buffered().empty()) {
             // Plaintext sent behind the SSLRequest would be read as if it had come inside TLS
             // (the STARTTLS injection): nothing may be waiting when TLS starts.
-            report(spdlog::level::warn, SessionEvent::bad_handshake,
+            report(spdlog::level::warn, RefusalReason::bad_handshake,
                    fmt::format("{} bytes sent behind the SSLRequest, before TLS: closed",
                                client_channel_.buffered().size()));
             co_return end_quietly();
@@ -189,7 +213,7 @@ Session::Phase<mysql::HandshakeResponse41> Session::read_login() {
     }
     auto login = mysql::decode_handshake_response(packet->payload);
     if (!login) {
-        report(spdlog::level::info, SessionEvent::bad_handshake,
+        report(spdlog::level::info, RefusalReason::bad_handshake,
                "bad handshake response: " + login.error().message());
         co_return refuse(mysql::server_error(ServerError::bad_handshake));
     }
@@ -211,14 +235,14 @@ Session::Phase<> Session::admit(bool greeted) {
     if (!rt_.connect_rate.admit(client_addr_.address, config_->max_connect_rate_per_ip,
                                 std::chrono::steady_clock::now())) {
         report(
-            spdlog::level::info, SessionEvent::denied_rate,
+            spdlog::level::info, RefusalReason::connect_rate,
             fmt::format("over max_connect_rate_per_ip ({}/s)", config_->max_connect_rate_per_ip));
         co_return refusal(mysql::server_error(
             ServerError::too_many_connections,
             "Too many connections from '" + client_host().address.to_string() + "'"));
     }
     if (!rt_.grants()->host_allowed(client_host())) {
-        report(spdlog::level::info, SessionEvent::denied_host,
+        report(spdlog::level::info, RefusalReason::no_rule_for_host,
                greeted ? "no rule for this host"
                        : "refused before the greeting: no rule for this host");
         co_return refusal(mysql::server_error(
@@ -235,7 +259,7 @@ Session::Phase<> Session::greet() {
         traits = rt_.backends.greeting_traits();
     }
     if (!traits) {
-        report(spdlog::level::warn, SessionEvent::auth_failed, "no backend answers to greet with");
+        report(spdlog::level::warn, RefusalReason::no_backend, "no backend answers to greet with");
         co_return end_with(
             Refusal::before_greeting(mysql::server_error(ServerError::cannot_connect)));
     }
@@ -271,7 +295,7 @@ Expected<auth::Rule, Session::Ended> Session::grant(const mysql::HandshakeRespon
     const auto denied =
         checked ? rt_.rule_counters.take(*checked, login.username) : std::optional(checked.error());
     if (denied) {
-        report(spdlog::level::info, SessionEvent::denied_user, denied->reason,
+        report(spdlog::level::info, refusal_reason(denied->kind), denied->reason,
                {.rule = denied->rule ? rule_text(*denied->rule) : ""});
         return refuse(denied->error);
     }
@@ -419,7 +443,7 @@ awaitable<void> Session::run() {
                                     if (backend_) backend_->close();
                                 });
     if (!handshake_slot.held()) {
-        report(spdlog::level::warn, SessionEvent::denied_rate,
+        report(spdlog::level::warn, RefusalReason::max_handshakes,
                fmt::format("max_handshakes ({}) in flight", config_->max_handshakes));
         const Ended ended{
             Refusal::before_greeting(mysql::server_error(ServerError::too_many_connections))};

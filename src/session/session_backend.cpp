@@ -23,7 +23,7 @@ Session::Phase<BackendConnection> Session::connect_to_backend(
     const std::string group = rule.options.backend.empty() ? "default" : rule.options.backend;
     const auto candidates = rt_.backends.group(group);
     if (candidates.empty()) {
-        report(spdlog::level::err, SessionEvent::auth_failed,
+        report(spdlog::level::err, RefusalReason::no_backend,
                "rule " + rule.account() + " names backend group '" + group +
                    "', which has no backend");
         co_return refuse(mysql::server_error(ServerError::cannot_connect));
@@ -58,7 +58,7 @@ Session::Phase<BackendConnection> Session::connect_to_backend(
         co_return std::move(*c);
     }
     if (header_suspected) co_return header_not_accepted(*header_suspected, header_suspicion);
-    report(spdlog::level::warn, SessionEvent::auth_failed,
+    report(spdlog::level::warn, RefusalReason::no_backend,
            any_healthy ? "no backend of group '" + group + "' answers"
                        : "every backend of group '" + group + "' is down (health monitor)");
     co_return refuse(mysql::server_error(ServerError::cannot_connect));
@@ -72,7 +72,7 @@ Session::Phase<> Session::authenticate(const mysql::HandshakeResponse41& login,
 
     // The client chose from what we offered; every such flag must hold on this backend too.
     if (const auto mismatch = greeting_mismatch(login, offer_, greeting)) {
-        report(spdlog::level::err, SessionEvent::auth_failed,
+        report(spdlog::level::err, RefusalReason::backend_error,
                "backend " + backend_info_->describe() + " " + *mismatch);
         co_return refuse(mysql::server_error(
             ServerError::unknown_error, "The server changed its capabilities; please reconnect"));
@@ -94,7 +94,7 @@ Session::Phase<> Session::start_backend_tls(const mysql::HandshakeResponse41& lo
                                             std::uint8_t& backend_seq) {
     const mysql::HandshakeResponse41 forward = backend_login(login, offer_, true);
     if (!(greeting.capabilities & cap::kSsl)) {
-        report(spdlog::level::err, SessionEvent::auth_failed,
+        report(spdlog::level::err, RefusalReason::backend_error,
                "backend " + backend_info_->describe() + " does not offer TLS");
         co_return refuse(mysql::server_error(ServerError::tls_error));
     }
@@ -115,7 +115,7 @@ Session::Phase<> Session::start_backend_tls(const mysql::HandshakeResponse41& lo
             if (refusal) co_return header_refused(*refusal);
         }
         backend_info_->record_failure("TLS failed: " + ec.message());
-        report(spdlog::level::err, SessionEvent::auth_failed,
+        report(spdlog::level::err, RefusalReason::backend_error,
                "TLS to backend " + backend_info_->describe() + " failed: " + ec.message());
         co_return refuse(mysql::server_error(ServerError::tls_error));
     }
@@ -130,7 +130,7 @@ Session::Phase<> Session::start_backend_tls(const mysql::HandshakeResponse41& lo
 Unexpected<Session::Ended> Session::header_not_accepted(const Backend& backend,
                                                         const std::string& why) {
     backend.log_header_refusal(why);
-    report(spdlog::level::debug, SessionEvent::auth_failed,
+    report(spdlog::level::debug, RefusalReason::backend_error,
            "backend " + backend.describe() + " " + why);
     return refuse(proxy_header_refused_error());
 }
@@ -157,7 +157,7 @@ Session::Phase<> Session::relay_authentication(const mysql::HandshakeResponse41&
     for (;;) {
         auto from_backend = co_await backend_channel.read_packet();
         if (!from_backend) {
-            report(spdlog::level::warn, SessionEvent::auth_failed,
+            report(spdlog::level::warn, RefusalReason::backend_error,
                    "backend " + chosen->describe() +
                        " closed during authentication: " + from_backend.error().message());
             co_return refuse(mysql::server_error(ServerError::lost_connection));
@@ -171,7 +171,7 @@ Session::Phase<> Session::relay_authentication(const mysql::HandshakeResponse41&
             }
         }
         if (asks_for_cleartext_password(p, plugin) && plaintext_behind_tls) {
-            report(spdlog::level::warn, SessionEvent::auth_failed,
+            report(spdlog::level::warn, RefusalReason::backend_error,
                    "backend " + chosen->describe() + " asks for the password in clear (" + plugin +
                        ") on a plaintext leg, the client's being TLS: refused; set tls = "
                        "\"mirror\" or \"required\" on the backend",
@@ -179,7 +179,7 @@ Session::Phase<> Session::relay_authentication(const mysql::HandshakeResponse41&
             co_return refuse(cleartext_password_refused_error());
         }
         if (!relayable_to_client(login, p)) {
-            report(spdlog::level::info, SessionEvent::auth_failed,
+            report(spdlog::level::info, RefusalReason::backend_error,
                    "the client lacks CLIENT_PLUGIN_AUTH and the account's plugin is not " +
                        std::string(kNativePassword));
             co_return refuse(unsupported_plugin_error(greeting));
@@ -190,7 +190,7 @@ Session::Phase<> Session::relay_authentication(const mysql::HandshakeResponse41&
         if (reply == mysql::AuthReply::ok) break;
         if (reply == mysql::AuthReply::error) {
             const auto err = mysql::decode_err(p);
-            report(spdlog::level::info, SessionEvent::auth_failed,
+            report(spdlog::level::info, RefusalReason::backend_refused,
                    "backend " + chosen->describe() + " refused the login: " +
                        (err ? std::to_string(err->error_code) + " " +
                                   protocol::text::log_literal(err->message)

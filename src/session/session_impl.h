@@ -113,6 +113,9 @@ class Session {
     // table and, with [audit], a JSON line.
     void report(spdlog::level::level_enum level, SessionEvent event, const std::string& reason,
                 AuditEvent details = {});
+    // A refusal's event, counted by its reason too.
+    void report(spdlog::level::level_enum level, RefusalReason why, const std::string& reason,
+                AuditEvent details = {});
     // The session's own fields (session, client, via, user, db) added to an event.
     AuditEvent with_session_fields(AuditEvent e) const;
     static std::string rule_text(const auth::Rule& r) {

@@ -278,6 +278,11 @@ class HostileNames(unittest.TestCase):
                 labels.add((m.group(2), m.group(3)))
         allowed_values = {"outcome": {"auth_ok", "auth_failed", "denied_host", "denied_user",
                                       "proxy_rejected", "too_many_connections", "change_user"},
+                          "reason": {"proxy_header_missing", "proxy_header_malformed", "proxy_header_untrusted",
+                                     "connect_rate", "max_handshakes", "max_connections", "bad_handshake",
+                                     "no_rule_for_host", "no_rule_for_user", "user_name_too_long",
+                                     "require_not_met", "max_user_connections", "no_backend", "backend_refused",
+                                     "backend_error"},
                           "direction": {"client_to_backend", "backend_to_client"},
                           "backend": {"db1"}, "result": {"ok", "failed"},
                           "version": {subprocess.run([HOSTGATE, "--version"], capture_output=True, text=True,

@@ -19,6 +19,11 @@ from support.servers import Hostgate, MariaDB, wait_until
 
 HOSTGATE = os.environ["HOSTGATE"]
 SQLCLIENT = os.environ["SQLCLIENT"]
+# hostgate_refusals_total{reason}, as README lists them.
+REFUSAL_REASONS = ["proxy_header_missing", "proxy_header_malformed", "proxy_header_untrusted", "connect_rate",
+                   "max_handshakes", "max_connections", "bad_handshake", "no_rule_for_host", "no_rule_for_user",
+                   "user_name_too_long", "require_not_met", "max_user_connections", "no_backend",
+                   "backend_refused", "backend_error"]
 
 db = None
 
@@ -294,6 +299,9 @@ class PrometheusMetrics(unittest.TestCase):
         user_of(conn)
         conn.close()
         self.assertEqual(error_code(hg, "127.0.0.9"), 1130)
+        with self.assertRaises(pymysql.err.OperationalError):
+            pymysql.connect(host="127.0.0.1", port=hg.port, user="nobody", password="x",
+                            bind_address="127.0.0.5", connect_timeout=30)
         hg.process.send_signal(signal.SIGHUP)
         hg.wait_for_log("reloaded")
 
@@ -304,7 +312,11 @@ class PrometheusMetrics(unittest.TestCase):
         body = wait_until(settled, 30, "the sessions to end")
         self.assertEqual(self.value(body, 'hostgate_connections_total{outcome="auth_ok"}'), 1)
         self.assertEqual(self.value(body, 'hostgate_connections_total{outcome="denied_host"}'), 1)
-        self.assertEqual(self.value(body, 'hostgate_connections_total{outcome="denied_user"}'), 0)
+        self.assertEqual(self.value(body, 'hostgate_connections_total{outcome="denied_user"}'), 1)
+        refusals = {line.split('"')[1]: float(line.split()[-1]) for line in body.splitlines()
+                    if line.startswith("hostgate_refusals_total{")}
+        self.assertEqual(refusals, {reason: 1 if reason in ("no_rule_for_host", "no_rule_for_user") else 0
+                                    for reason in REFUSAL_REASONS})
         self.assertGreater(self.value(body, 'hostgate_bytes_total{direction="client_to_backend"}'), 0)
         self.assertGreater(self.value(body, 'hostgate_bytes_total{direction="backend_to_client"}'), 0)
         self.assertEqual(self.value(body, "hostgate_handshake_seconds_count"), 1)
@@ -315,6 +327,42 @@ class PrometheusMetrics(unittest.TestCase):
         self.assertEqual(self.value(body, 'hostgate_reloads_total{result="ok"}'), 1)
         self.assertIn("# TYPE hostgate_handshake_seconds histogram", body)
         self.assertEqual(self.scrape("/")[0], 404)
+        # Prometheus' own linter: names, units, HELP and TYPE as its conventions want them.
+        r = subprocess.run(["promtool", "check", "metrics"], input=body, capture_output=True, text=True,
+                           timeout=60)
+        self.assertEqual((r.returncode, r.stdout + r.stderr), (0, ""))
+        self.check_dashboard(body)
+
+    def check_dashboard(self, body):
+        """Every metric deploy/grafana/hostgate.json queries is one hostgate serves, and every query
+        is PromQL that Prometheus accepts (promtool checks it as a recording rule)."""
+        dashboard = json.loads((pathlib.Path(__file__).parents[2] / "deploy/grafana/hostgate.json").read_text())
+        exprs = [target["expr"] for panel in dashboard["panels"] for target in panel["targets"]]
+        served = set()
+        for line in body.splitlines():
+            if line.startswith("# TYPE "):
+                _, _, name, kind = line.split()
+                served |= {name + s for s in ("_bucket", "_sum", "_count")} if kind == "histogram" else {name}
+        queried = {name for expr in exprs for name in re.findall(r"\bhostgate_[a-z_]+", expr)}
+        self.assertTrue(queried)
+        self.assertEqual(queried - served, set())
+        # The dashboard shows what the issue asks of it.
+        for metric in ("hostgate_active_sessions", "hostgate_connections_total", "hostgate_refusals_total",
+                       "hostgate_handshake_seconds_bucket", "hostgate_backend_up"):
+            self.assertIn(metric, queried)
+        workdir = pathlib.Path(tempfile.mkdtemp(prefix="hostgate-dashboard-"))
+        self.addCleanup(shutil.rmtree, workdir)
+        rules = workdir / "rules.yml"
+        grafana = {"$__rate_interval": "5m", "$job": ".*", "$instance": ".*"}
+
+        def as_prometheus(expr):
+            for k, v in grafana.items():
+                expr = expr.replace(k, v)
+            return expr
+        rules.write_text(json.dumps({"groups": [{"name": "dashboard", "rules": [
+            {"record": f"hostgate:dashboard_{i}", "expr": as_prometheus(e)} for i, e in enumerate(exprs)]}]}))
+        r = subprocess.run(["promtool", "check", "rules", str(rules)], capture_output=True, text=True, timeout=60)
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
 
 
 class Splice(unittest.TestCase):
