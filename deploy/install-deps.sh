@@ -13,7 +13,7 @@ packages=(
   prometheus  # promtool checks the metrics
   nodejs node-mysql php-cli php-mysql
   # the Debian package (deploy/package.sh)
-  debhelper dpkg-dev lintian
+  debhelper dpkg-dev lintian man-db
   # fuzz targets (built with clang's libFuzzer)
   clang libclang-rt-14-dev
 )
