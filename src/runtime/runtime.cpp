@@ -105,6 +105,7 @@ void Runtime::record(AuditEvent event) {
 }
 
 Expected<std::string, std::string> Runtime::reload() {
+    std::lock_guard lock(reload_mutex_);
     const auto current = config();
     auto fresh = load_config(current->source);
     if (!fresh) return Unexpected(fresh.error());

@@ -85,6 +85,9 @@ class Runtime {
     std::shared_ptr<const Config> config_;
     std::shared_ptr<const auth::GrantTable> grants_;
     std::atomic<std::uint32_t> next_session_id_{1};
+    // One reload at a time: SIGHUP (on the first event loop) and RELOAD GRANTS (on the admin
+    // port's thread) must not leave one's configuration with the other's grants.
+    std::mutex reload_mutex_;
 };
 
 // Reads the grants file named in the config; the error is ready to print.
