@@ -6,6 +6,8 @@
 // which belongs to the TLS layer, so that packet is read exactly.
 
 #include <cstdint>
+#include <memory>
+#include <vector>
 
 #include "protocol/expected.h"
 #include "protocol/mysql_frame.h"
@@ -19,7 +21,7 @@ class PacketChannel {
   public:
     // `received`: bytes already read from the stream, to be read first.
     PacketChannel(Stream& stream, std::size_t max_packet, protocol::Bytes received = {})
-        : stream_(stream), max_packet_(max_packet), buffer_(std::move(received)) {
+        : stream_(stream), max_packet_(max_packet), buffer_(received.begin(), received.end()) {
         end_ = buffer_.size();
     }
 
@@ -64,9 +66,26 @@ class PacketChannel {
     template <class T, class Parse>
     awaitable<Expected<T, std::error_code>> read(Parse parse, ReadAhead read_ahead);
 
+    // Bytes whose room is not zeroed first: a read fills it, and only what it filled is used.
+    template <class T>
+    struct Uninitialized : std::allocator<T> {
+        template <class U>
+        struct rebind {
+            using other = Uninitialized<U>;
+        };
+        template <class U>
+        void construct(U* p) {
+            ::new (static_cast<void*>(p)) U;
+        }
+        template <class U, class... Args>
+        void construct(U* p, Args&&... args) {
+            ::new (static_cast<void*>(p)) U(std::forward<Args>(args)...);
+        }
+    };
+
     Stream& stream_;
     std::size_t max_packet_;
-    protocol::Bytes buffer_;
+    std::vector<std::byte, Uninitialized<std::byte>> buffer_;
     std::size_t start_ = 0, end_ = 0;
 };
 
