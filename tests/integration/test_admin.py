@@ -380,6 +380,79 @@ class Sql(unittest.TestCase):
                          [["CONNECTED 0"], ["db1", "Yes", "0"], ["spare", "No", "1"]])
 
 
+def refusal_counts():
+    """hostgate_refusals_total by reason, read through SQL on the status table."""
+    answer = rows("SELECT Variable_name, Value FROM status WHERE Variable_name LIKE 'hostgate_refusals_total%'")
+    return {r["Variable_name"].split('"')[1]: int(r["Value"]) for r in answer}
+
+
+class Refusals(unittest.TestCase):
+    """Each refusal is counted under its own reason, and under no other."""
+
+    def assert_counted(self, reason, refuse):
+        before = refusal_counts()
+        refuse()
+        after = refusal_counts()
+        self.assertEqual({k: after[k] - before[k] for k in after if after[k] != before[k]}, {reason: 1})
+
+    def expect_error(self, code, **kwargs):
+        with self.assertRaises(pymysql.err.OperationalError) as e:
+            pymysql.connect(host="127.0.0.1", port=hg.port, connect_timeout=30, **kwargs)
+        self.assertEqual(e.exception.args[0], code)
+
+    def test_each_reason(self):
+        self.assert_counted("no_rule_for_host", lambda: self.expect_error(
+            1130, user="app", password="app-secret", bind_address="127.0.1.9"))
+        self.assert_counted("no_rule_for_user", lambda: self.expect_error(
+            1045, user="nobody", password="x", bind_address="127.0.0.5"))
+        self.assert_counted("user_name_too_long", lambda: self.expect_error(
+            1045, user="u" * 81, password="x", bind_address="127.0.0.5"))
+
+        def bad_login():
+            with raw_mysql.open_from("127.0.0.5", hg.port) as s:
+                raw_mysql.read_packet(s)
+                raw_mysql.write_packet(s, 1, b"\x01\x02")
+                seq, payload = raw_mysql.read_packet(s)
+                self.assertEqual(raw_mysql.parse_err(payload).code, 1043)
+        self.assert_counted("bad_handshake", bad_login)
+
+        def untrusted_header():
+            with raw_mysql.open_from("127.0.0.5", hg.port) as s:
+                raw_mysql.read_packet(s)
+                s.sendall(proxy_header.v1("10.0.0.1", 1, "127.0.0.1", 2))
+                seq, payload = raw_mysql.read_packet(s)
+                self.assertEqual(raw_mysql.parse_err(payload).code, 1130)
+        self.assert_counted("proxy_header_untrusted", untrusted_header)
+
+        def malformed_header():
+            with raw_mysql.open_from("127.0.0.2", hg.port) as s:
+                s.sendall(b"PROXY TCP4 10.0.0.300 10.0.0.1 1 2\r\n")
+                # The greeting may come first: a trusted peer may send its header late.
+                seq, payload = raw_mysql.read_packet(s)
+                if payload[0] != 0xFF:
+                    seq, payload = raw_mysql.read_packet(s)
+                self.assertEqual(raw_mysql.parse_err(payload).code, 1105)
+        self.assert_counted("proxy_header_malformed", malformed_header)
+
+        held = []
+        self.addCleanup(lambda: [c.close() for c in held])
+
+        def one_more():
+            """A session from 127.0.0.7, or None while an earlier test's still holds its place."""
+            try:
+                return client("127.0.0.7")
+            except pymysql.err.OperationalError as e:
+                if e.args[0] != 1226:
+                    raise
+                return None
+        for _ in range(5):  # 'app'@'127.0.0.0/255.255.255.0' has MAX_USER_CONNECTIONS 5
+            held.append(wait_until(one_more, 30, "a place under MAX_USER_CONNECTIONS"))
+        self.assert_counted("max_user_connections", lambda: self.expect_error(
+            1226, user="app", password="app-secret", bind_address="127.0.0.7"))
+        self.assert_counted("backend_refused", lambda: self.expect_error(
+            1045, user="app", password="wrong", bind_address="127.0.0.5"))
+
+
 class Login(unittest.TestCase):
     def test_wrong_password_or_user(self):
         for user, password in (("ops", "nope"), ("root", ADMIN_PASSWORD), ("ops", "")):
