@@ -228,6 +228,10 @@ std::vector<std::string_view> tables_named_in(std::string_view sql) {
 Expected<SqlResult, ErrPacket> run_admin_sql(std::string_view sql,
                                              const std::vector<AdminTable>& tables,
                                              const SqlLimits& limits) {
+    // SQLite would end the query at a NUL: what follows would go unseen.
+    if (sql.find('\0') != std::string_view::npos)
+        return Unexpected(
+            mysql::server_error(ServerError::parse_error, "a query may not hold a NUL byte"));
     static std::once_flag heap_limit;
     std::call_once(heap_limit, [] { sqlite3_hard_heap_limit64(kHeapLimit); });
     auto out_of_memory = [] {
@@ -258,7 +262,7 @@ Expected<SqlResult, ErrPacket> run_admin_sql(std::string_view sql,
 
     Authorizer authorizer;
     sqlite3_set_authorizer(raw_db, &Authorizer::check, &authorizer);
-    const auto deadline = std::chrono::steady_clock::now() + limits.time;
+    auto deadline = std::chrono::steady_clock::now() + limits.time;
     sqlite3_progress_handler(
         raw_db, 1000,
         [](void* until) {
@@ -267,11 +271,8 @@ Expected<SqlResult, ErrPacket> run_admin_sql(std::string_view sql,
                        ? 1
                        : 0;
         },
-        const_cast<std::chrono::steady_clock::time_point*>(&deadline));
+        &deadline);
 
-    if (sql.find('\0') != std::string_view::npos)
-        return Unexpected(
-            mysql::server_error(ServerError::parse_error, "a query may not hold a NUL byte"));
     const std::string text(sql);  // NUL-terminated: what follows the statement is read to the end
     sqlite3_stmt* raw = nullptr;
     const char* tail = nullptr;
