@@ -117,6 +117,8 @@ Ask hostgate why a client is allowed or refused:
    build/src/hostgate explain --grants deploy/examples/grants.conf app 127.0.0.9
 The admin port, metrics and audit log:
    mariadb -h127.0.0.1 -P4333 -uadmin -psandbox-admin --ssl=0 -e "SHOW PROCESSLIST; SHOW GRANTS"
+   mariadb -h127.0.0.1 -P4333 -uadmin -psandbox-admin --ssl=0 -e "SELECT client, user, reason
+      FROM events WHERE event LIKE 'denied%' ORDER BY time DESC LIMIT 20"
    curl -s http://127.0.0.1:9104/metrics
    tail /tmp/hostgate-audit.log
 Stop it with:
