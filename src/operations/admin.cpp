@@ -59,12 +59,14 @@ struct Answer {
     std::vector<mysql::TextRow> rows;
     std::optional<mysql::ErrPacket> error;
     std::string info;  // for OK
-    bool quit = false;
 };
 
-// A table as an answer.
+// A result set as an answer.
+Answer rows(std::vector<mysql::ColumnDefinition> columns, std::vector<mysql::TextRow> rows) {
+    return {std::move(columns), std::move(rows), std::nullopt, ""};
+}
 Answer shown(AdminTable table) {
-    return {std::move(table.columns), std::move(table.rows), std::nullopt, "", false};
+    return rows(std::move(table.columns), std::move(table.rows));
 }
 
 Answer error(ServerError e, std::string message) {
@@ -214,7 +216,7 @@ class AdminSession {
 
     Answer query(const std::string& sql) {
         try {
-            return run(sql);
+            return dispatch(sql);
         } catch (const std::invalid_argument& e) {  // a row that does not fit its columns
             spdlog::error("admin: {} (a bug)", e.what());
             return error(ServerError::unknown_error,
@@ -223,7 +225,7 @@ class AdminSession {
         }
     }
 
-    Answer run(const std::string& sql) {
+    Answer dispatch(const std::string& sql) {
         const std::string q = upper_trimmed(sql);
         if (q == "SHOW PROCESSLIST" || q == "SHOW FULL PROCESSLIST")
             return shown(processlist_table(rt_));
@@ -231,20 +233,16 @@ class AdminSession {
         if (q == "SHOW BACKENDS") return shown(backends_table(rt_));
         if (q == "SHOW STATUS") return shown(status_table(rt_));
         if (q == "SHOW TABLES") {
-            std::vector<mysql::TextRow> rows;
-            for (const auto name : kAdminTables) rows.push_back({std::string(name)});
-            return {{text_column("Tables_in_hostgate")}, std::move(rows), std::nullopt, "", false};
+            std::vector<mysql::TextRow> names;
+            for (const auto name : kAdminTables) names.push_back({std::string(name)});
+            return rows({text_column("Tables_in_hostgate")}, std::move(names));
         }
         if (q == "RELOAD GRANTS") return reload();
         if (q.starts_with("EXPLAIN ")) return explain(sql);
         if (q.starts_with("KILL ")) return kill(sql);
         if (q.starts_with("SET ")) return {};  // session settings clients send on connect
         if (q == "SELECT @@VERSION_COMMENT LIMIT 1")
-            return {{text_column("@@version_comment")},
-                    {{std::string("hostgate admin")}},
-                    std::nullopt,
-                    "",
-                    false};
+            return rows({text_column("@@version_comment")}, {{std::string("hostgate admin")}});
         return select(sql);
     }
 
@@ -264,7 +262,7 @@ class AdminSession {
                     "'user'@'address' [ENDPOINT 'id']";
             return a;
         }
-        return {std::move(result->columns), std::move(result->rows), std::nullopt, "", false};
+        return rows(std::move(result->columns), std::move(result->rows));
     }
 
     Answer reload() {

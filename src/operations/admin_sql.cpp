@@ -7,7 +7,6 @@
 #include <charconv>
 #include <memory>
 #include <mutex>
-#include <stdexcept>
 
 #include "protocol/mysql_server_errors.h"
 #include "protocol/untrusted_text.h"
@@ -33,8 +32,10 @@ struct FinalizeStatement {
 using Database = std::unique_ptr<sqlite3, CloseDatabase>;
 using Statement = std::unique_ptr<sqlite3_stmt, FinalizeStatement>;
 
+// SQLite's message quotes the query (`near "...": syntax error`, `no such column: ...`): in
+// display form, as every text the admin port answers with.
 ErrPacket sql_error(sqlite3* db) {
-    std::string message = sqlite3_errmsg(db);
+    std::string message = protocol::text::display(sqlite3_errmsg(db));
     if (message.starts_with("no such table"))
         message += "; the admin tables are " + admin_tables_in_words();
     return mysql::server_error(ServerError::parse_error, std::move(message));
@@ -151,11 +152,8 @@ bool load(sqlite3* db, const AdminTable& table) {
     sqlite3_stmt* raw = nullptr;
     if (sqlite3_prepare_v2(db, insert.c_str(), -1, &raw, nullptr) != SQLITE_OK) return false;
     const Statement statement(raw);
+    check_row_widths(table);
     for (const auto& row : table.rows) {
-        if (row.size() != table.columns.size())
-            throw std::invalid_argument("a row of " + std::to_string(row.size()) +
-                                        " values for the " + std::to_string(table.columns.size()) +
-                                        " columns of " + table.name);
         for (std::size_t i = 0; i < row.size(); ++i) {
             const int at = static_cast<int>(i) + 1;
             const auto& cell = row[i];
@@ -247,7 +245,6 @@ Expected<SqlResult, ErrPacket> run_admin_sql(std::string_view sql,
                         SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
     const Database db(raw_db);
     if (opened != SQLITE_OK) return out_of_memory();
-    sqlite3_limit(raw_db, SQLITE_LIMIT_LENGTH, kMaxValueBytes);
     sqlite3_limit(raw_db, SQLITE_LIMIT_ATTACHED, 0);
     sqlite3_db_config(raw_db, SQLITE_DBCONFIG_DEFENSIVE, 1, nullptr);
     sqlite3_db_config(raw_db, SQLITE_DBCONFIG_ENABLE_LOAD_EXTENSION, 0, nullptr);
@@ -259,6 +256,8 @@ Expected<SqlResult, ErrPacket> run_admin_sql(std::string_view sql,
     for (const AdminTable& table : tables)
         if (!load(raw_db, table)) return out_of_memory();
     sqlite3_exec(raw_db, "COMMIT", nullptr, nullptr, nullptr);
+    // What the query makes is bounded; the snapshot it reads was loaded whole before.
+    sqlite3_limit(raw_db, SQLITE_LIMIT_LENGTH, kMaxValueBytes);
 
     Authorizer authorizer;
     sqlite3_set_authorizer(raw_db, &Authorizer::check, &authorizer);

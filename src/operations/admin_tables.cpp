@@ -62,22 +62,26 @@ std::optional<std::string> number_or_null(const std::optional<Number>& n) {
     return n ? std::optional(std::to_string(*n)) : std::nullopt;
 }
 
-// The table, its text cells in display form. A row whose width is not its columns' is a
-// programming error: std::invalid_argument, which the admin port answers with 1105 and logs.
+// The table, its text cells in display form; check_row_widths() first.
 AdminTable table(std::string name, std::vector<mysql::ColumnDefinition> columns,
                  std::vector<TextRow> rows) {
-    for (auto& row : rows) {
-        if (row.size() != columns.size())
-            throw std::invalid_argument("a row of " + std::to_string(row.size()) +
-                                        " values for the " + std::to_string(columns.size()) +
-                                        " columns of " + name);
+    AdminTable t{std::move(name), std::move(columns), std::move(rows)};
+    check_row_widths(t);
+    for (auto& row : t.rows)
         for (auto& cell : row)
             if (cell) *cell = protocol::text::display(*cell);
-    }
-    return {std::move(name), std::move(columns), std::move(rows)};
+    return t;
 }
 
 }  // namespace
+
+void check_row_widths(const AdminTable& table) {
+    for (const auto& row : table.rows)
+        if (row.size() != table.columns.size())
+            throw std::invalid_argument("a row of " + std::to_string(row.size()) +
+                                        " values for the " + std::to_string(table.columns.size()) +
+                                        " columns of " + table.name);
+}
 
 mysql::ColumnDefinition text_column(std::string name) {
     return {.name = std::move(name), .character_set = mysql::kUtf8mb4GeneralCi};

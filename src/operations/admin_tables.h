@@ -20,6 +20,10 @@ struct AdminTable {
     std::vector<protocol::mysql::TextRow> rows;  // each as wide as `columns`
 };
 
+// Throws std::invalid_argument, naming the table, when a row is not as wide as its columns: a
+// programming error, which the admin port answers with 1105 and logs.
+void check_row_widths(const AdminTable& table);
+
 // A column of text (UTF-8) or of integers; SQL on the admin port keeps the type.
 protocol::mysql::ColumnDefinition text_column(std::string name);
 protocol::mysql::ColumnDefinition number_column(std::string name);

@@ -23,6 +23,8 @@ class EventHistory {
 
     // Keeps the event, in place of the oldest once `kept` are held.
     void record(AuditEvent event, std::chrono::system_clock::time_point time);
+    // Whether it keeps any event at all.
+    bool keeps() const { return kept_ > 0; }
     // The events held, oldest first.
     std::vector<Entry> snapshot() const;
 

@@ -60,6 +60,8 @@ class Runtime {
     EventHistory events;              // the last admin.events_kept events
     // A session event: into `events`, and into the audit log when it is on.
     void record(AuditEvent event);
+    // Whether record() keeps anything: callers need not build an event otherwise.
+    bool records_events() const { return audit || events.keeps(); }
     Metrics metrics;
     std::atomic<unsigned> active_sessions{0};
     std::atomic<unsigned> handshakes_in_flight{0};

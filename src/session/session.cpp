@@ -45,6 +45,7 @@ void Session::report(spdlog::level::level_enum level, SessionEvent event, const 
     if (event == SessionEvent::auth_ok)
         rt_.metrics.observe_handshake(std::chrono::steady_clock::now() - started_);
     if (event == SessionEvent::disconnect) rt_.metrics.add_bytes(bytes_in_, bytes_out_);
+    if (!rt_.records_events()) return;
     details.event = event;
     details.reason = reason;
     rt_.record(with_session_fields(std::move(details)));
@@ -223,7 +224,7 @@ Session::Phase<mysql::HandshakeResponse41> Session::read_login() {
 // The connect event, then [server] max_connect_rate_per_ip and the host check, by the real client
 // address.
 Session::Phase<> Session::admit(bool greeted) {
-    rt_.record(with_session_fields({.event = SessionEvent::connect}));
+    if (rt_.records_events()) rt_.record(with_session_fields({.event = SessionEvent::connect}));
     // A refusal takes the place of the greeting. After it, the refusal answers the login: the
     // client may have sent it before the header arrived, and a strict client (PyMySQL, mysql2)
     // takes an answer at any other sequence id for a broken stream.

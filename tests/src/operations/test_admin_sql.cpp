@@ -121,6 +121,10 @@ TEST_CASE("admin SQL: SQL SQLite cannot run gets 1064 with its message") {
           "no such table: users; the admin tables are backends, events, grants, processlist, "
           "status");
     CHECK(refusal("  -- nothing\n ;").message == "Query was empty");
+    // SQLite quotes the query in its messages: control bytes and bytes that are not UTF-8 reach
+    // the client escaped, as every text the admin port sends.
+    CHECK(refusal("SELECT `\x1b[2J\xff` FROM processlist").message ==
+          "no such column: \\x1b[2J\\xff");
     // One statement per query: a second one, even a read, is not run.
     e = refusal("SELECT 1; SELECT 2");
     CHECK(e.error_code == 1064);
